@@ -1,0 +1,3 @@
+from search_service.cli import main
+
+main()

@@ -1,0 +1,53 @@
+"""Every setting once: name, default, help. Read from ``SEARCH_*`` environment variables.
+
+This is the only module that reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: object
+    help: str
+
+
+SETTINGS = [
+    Setting("INDEX_DIR", str(REPO_ROOT / "index"), "Folder of the on-disk Whoosh index."),
+    Setting("SAMPLE_DIR", str(REPO_ROOT / "data" / "sample"),
+            "Sample documents ingested by `serve` when the index is empty."),
+    Setting("MAX_FILE_MB", 50, "Files larger than this many megabytes are refused by ingestion."),
+    Setting("MAX_QUERY_CHARS", 1000, "Longest query answered; longer ones are refused."),
+    Setting("SECRET_KEY", "", "Flask session key; a random one is made per process when empty."),
+    Setting("STAFF_USERS", "",
+            "Staff logins as user:pbkdf2-hash pairs separated by commas (see README)."),
+]
+
+
+def _coerce(value: str, default: object) -> object:
+    if isinstance(default, int):
+        return int(value)
+    return value
+
+
+def load(overrides: dict | None = None) -> dict:
+    """Return every setting: defaults, then ``SEARCH_<NAME>`` variables, then ``overrides``."""
+    values = {}
+    for setting in SETTINGS:
+        raw = os.environ.get("SEARCH_" + setting.name)
+        values[setting.name] = setting.default if raw is None else _coerce(raw, setting.default)
+    if overrides:
+        values.update(overrides)
+    return values
+
+
+def index_dir(explicit: str | None = None) -> Path:
+    """The index folder: ``explicit``, else ``SEARCH_INDEX_DIR``, else ``index/`` at the repo root."""
+    return Path(explicit or load()["INDEX_DIR"])
