@@ -32,46 +32,64 @@ def main(verbose):
 @click.option("--sync", is_flag=True,
               help="Make the index match the folder: also remove documents whose file is gone.")
 @click.option("--visibility", type=click.Choice(["public", "internal"]),
-              help="Visibility of these documents unless a record or .visibility file says otherwise.")
-@click.option("--max-file-mb", type=float, default=None, help="Refuse files larger than this.")
+              help="Mark these documents internal (staff only). A record's own visibility "
+                   "wins; --visibility public does not override a folder's .visibility file.")
+@click.option("--max-file-mb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Refuse files larger than this (default: $SEARCH_MAX_FILE_MB or 50).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write a JSON report of every file, its outcome and its metadata.")
 def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path):
     """Index files or folders (recursively): article text, HTML, DOCX, PDF, JSON Lines.
 
-    Example: python -m search_service ingest --sync /srv/ward-files
+    Unchanged files are skipped; a file that cannot be read is reported and the others are
+    still indexed; the exit status is 1 when any file failed.
+
+    Example: python -m search_service ingest --sync --report bao-cao.json /srv/ward-files
     """
-    from search_service.ingest.pipeline import ingest_paths
+    from search_service.ingest.pipeline import IndexUnavailable, ingest_paths
 
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise click.ClickException(f"no such file or folder: {', '.join(missing)}")
     if sync and (len(paths) != 1 or not Path(paths[0]).is_dir()):
         raise click.ClickException("--sync takes exactly one folder")
-    settings = config.load()
+    if report_path and not Path(report_path).resolve().parent.is_dir():
+        raise click.ClickException(f"cannot write the report: no folder for {report_path}")
+    if max_file_mb is None:
+        try:
+            max_file_mb = float(config.load()["MAX_FILE_MB"])
+        except ValueError as exc:
+            raise click.ClickException(f"SEARCH_MAX_FILE_MB is not a number: {exc}") from None
     try:
-        summary = ingest_paths(
-            config.index_dir(index_dir), paths, visibility=visibility, sync=sync,
-            max_file_mb=max_file_mb or settings["MAX_FILE_MB"], progress=_progress_bar())
-    except Exception as exc:  # e.g. the index is locked by another run
-        raise click.ClickException(f"nothing was indexed: {exc}") from exc
+        summary = ingest_paths(config.index_dir(index_dir), paths, visibility=visibility,
+                               sync=sync, max_file_mb=max_file_mb, progress=_progress_bar())
+    except IndexUnavailable as exc:
+        raise click.ClickException(f"nothing was indexed: {exc}") from None
     for report in summary.files:
+        for warning in report.warnings:
+            click.echo(f"warning: {report.path}: {warning}", err=True)
         if report.outcome == "failed":
             click.echo(f"failed: {report.path}: {report.error}", err=True)
     if report_path:
-        Path(report_path).write_text(json.dumps(summary.to_json(), ensure_ascii=False, indent=2,
-                                                default=str), encoding="utf-8")
+        try:
+            Path(report_path).write_text(json.dumps(summary.to_json(), ensure_ascii=False,
+                                                    indent=2), encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"the index was updated, but the report could not be "
+                                       f"written: {exc.strerror or exc}") from None
     click.echo(summary.line(), err=True)
     if summary.failed:
-        sys.exit(1)
+        raise click.ClickException(f"{summary.failed} file(s) could not be indexed (listed "
+                                   "above); the other files were")
 
 
 def _progress_bar():
+    """A tqdm bar on stderr when a person is watching it; None in pipes, cron and tests."""
     if not sys.stderr.isatty():
         return None
     from tqdm import tqdm
 
-    return lambda files: tqdm(files, desc="ingest", unit="file", file=sys.stderr)
+    return lambda files: tqdm(files, desc="ingest", unit="file", file=sys.stderr, leave=False)
 
 
 @main.command()
@@ -91,9 +109,10 @@ def search(index_dir, query, limit, as_json, internal):
     if len(text) > config.load()["MAX_QUERY_CHARS"]:
         raise click.ClickException("the query is longer than 1,000 characters")
     path = config.index_dir(index_dir)
-    if not path.exists():
-        raise click.ClickException(f"no index at {path}: run `ingest` first")
-    engine = SearchEngine(path)
+    try:
+        engine = SearchEngine(path, create=False)
+    except FileNotFoundError:
+        raise click.ClickException(f"no index at {path}: run `ingest` first") from None
     result = engine.search(SearchRequest(q=text, per_page=limit, facets=as_json,
                                          include_internal=internal))
     if as_json:

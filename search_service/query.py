@@ -12,15 +12,17 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from search_service.analysis import fold_token, normalize_text, segment, syllables
+from search_service.ranking import Clause, Plan
 
 # Weights of the layers a query term is matched in (tuned on the dev set as a whole, not per
 # question; see bench/README.md).
+TITLE_WEIGHT = 1.0     # on top of the title fields' index-time boost of 2
 EXACT_BOOST = 0.6      # the same diacritics as typed
 PAIR_BOOST = 1.2       # two neighbouring syllables, folded
 WORD_BOOST = 0.5       # a pyvi word of the query, with diacritics
 NUMBER_BOOST = 30.0    # the document's own số/ký hiệu
-ALL_TERMS_BOOST = 8.0  # short keyword queries: documents with every word first
 SHORT_QUERY = 4        # at most this many content syllables make a "short" query
+COMMON_TERM_SHARE = 0.3  # long questions skip syllables found in more documents than this
 
 # Function words and question words: they carry no topic, so long questions drop them as
 # single terms (they still count inside syllable pairs).
@@ -46,6 +48,7 @@ _OPERATOR_RE = re.compile(r"(?<!\S)(?:AND|OR|&&|\|\|)(?!\S)")
 @dataclass
 class ParsedQuery:
     """What the user asked for, split into the parts that match differently."""
+    text: str = ""                                                # normalized query text
     terms: list[tuple[str, str]] = field(default_factory=list)   # (exact lowercase, folded)
     phrases: list[list[tuple[str, str]]] = field(default_factory=list)
     excluded: list[str] = field(default_factory=list)            # folded syllables
@@ -72,6 +75,7 @@ class ParsedQuery:
 
 
 def _is_stop(exact: str, folded: str) -> bool:
+    """Function words: not worth a mark in a snippet, nor a pair of their own."""
     return exact in _STOP_EXACT or (exact == folded and folded in STOP_WORDS)
 
 
@@ -90,7 +94,7 @@ def parse_query(text: str) -> ParsedQuery:
     """Plain words and quoted phrases; ``-word``/``NOT word`` excludes; never fails."""
     text = normalize_text(text.replace("\x00", " "))
     text = "".join(c if c.isprintable() else " " for c in text)
-    parsed = ParsedQuery()
+    parsed = ParsedQuery(text=text)
     for phrase in _PHRASE_RE.findall(text):
         terms, keys = _terms(phrase)
         parsed.number_keys += keys
@@ -111,38 +115,36 @@ def parse_query(text: str) -> ParsedQuery:
     return parsed
 
 
-def build_query(parsed: ParsedQuery, doc_count: int, doc_frequency) -> wq.Query:
-    """The ranking query. ``doc_frequency(field, term)`` lets long questions drop common terms."""
-    clauses = []
-    content = [(e, f) for e, f in _dedupe(parsed.terms) if not _is_stop(e, f)]
+def build_plan(parsed: ParsedQuery, doc_count: int, doc_frequency) -> Plan:
+    """What to score. ``doc_frequency(field, term)`` lets long questions drop common terms."""
+    plan = Plan()
+    # Every syllable ranks (dropping function words measured worse); long questions drop the
+    # syllables common enough to cost time without separating documents.
+    content = _dedupe(parsed.terms)
     long_query = len(content) > SHORT_QUERY
     if long_query:                 # a question: very common syllables add time, not ranking
-        limit = 0.25 * max(doc_count, 1)
+        limit = COMMON_TERM_SHARE * max(doc_count, 1)
         content = [(e, f) for e, f in content if doc_frequency("body_f", f) < limit] or content
-    elif not content:
-        content = _dedupe(parsed.terms)
-    unigrams = [_syllable_query(e, f) for e, f in content]
-    clauses += unigrams
-    clauses += _pair_queries(parsed.terms)
-    clauses += [wq.Or([wq.Term("body_w", w), wq.Term("title_w", w)], boost=WORD_BOOST)
-                for w in dict.fromkeys(parsed.words)]
+    plan.clauses += [_syllable_clause(f) for _, f in content]
+    if not long_query and len(content) > 1 and not parsed.number_keys:
+        plan.all_of = list(range(len(content)))   # a number lookup ranks by the number instead
+    plan.clauses += [_exact_clause(e) for e, f in content if e != f]
+    plan.clauses += _pair_clauses(parsed.terms)
+    plan.clauses += [Clause([("body_w", w, 1.0), ("title_w", w, TITLE_WEIGHT)], WORD_BOOST)
+                     for w in dict.fromkeys(parsed.words)]
     for key in dict.fromkeys(parsed.number_keys):
-        clauses.append(wq.Term("number_key", key, boost=NUMBER_BOOST))
-        clauses.append(wq.Or([wq.Term("body_f", key), wq.Term("title_f", key)], boost=2.0))
-    for phrase in parsed.phrases:
-        folded = [f for _, f in phrase]
-        clauses.append(wq.Or([wq.Phrase("body_f", folded), wq.Phrase("title_f", folded)],
-                             boost=2.0))
-    if not long_query and len(unigrams) > 1:
-        clauses.append(wq.And(unigrams, boost=ALL_TERMS_BOOST))
-    return wq.Or(clauses) if len(clauses) > 1 else clauses[0]
+        plan.clauses.append(Clause([("number_key", key, 1.0)], NUMBER_BOOST))
+        plan.clauses.append(Clause([("body_f", key, 1.0), ("title_f", key, TITLE_WEIGHT)], 2.0))
+    for phrase in parsed.phrases:   # phrases also rank by their words
+        plan.clauses += [_syllable_clause(f) for _, f in _dedupe(phrase)]
+        plan.clauses += _pair_clauses(phrase)
+    return plan
 
 
 def constraints(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None]:
     """``(required, excluded)``: quoted phrases must match, ``-word`` must not.
 
-    They are applied as the search's filter and mask rather than inside the ranking query:
-    Whoosh's Require/AndNot matchers trip an assertion during block-quality skipping.
+    Whoosh finds these (positions are in its postings); ranking does not need them.
     """
     required = [wq.Or([wq.Phrase("body_f", [f for _, f in p]),
                        wq.Phrase("title_f", [f for _, f in p])]) for p in parsed.phrases]
@@ -154,20 +156,21 @@ def _dedupe(terms):
     return list(dict.fromkeys(terms))
 
 
-def _syllable_query(exact: str, folded: str) -> wq.Query:
-    alternatives = [wq.Term("body_f", folded), wq.Term("title_f", folded)]
-    if exact != folded:   # typed with diacritics: the same diacritics rank higher
-        alternatives += [wq.Term("body", exact, boost=EXACT_BOOST),
-                         wq.Term("title", exact, boost=EXACT_BOOST)]
-    return wq.Or(alternatives)
+def _syllable_clause(folded: str) -> Clause:
+    return Clause([("body_f", folded, 1.0), ("title_f", folded, TITLE_WEIGHT)])
 
 
-def _pair_queries(terms) -> list[wq.Query]:
-    pairs = []
+def _exact_clause(exact: str) -> Clause:
+    """Typed with diacritics: documents with the same diacritics rank higher."""
+    return Clause([("body", exact, 1.0), ("title", exact, TITLE_WEIGHT)], EXACT_BOOST)
+
+
+def _pair_clauses(terms) -> list[Clause]:
+    pairs = {}
     for (e1, f1), (e2, f2) in zip(terms, terms[1:]):
         if _is_stop(e1, f1) and _is_stop(e2, f2):
             continue
         pair = f1 + "_" + f2
-        pairs.append(wq.Or([wq.Term("body_bi", pair), wq.Term("title_bi", pair)],
-                           boost=PAIR_BOOST))
-    return list({repr(p): p for p in pairs}.values())
+        pairs[pair] = Clause([("body_bi", pair, 1.0), ("title_bi", pair, TITLE_WEIGHT)],
+                             PAIR_BOOST)
+    return list(pairs.values())

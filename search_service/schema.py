@@ -54,7 +54,7 @@ def build_schema() -> Schema:
         views=NUMERIC(stored=True, sortable=True, bits=64),
         source=STORED(),
         url=STORED(),
-        visibility=ID(stored=True),
+        visibility=ID(stored=True, sortable=True),
         # Bookkeeping for incremental ingestion, kept in columns so a run reads them cheaply.
         path=ID(stored=True, sortable=True),
         content_hash=ID(sortable=True),

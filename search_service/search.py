@@ -12,17 +12,19 @@ import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from whoosh import query as wq
-from whoosh import scoring, sorting
 
 from search_service import highlight
-from search_service.query import ParsedQuery, build_query, constraints, parse_query
-from search_service.schema import open_index
+from search_service.query import ParsedQuery, build_plan, constraints, parse_query
+from search_service.ranking import EPOCH, MISSING_DATE, Collection
+from search_service.schema import TEXT_FIELDS, open_index
 from search_service.suggest import Lexicon
 
 logger = logging.getLogger(__name__)
 
 FACETS = ("doc_type", "category", "issuer", "year")
+SCORED_FIELDS = tuple(TEXT_FIELDS)
 SORTS = ("relevance", "date", "date_asc")
 
 
@@ -76,119 +78,129 @@ class SearchResult:
 class SearchEngine:
     """Searches one on-disk index; safe to share between the threads of a server."""
 
-    def __init__(self, index_dir):
-        self.index = open_index(index_dir)
+    def __init__(self, index_dir, create: bool = True):
+        self.index = open_index(index_dir, create=create)
         self._lock = threading.RLock()
         self._searcher = None
+        self._collection = None
         self._lexicon = None
 
     # -- the shared searcher ---------------------------------------------------------------
     def searcher(self):
-        """A searcher that sees the latest commit."""
+        """A searcher that sees the latest commit (reopened, never refreshed, when stale)."""
         with self._lock:
             if self._searcher is None or not self._searcher.up_to_date():
                 if self._searcher is not None:
                     self._searcher.close()
-                self._searcher = self.index.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
-                self._lexicon = None
+                self._searcher = self.index.searcher()
+                self._collection = self._lexicon = None
             return self._searcher
+
+    def collection(self) -> Collection:
+        """Statistics and columns of the current generation, built on first use."""
+        with self._lock:
+            searcher = self.searcher()
+            if self._collection is None:
+                self._collection = Collection(searcher, SCORED_FIELDS, FACETS + ("visibility",))
+            return self._collection
 
     def close(self):
         with self._lock:
             if self._searcher is not None:
                 self._searcher.close()
-                self._searcher = None
+                self._searcher = self._collection = None
 
     # -- search ------------------------------------------------------------------------------
     def search(self, req: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         parsed = parse_query(req.q)
         with self._lock:
-            searcher = self.searcher()
+            col = self.collection()
             if parsed.empty:
-                q = wq.Every()
+                scores, matched = np.zeros(col.size), col.live.copy()
             else:
-                q = build_query(parsed, searcher.doc_count(),
-                                lambda fld, term: searcher.doc_frequency(fld, term))
+                scores, matched = col.score(build_plan(parsed, col.size, col.doc_frequency))
             required, excluded = constraints(parsed)
-            results = searcher.search_page(
-                q, req.page, pagelen=req.per_page, filter=self._filter(req, required),
-                mask=excluded,
-                sortedby=self._sort(req, parsed), groupedby=self._facets(req),
-                terms=False)
-            hits = [self._hit(r, parsed) for r in results] if req.page <= results.pagecount \
-                else []
-            total = len(results)
-            facets = self._facet_counts(results, req) if req.facets else {}
-            suggestion = self.did_you_mean(req.q, parsed, total)
+            if required is not None:
+                matched &= col.docs_matching(required)
+            if excluded is not None:
+                matched &= ~col.docs_matching(excluded)
+            matched &= self._filter(col, req)
+            order = self._order(col, req, parsed, scores, matched)
+            first = (req.page - 1) * req.per_page
+            page = order[first:first + req.per_page]
+            hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], parsed)
+                    for d in page]
+            facets = self._facet_counts(col, matched, req) if req.facets else {}
+            suggestion = self.did_you_mean(parsed)
         return SearchResult(
-            query=req.q, normalized_query=parsed.normalized(), total=total, page=req.page,
-            per_page=req.per_page, took_ms=round((time.perf_counter() - started) * 1000, 2),
+            query=req.q, normalized_query=parsed.normalized(), total=int(matched.sum()),
+            page=req.page, per_page=req.per_page,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
             did_you_mean=suggestion, facets=facets, hits=hits)
 
     @staticmethod
-    def _filter(req: SearchRequest, required=None):
-        clauses = [required] if required is not None else []
+    def _filter(col: Collection, req: SearchRequest) -> np.ndarray:
+        mask = np.ones(col.size, dtype=bool)
         if not req.include_internal:
-            clauses.append(wq.Term("visibility", "public"))
-        for name in ("doc_type", "category", "issuer"):
-            if getattr(req, name):
-                clauses.append(wq.Term(name, getattr(req, name)))
-        if req.year:
-            clauses.append(wq.NumericRange("year", req.year, req.year))
-        if req.date_from or req.date_to:
-            start = datetime.combine(req.date_from, datetime.min.time()) if req.date_from else None
-            end = (datetime.combine(req.date_to, datetime.min.time()) + timedelta(days=1)
-                   - timedelta(microseconds=1)) if req.date_to else None
-            clauses.append(wq.DateRange("published", start, end))
-        if not clauses:
-            return None
-        return wq.And(clauses) if len(clauses) > 1 else clauses[0]
+            mask &= col.columns["visibility"][0] == col.codes_of("visibility", "public")
+        for name in ("doc_type", "category", "issuer", "year"):
+            value = getattr(req, name)
+            if value:
+                mask &= col.columns[name][0] == col.codes_of(name, value)
+        if req.date_from:
+            mask &= col.published >= _seconds(req.date_from)
+        if req.date_to:
+            mask &= (col.published < _seconds(req.date_to + timedelta(days=1))) & \
+                (col.published != MISSING_DATE)
+        return mask
 
     @staticmethod
-    def _sort(req: SearchRequest, parsed: ParsedQuery):
-        if req.sort == "date" or (req.sort == "relevance" and parsed.empty):
-            return sorting.MultiFacet([sorting.FieldFacet("published", reverse=True),
-                                       sorting.FieldFacet("id")])
+    def _order(col, req, parsed, scores, matched) -> np.ndarray:
+        """Matched document numbers, best first (ties: the newer, then the lower number)."""
+        docs = np.flatnonzero(matched)
         if req.sort == "date_asc":
-            return sorting.MultiFacet([sorting.FieldFacet("published"), sorting.FieldFacet("id")])
-        return None
+            dates = np.where(col.published[docs] == MISSING_DATE, np.iinfo(np.int64).max,
+                             col.published[docs])
+            keys = (docs, -scores[docs], dates)
+        elif req.sort == "date" or parsed.empty:
+            keys = (docs, -scores[docs], -col.published[docs].clip(min=MISSING_DATE + 1))
+        else:
+            keys = (docs, -col.published[docs].clip(min=MISSING_DATE + 1), -scores[docs])
+        needed = req.page * req.per_page
+        if req.sort == "relevance" and not parsed.empty and len(docs) > 4 * needed:
+            top = np.argpartition(-scores[docs], needed)[:needed]   # only the pages shown
+            docs = docs[top]
+            keys = tuple(k[top] for k in keys)
+        return docs[np.lexsort(keys)]
 
     @staticmethod
-    def _facets(req: SearchRequest):
-        if not req.facets:
-            return None
-        return {name: sorting.FieldFacet(name, maptype=sorting.Count) for name in FACETS}
-
-    @staticmethod
-    def _facet_counts(results, req: SearchRequest) -> dict:
+    def _facet_counts(col: Collection, matched: np.ndarray, req: SearchRequest) -> dict:
         facets = {}
         for name in FACETS:
-            counts = {k: v for k, v in results.results.groups(name).items() if k not in (None, "", 0)}
+            codes, values = col.columns[name]
+            present = codes[matched & (codes >= 0)]
+            counts = np.bincount(present, minlength=len(values)) if len(values) else []
             selected = getattr(req, name)
-            if selected and selected not in counts:
-                counts[selected] = 0
-            facets[name] = [
-                {"value": value, "count": count, "selected": value == selected}
-                for value, count in sorted(counts.items(),
-                                           key=lambda kv: (-kv[1], str(kv[0])))
-            ]
-        facets["year"].sort(key=lambda f: -int(f["value"]))
+            items = {values[i]: int(c) for i, c in enumerate(counts) if c}
+            if selected and selected not in items:
+                items[selected] = 0
+            order = (sorted(items.items(), key=lambda kv: -int(kv[0])) if name == "year" else
+                     sorted(items.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+            facets[name] = [{"value": v, "count": c, "selected": v == selected} for v, c in order]
         return facets
 
     @staticmethod
-    def _hit(result, parsed: ParsedQuery) -> Hit:
-        fields = result.fields()
+    def _hit(fields: dict, score, parsed: ParsedQuery) -> Hit:
         terms = parsed.highlight_terms()
-        published = fields.get("published")
         return Hit(
             id=fields["id"], title=fields.get("title", ""),
             title_html=highlight.mark(fields.get("title", ""), terms),
             snippet=highlight.snippet(fields.get("body", ""), terms),
-            score=round(result.score, 4) if result.score is not None else None,
+            score=round(float(score), 4),
             category=fields.get("category"), doc_type=fields.get("doc_type"),
             doc_number=fields.get("doc_number"), issuer=fields.get("issuer"),
-            published=iso_date(published),
+            published=iso_date(fields.get("published")),
             views=fields.get("views"), url=fields.get("url"),
             visibility=fields.get("visibility", "public"))
 
@@ -214,7 +226,7 @@ class SearchEngine:
             results = searcher.more_like(
                 docnum, "body_f", text=text, top=limit, numterms=12,
                 filter=None if include_internal else wq.Term("visibility", "public"))
-            return [self._hit(r, ParsedQuery()) for r in results]
+            return [self._hit(r.fields(), r.score, ParsedQuery()) for r in results]
 
     def latest(self, limit: int = 5, include_internal: bool = False, **filters) -> list[Hit]:
         """The newest documents (by publication date), optionally filtered."""
@@ -228,14 +240,14 @@ class SearchEngine:
         return self.search(req).facets
 
     # -- suggestions -------------------------------------------------------------------------
-    def did_you_mean(self, text: str, parsed: ParsedQuery, total: int) -> str | None:
+    def did_you_mean(self, parsed: ParsedQuery) -> str | None:
         """The query with its diacritics restored, when it was typed without them."""
-        if not parsed.terms or any(e != f for e, f in parsed.terms):
+        if not parsed.terms or parsed.number_keys or any(e != f for e, f in parsed.terms):
             return None
         with self._lock:
             if self._lexicon is None:
                 self._lexicon = Lexicon.from_searcher(self.searcher())
-            return self._lexicon.restore(text)
+            return self._lexicon.restore(parsed.text)
 
     def suggest(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[str]:
         """Titles that complete what is typed, accent-insensitively."""
@@ -259,6 +271,10 @@ def _public_fields(fields: dict) -> dict:
     out = {k: v for k, v in fields.items() if k not in ("path", "content_hash", "file_hash")}
     out["published"] = iso_date(out.get("published"))
     return out
+
+
+def _seconds(day: date) -> int:
+    return int((datetime(day.year, day.month, day.day) - EPOCH).total_seconds())
 
 
 def iso_date(value: datetime | None) -> str | None:

@@ -1,0 +1,212 @@
+"""BM25 over Whoosh's postings, accumulated in NumPy arrays.
+
+Whoosh scores an OR of many terms one posting at a time in Python: ~0.5 s for a long
+question. Here each term's postings are read block by block into arrays (and cached), and a
+question's score is a handful of vectorised additions; filters, facets and sorting are array
+operations over per-document columns read once per index generation.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from datetime import datetime
+
+import numpy as np
+from whoosh.util.times import datetime_to_long
+
+K1 = 1.2
+B = {"title": 0.4, "title_f": 0.4, "title_bi": 0.4, "title_w": 0.4}   # titles: short, even
+DEFAULT_B = 0.75
+POSTINGS_CACHE_ENTRIES = 4096     # decoded posting lists kept per generation (the common terms)
+POSTINGS_CACHE_MAX_DOCS = 200_000  # a cached list is at most this long
+EPOCH = datetime(1970, 1, 1)
+MISSING_DATE = np.iinfo(np.int64).min
+_EPOCH_LONG = datetime_to_long(EPOCH)
+_LATEST = datetime_to_long(datetime(9999, 12, 31))
+
+
+@dataclass
+class Clause:
+    """A query part: its score is the sum of its matching alternatives, times ``boost``."""
+    alternatives: list[tuple[str, str, float]]        # (field, term, boost)
+    boost: float = 1.0
+
+
+@dataclass
+class Plan:
+    """What to score: clauses summed; documents matching every clause of ``all_of`` rank
+    above all others, in their usual order (short queries: all words first)."""
+    clauses: list[Clause] = field(default_factory=list)
+    all_of: list[int] = field(default_factory=list)
+
+
+class Collection:
+    """Per-generation statistics and columns of one open searcher."""
+
+    def __init__(self, searcher, fields, facet_fields):
+        self.searcher = searcher
+        reader = searcher.reader()
+        self.size = reader.doc_count_all()
+        self._leaves = list(reader.leaf_readers())
+        self.lengths = {f: self._lengths(reader, f) for f in fields}
+        self.avg_length = {f: float(v.mean()) if self.size else 1.0
+                           for f, v in self.lengths.items()}
+        self.live = np.ones(self.size, dtype=bool)
+        for docnum in range(self.size):
+            if reader.is_deleted(docnum):
+                self.live[docnum] = False
+        self.columns = {f: self._column(reader, f) for f in facet_fields}
+        self.published = self._dates(reader, "published")
+        self._cache: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _lengths(self, reader, fieldname):
+        if not self.size:
+            return np.zeros(0, dtype=np.float32)
+        return np.fromiter((reader.doc_field_length(d, fieldname, 0) or 0 for d in range(self.size)),
+                           dtype=np.float32, count=self.size)
+
+    def _column(self, reader, fieldname):
+        """``(codes, values)``: the document's value as an index into ``values`` (-1: none)."""
+        values, index = [], {}
+        codes = np.full(self.size, -1, dtype=np.int32)
+        for docnum, value in self._column_values(fieldname, translate=True):
+            if value in (None, "", b"", 0):
+                continue
+            if value not in index:
+                index[value] = len(values)
+                values.append(value)
+            codes[docnum] = index[value]
+        return codes, values
+
+    def _column_values(self, fieldname, translate):
+        """``(docnum, value)`` of a column, read segment by segment: a segment written
+        without any value for the field has no column, which would shift a merged view."""
+        for leaf, offset in self._leaves:
+            if fieldname not in leaf.schema or not leaf.has_column(fieldname):
+                continue
+            column = leaf.column_reader(fieldname, translate=translate)
+            for docnum in range(leaf.doc_count_all()):
+                yield offset + docnum, column[docnum]
+
+    def _dates(self, reader, fieldname):
+        """Seconds since 1970 per document; ``MISSING_DATE`` where there is none."""
+        out = np.full(self.size, MISSING_DATE, dtype=np.int64)
+        # Raw values (microseconds since year 1); a missing date is an out-of-range default.
+        for docnum, raw in self._column_values(fieldname, translate=False):
+            if isinstance(raw, int) and 0 <= raw < _LATEST:
+                out[docnum] = (raw - _EPOCH_LONG) // 1_000_000
+        return out
+
+    def codes_of(self, fieldname: str, value) -> int:
+        """The code of ``value`` in a facet column, -2 (matches nothing) when absent."""
+        values = self.columns[fieldname][1]
+        try:
+            return values.index(value)
+        except ValueError:
+            return -2
+
+    # -- postings --------------------------------------------------------------------------
+    def postings(self, fieldname: str, term: str):
+        """``(docnums, weights)`` arrays of a term, cached for common terms."""
+        key = (fieldname, term)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        ids, weights = [], []
+        for leaf, offset in self._leaves:
+            if (fieldname, term) not in leaf:
+                continue
+            matcher = leaf.postings(fieldname, term)
+            _read_blocks(matcher, offset, ids, weights)
+        result = ((np.concatenate(ids), np.concatenate(weights)) if ids
+                  else (np.zeros(0, np.int64), np.zeros(0, np.float32)))
+        if 0 < len(result[0]) <= POSTINGS_CACHE_MAX_DOCS:
+            with self._lock:
+                self._cache[key] = result
+                if len(self._cache) > POSTINGS_CACHE_ENTRIES:
+                    self._cache.popitem(last=False)
+        return result
+
+    def doc_frequency(self, fieldname: str, term: str) -> int:
+        return self.searcher.doc_frequency(fieldname, term)
+
+    # -- scoring ---------------------------------------------------------------------------
+    def score(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores, matched)`` over every document number."""
+        scores = np.zeros(self.size, dtype=np.float64)
+        matched = np.zeros(self.size, dtype=bool)
+        all_hits = np.ones(self.size, dtype=bool) if plan.all_of else None
+        for number, clause in enumerate(plan.clauses):
+            clause_scores, clause_hits = self._bm25f(clause)
+            scores += clause.boost * clause_scores
+            matched |= clause_hits
+            if all_hits is not None and number in plan.all_of:
+                all_hits &= clause_hits
+        if all_hits is not None and all_hits.any():
+            # Lift documents with every word above all others, keeping their order.
+            scores = np.where(all_hits & matched, scores + scores.max(), scores)
+        return scores, matched & self.live
+
+    def _bm25f(self, clause: Clause):
+        """BM25F: a clause's alternatives are one term seen in several fields, so their
+        length-normalised frequencies add up *before* saturation (a word in the title and
+        the body is not counted as two independent pieces of evidence)."""
+        tf = np.zeros(self.size, dtype=np.float64)
+        hits = np.zeros(self.size, dtype=bool)
+        for fieldname, term, weight in clause.alternatives:
+            ids, weights = self.postings(fieldname, term)
+            if not len(ids):
+                continue
+            hits[ids] = True
+            lengths = self.lengths.get(fieldname)
+            if lengths is None:           # a keyword field (number keys): no length to normalise
+                tf[ids] += weight * weights
+                continue
+            b = B.get(fieldname, DEFAULT_B)
+            avg = self.avg_length[fieldname] or 1.0
+            tf[ids] += weight * weights / ((1.0 - b) + b * lengths[ids] / avg)
+        df = int(hits.sum())
+        if not df:
+            return tf, hits
+        idf = math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
+        return idf * tf * (K1 + 1.0) / (tf + K1), hits
+
+    def docs_matching(self, query) -> np.ndarray:
+        """A boolean mask of the documents a Whoosh query matches (phrases, exclusions)."""
+        mask = np.zeros(self.size, dtype=bool)
+        docs = list(self.searcher.docs_for_query(query))
+        if docs:
+            mask[np.fromiter(docs, dtype=np.int64, count=len(docs))] = True
+        return mask
+
+
+def _read_blocks(matcher, offset, ids, weights):
+    """Decode every posting block of a Whoosh W3 leaf matcher (a private but stable API),
+    falling back to the public, slower matcher protocol for other codecs."""
+    if not hasattr(matcher, "_read_ids"):
+        pairs = [(matcher.id(), matcher.weight()) for _ in _iterate(matcher)]
+        if pairs:
+            ids.append(np.array([p[0] for p in pairs], dtype=np.int64) + offset)
+            weights.append(np.array([p[1] for p in pairs], dtype=np.float32))
+        return
+    while matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        ids.append(np.asarray(matcher._ids, dtype=np.int64) + offset)
+        weights.append(np.asarray(matcher._weights, dtype=np.float32))
+        if matcher._lastblock:
+            break
+        matcher._goto(matcher._nextoffset)
+
+
+def _iterate(matcher):
+    while matcher.is_active():
+        yield
+        matcher.next()

@@ -1,0 +1,466 @@
+"""Searches a ward user would type, over a real index of tests/data (real pyvi, real Whoosh).
+
+Each case is query → the ids expected, ranked where the ranking is the point. The corpus is
+written so that each word under test occurs only in the documents named here. Cases whose
+ranking depends on collection statistics build their own tiny index instead.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import unicodedata
+from pathlib import Path
+
+import pytest
+from conftest import ARTICLE_ID, DATA_DIR, NFD_ARTICLE_ID
+
+from search_service.ingest.pipeline import ingest_paths
+from search_service.search import SearchEngine, SearchRequest
+
+NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731 - reads like the form it makes
+SEED = Path("/work/shared/seeds/000_45b052ec584e03b0.txt")
+
+# Engine bug (reported): a query whose number key matches a document's own number_key raises
+# KeyError('number_key') in ranking.Collection._bm25 (number_key is not in SCORED_FIELDS).
+TONE_DOCS = ["tone-cu", "tone-moi"]          # the same notice, old and new tone placement
+PHUC_LOI_DOCS = sorted([ARTICLE_ID, NFD_ARTICLE_ID, "phuc-loi-gioi-thieu"])
+PUBLIC_COUNT = 25                            # tests/data: 26 documents, one internal
+
+
+def search(engine, q: str, **kwargs):
+    return engine.search(SearchRequest(q=q, per_page=50, **kwargs))
+
+
+def ids(engine, q: str, **kwargs) -> list[str]:
+    return [hit.id for hit in search(engine, q, **kwargs).hits]
+
+
+def build_engine(folder: Path, docs: list[dict]) -> SearchEngine:
+    """A tiny index of ``docs`` (written as JSON Lines) for ranking cases of their own."""
+    corpus = folder / "corpus"
+    corpus.mkdir()
+    with open(corpus / "docs.jsonl", "w", encoding="utf-8") as out:
+        for doc in docs:
+            out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    summary = ingest_paths(folder / "index", [corpus])
+    assert summary.failed == 0, summary.to_json()
+    return SearchEngine(folder / "index")
+
+
+# -- tone-mark placement ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("q", ["thuỷ", "thủy", "huỷ", "hủy", "khoẻ", "khỏe", "uỷ", "ủy",
+                               "THUỶ", "Uỷ"])
+def test_old_and_new_tone_placement_find_each_other(ward_engine, q):
+    """tone-cu is written hoá/thuỷ/huỷ/khoẻ/Uỷ, tone-moi hóa/thủy/hủy/khỏe/Ủy."""
+    assert sorted(ids(ward_engine, q)) == TONE_DOCS
+
+
+@pytest.mark.parametrize("q", ["hoá", "hóa", "HOÁ", "văn hoá", "văn hóa"])
+def test_same_tone_in_either_placement_ranks_above_another_tone(ward_engine, q):
+    """Both placements of hóa are the same word: they outrank hòa (hoa-giai), found folded."""
+    found = ids(ward_engine, q)
+    assert sorted(found[:2]) == TONE_DOCS
+    assert found[2:] == ["hoa-giai"]
+
+
+@pytest.mark.parametrize("q", ["Uỷ ban", "Ủy ban", "sức khoẻ", "sức khỏe", "huỷ lịch tiêm",
+                               "thuỷ đậu", "thủy đậu"])
+def test_tone_placement_in_multi_word_queries(ward_engine, q):
+    """"ban", "sức", "lịch" and "đầu" occur elsewhere too; both notices come first."""
+    assert sorted(ids(ward_engine, q)[:2]) == TONE_DOCS
+
+
+def test_another_tone_is_found_first_by_its_own_marks(ward_engine):
+    assert ids(ward_engine, "hòa")[0] == "hoa-giai"
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("quý", ["quy-i"]), ("quy", ["quy-i"]), ("giữa", sorted(["quy-i", ARTICLE_ID])),
+])
+def test_quy_and_giua_are_found(ward_engine, q, expected):
+    assert sorted(ids(ward_engine, q)) == expected
+
+
+def test_quy_and_giua_are_stored_as_written(ward_engine):
+    doc = ward_engine.get_document("quy-i")
+    assert doc["title"] == "Báo cáo kết quả thu ngân sách quý I và giữa năm 2024"
+
+
+def test_stored_text_takes_the_new_tone_placement(ward_engine):
+    title = ward_engine.get_document("tone-cu")["title"]
+    assert title == "Thông báo lịch hoạt động văn hóa, thể thao"
+
+
+# -- decomposed text and look-alike characters -----------------------------------------------
+
+def test_nfd_fixture_really_is_decomposed():
+    """Guard: an editor that recomposes the file would make the NFD tests pass vacuously."""
+    raw = (DATA_DIR / NFD_ARTICLE_ID).read_text(encoding="utf-8")
+    assert raw == NFD(raw) and raw != unicodedata.normalize("NFC", raw)
+
+
+@pytest.mark.parametrize("q", ["Khánh", NFD("Khánh"), "khanh", "KHÁNH"])
+def test_nfd_document_is_found_by_composed_and_decomposed_queries(ward_engine, q):
+    assert ids(ward_engine, q) == [NFD_ARTICLE_ID]
+
+
+@pytest.mark.parametrize("q", ["Phúc", NFD("Phúc"), NFD("phúc lợi"), "Phúc Lợi"])
+def test_decomposed_phuc_is_one_syllable(ward_engine, q):
+    """Whoosh's default tokenizer split NFD "Phúc" into "phu", "c": nothing matched."""
+    assert sorted(ids(ward_engine, q)) == PHUC_LOI_DOCS
+
+
+def test_nfd_document_is_stored_composed(ward_engine):
+    doc = ward_engine.get_document(NFD_ARTICLE_ID)
+    assert doc["title"] == "Khánh thành sân chơi thiếu nhi tổ dân phố số 9 phường Phúc Lợi"
+    assert doc["category"] == "TIN TỨC - SỰ KIỆN"
+
+
+@pytest.mark.parametrize("q", ["Điều chỉnh giờ đón trẻ", "\u00d0iều chỉnh giờ đón trẻ",
+                               "dieu chinh gio don tre", "\u00d0ón trẻ", "đón trẻ"])
+def test_eth_is_read_as_d_stroke(ward_engine, q):
+    """don-tre was typed with U+00D0 (Ð, Icelandic Eth), which looks like Đ but is not."""
+    assert ids(ward_engine, q)[0] == "don-tre"
+
+
+def test_eth_is_stored_as_d_stroke(ward_engine):
+    doc = ward_engine.get_document("don-tre")
+    assert doc["title"] == "Điều chỉnh giờ đón trẻ tại trường mầm non Sao Mai"
+    assert doc["title"][0] == "\u0110"
+
+
+def test_non_breaking_spaces_separate_words(ward_engine):
+    assert ids(ward_engine, '"tiếp công dân"') == ["lich-tiep-dan"]
+    assert ids(ward_engine, "tiếp\u00a0công\u00a0dân")[0] == "lich-tiep-dan"
+    assert ward_engine.get_document("lich-tiep-dan")["title"] == "Lịch tiếp công dân tháng 6"
+
+
+def test_number_with_non_breaking_spaces_around_its_dash(ward_engine):
+    """The body prints 40/TB<nbsp>-<nbsp>UBND."""
+    assert ids(ward_engine, "40/TB-UBND")[0] == "lich-tiep-dan"
+
+
+@pytest.mark.parametrize("doc_id, number", [
+    ("kh-31", "31/KH-UBND"),   # printed with an en dash
+    ("kh-32", "32/KH-UBND"),   # em dash
+    ("kh-33", "33/KH-UBND"),   # non-breaking hyphen
+    ("kh-34", "34/KH-UBND"),   # minus sign
+])
+def test_dash_look_alikes_in_numbers(ward_engine, doc_id, number):
+    hits = search(ward_engine, number).hits
+    assert hits[0].id == doc_id
+    assert hits[0].doc_number == number
+
+
+@pytest.mark.parametrize("q", ["15/NQ\u2013ĐU", "15/NQ\u2014ĐU", "15/NQ\u2011ĐU", "15/NQ\u2212ĐU"])
+def test_dash_look_alikes_in_typed_numbers(ward_engine, q):
+    assert ids(ward_engine, q)[0] == "nq-15-du"
+
+
+# -- accent-insensitive search, with exact diacritics ranked first ---------------------------
+
+@pytest.mark.parametrize("q", ["phuc loi", "PHUC LOI", "Phuc Loi", "phúc lợi", "PHÚC LỢI"])
+def test_phuc_loi_with_or_without_diacritics(ward_engine, q):
+    assert sorted(ids(ward_engine, q)) == PHUC_LOI_DOCS
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("duong", ["con-duong", "tuyen-duong"]),
+    ("DUONG", ["con-duong", "tuyen-duong"]),
+])
+def test_d_stroke_folds_to_d(ward_engine, q, expected):
+    assert sorted(ids(ward_engine, q)) == expected
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("đường", ["con-duong", "tuyen-duong"]),
+    ("Đường", ["con-duong", "tuyen-duong"]),
+    ("dương", ["tuyen-duong", "con-duong"]),
+    ("Dương", ["tuyen-duong", "con-duong"]),
+])
+def test_query_with_diacritics_ranks_exact_diacritics_first(ward_engine, q, expected):
+    """con-duong has đường and tuyen-duong has dương, at the same place in same-length texts."""
+    assert ids(ward_engine, q) == expected
+
+
+# -- document numbers ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("q", ["15/NQ-ĐU", "15-nq/đu", "15 NQ DU", "15 nq đu", "15/nq-du",
+                               "nghị quyết 15/NQ-ĐU"])
+def test_party_committee_number_in_any_typed_form(ward_engine, q):
+    """nq-15-du IS 15/NQ-ĐU; kh-22 only mentions it in its body, so it comes second."""
+    hits = search(ward_engine, q).hits
+    assert [h.id for h in hits[:2]] == ["nq-15-du", "kh-22"]
+    assert hits[0].doc_number == "15/NQ-ĐU"
+
+
+@pytest.mark.parametrize("q, doc_id, printed", [
+    ("123/2018/qd-ubnd", "qd-123-2018", "123/2018/QĐ-UBND"),
+    ("123/2018/QĐ-UBND", "qd-123-2018", "123/2018/QĐ-UBND"),
+    ("18/NQ-TW", "nq-18-tw", "18-NQ/TW"),
+    ("18-NQ/TW", "nq-18-tw", "18-NQ/TW"),
+    ("22/KH-UBND", "kh-22", "22/KH-UBND"),
+])
+def test_number_found_from_another_style(ward_engine, q, doc_id, printed):
+    hits = search(ward_engine, q).hits
+    assert hits[0].id == doc_id
+    assert hits[0].doc_number == printed
+    assert ward_engine.get_document(doc_id)["doc_number"] == printed
+
+
+def test_a_date_is_searched_as_text_not_as_a_number(ward_engine):
+    """The article says "Sáng ngày 12/4/2018"; no document has the number 12/4/2018."""
+    result = search(ward_engine, "12/4/2018")
+    assert result.hits[0].id == ARTICLE_ID
+
+
+# -- pyvi words, and recall that does not depend on them -------------------------------------
+
+@pytest.mark.parametrize("q", ["ho chi minh", "Hồ Chí Minh", "HỒ CHÍ MINH", "hồ chí minh"])
+def test_multi_syllable_names(ward_engine, q):
+    assert ids(ward_engine, q)[0] == ARTICLE_ID
+
+
+@pytest.mark.parametrize("q", ["đồng thuận", "dong thuan", "Đồng Thuận", '"đồng thuận"'])
+def test_multi_syllable_words_are_found_whatever_pyvi_joined(ward_engine, q):
+    assert ARTICLE_ID in ids(ward_engine, q)
+
+
+def test_exact_word_typed_with_diacritics_ranks_first(ward_engine):
+    """nghi-hang-nam has "lao động" five times and "thỏa thuận", but never "đồng"."""
+    assert ids(ward_engine, "đồng thuận")[0] == ARTICLE_ID
+
+
+# -- questions and short keyword queries ------------------------------------------------------
+
+@pytest.mark.parametrize("q", [
+    "Người lao động có thể thỏa thuận nghỉ hằng năm như thế nào?",
+    "người lao động có thể thoả thuận nghỉ hằng năm như thế nào",
+    "nguoi lao dong co the thoa thuan nghi hang nam nhu the nao",
+])
+def test_question_ranks_by_content_words(ward_engine, q):
+    """nghi-hang-nam lacks "thế nào"; an-toan-lao-dong has "như thế nào" but not the topic."""
+    found = ids(ward_engine, q)
+    assert found[0] == "nghi-hang-nam"
+    assert "an-toan-lao-dong" in found[1:]
+
+
+def test_short_query_puts_documents_with_every_word_first(tmp_path):
+    engine = build_engine(tmp_path, [
+        {"id": "karaoke", "title": "Quán karaoke",
+         "body": "Karaoke gia đình: hát karaoke, loa karaoke, micro karaoke, phòng karaoke."},
+        {"id": "ca-hai", "title": "Xử phạt vi phạm",
+         "body": "Phạt quán karaoke gây ồn sau 22 giờ tại tổ dân phố."},
+        {"id": "tieng-on", "title": "Tiếng ồn",
+         "body": "Tiếng ồn công trình: ồn ào, ồn ã, ồn suốt ngày, ồn cả đêm."},
+    ])
+    found = ids(engine, "karaoke ồn")
+    assert found[0] == "ca-hai"
+    assert sorted(found) == ["ca-hai", "karaoke", "tieng-on"]
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("tiêm chủng", ["tieu-de", "noi-dung"]),
+    ("trạm y tế", ["noi-dung", "tieu-de"]),
+])
+def test_title_match_weighs_more_than_body_match(tmp_path, q, expected):
+    """Each document has one phrase in its title and the other in its body."""
+    engine = build_engine(tmp_path, [
+        {"id": "tieu-de", "title": "Tiêm chủng mở rộng",
+         "body": "Lịch tháng 3 tại trạm y tế phường."},
+        {"id": "noi-dung", "title": "Lịch tháng 3 tại trạm y tế phường",
+         "body": "Tiêm chủng mở rộng."},
+    ])
+    assert ids(engine, q) == expected
+
+
+# -- phrases and exclusions -----------------------------------------------------------------
+
+@pytest.mark.parametrize("q", ['"hội nghị sơ kết"', '"hoi nghi so ket"', '"Hội nghị sơ kết'])
+def test_quoted_phrase_matches_only_the_phrase(ward_engine, q):
+    """lay-y-kien has every word, not as a phrase; so-ket-thi-dua has "sơ kết" only."""
+    unquoted = ids(ward_engine, "hội nghị sơ kết")
+    assert {"lay-y-kien", "so-ket-thi-dua"} <= set(unquoted)
+    if q.count('"') == 2:
+        assert sorted(ids(ward_engine, q)) == sorted([ARTICLE_ID, "so-ket-6-thang"])
+    else:   # an unbalanced quote: searched as plain words
+        assert sorted(ids(ward_engine, q)) == sorted(unquoted)
+
+
+@pytest.mark.parametrize("q", ["sơ kết -khen", "sơ kết NOT khen", "so ket -khen"])
+def test_minus_word_excludes_documents(ward_engine, q):
+    plain = ids(ward_engine, "sơ kết")
+    assert "so-ket-thi-dua" in plain
+    assert ids(ward_engine, q) == [i for i in plain if i != "so-ket-thi-dua"]
+
+
+# -- visibility ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("q", ["Sen Vàng", "sen vang", "SEN VÀNG", '"Sen Vàng"'])
+def test_internal_documents_are_found_only_when_asked_for(ward_engine, q):
+    assert ids(ward_engine, q) == []
+    assert ids(ward_engine, q, include_internal=True) == ["noi-bo-nhan-su"]
+
+
+@pytest.mark.parametrize("q", ["07/TTr-UBND", "mật danh",
+                               "Tờ trình nội bộ về nhân sự"])
+def test_internal_documents_stay_out_of_mixed_results(ward_engine, q):
+    """Public documents share some of these words; the internal one is first only for staff."""
+    assert "noi-bo-nhan-su" not in ids(ward_engine, q)
+    assert ids(ward_engine, q, include_internal=True)[0] == "noi-bo-nhan-su"
+
+
+def test_internal_document_is_not_served_by_id(ward_engine):
+    assert ward_engine.get_document("noi-bo-nhan-su") is None
+    doc = ward_engine.get_document("noi-bo-nhan-su", include_internal=True)
+    assert doc["title"] == "Tờ trình nội bộ về nhân sự, mật danh Sen Vàng"
+
+
+def test_empty_query_lists_public_documents_only(ward_engine):
+    assert search(ward_engine, "").total == PUBLIC_COUNT
+    assert search(ward_engine, "", include_internal=True).total == PUBLIC_COUNT + 1
+
+
+# -- the website's article export (the seed's layout) ----------------------------------------
+
+def test_article_export_layout(ward_engine):
+    doc = ward_engine.get_document(ARTICLE_ID)
+    assert (doc["title"], doc["category"], doc["published"], doc["views"]) == (
+        "Đảng bộ phường Phúc Lợi tổ chức hội nghị sơ kết giữa nhiệm kỳ 2015-2020",
+        "CÔNG TÁC ĐẢNG", "2018-04-14T10:39", 510)
+    assert doc["body"].startswith("Sáng ngày 12/4/2018, Đảng bộ phường Phúc Lợi")
+    assert "Lượt xem" not in doc["body"]
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the shared seed is absent")
+def test_seed_article(tmp_path):
+    summary = ingest_paths(tmp_path / "index", [SEED])
+    assert summary.failed == 0
+    engine = SearchEngine(tmp_path / "index")
+    doc = engine.get_document(SEED.name)
+    assert (doc["title"], doc["category"], doc["published"], doc["views"]) == (
+        "Đảng bộ phường Phúc Lợi tổ chức hội nghị sơ kết giữa nhiệm kỳ đại hội lần thứ "
+        "XXXIIII, nhiệm kỳ 2015-2020", "CÔNG TÁC ĐẢNG", "2018-04-14T10:39", 510)
+    assert ids(engine, "phuc loi hoi nghi so ket") == [SEED.name]
+
+
+# -- re-ingesting -----------------------------------------------------------------------------
+
+@pytest.fixture
+def corpus_copy(tmp_path) -> Path:
+    return Path(shutil.copytree(DATA_DIR, tmp_path / "corpus"))
+
+
+def test_reingesting_the_same_files_changes_nothing(tmp_path, corpus_copy):
+    first = ingest_paths(tmp_path / "index", [corpus_copy])
+    assert (first.added, first.updated, first.failed) == (PUBLIC_COUNT + 1, 0, 0)
+    again = ingest_paths(tmp_path / "index", [corpus_copy])
+    assert (again.added, again.updated, again.skipped, again.deleted, again.failed) == (
+        0, 0, PUBLIC_COUNT + 1, 0, 0)
+    assert [f.outcome for f in again.files] == ["skipped"] * 3
+    engine = SearchEngine(tmp_path / "index")
+    assert search(engine, "", include_internal=True).total == PUBLIC_COUNT + 1
+    assert sorted(ids(engine, "phuc loi")) == PHUC_LOI_DOCS
+
+
+def test_a_changed_article_is_updated_in_place(tmp_path, corpus_copy):
+    ingest_paths(tmp_path / "index", [corpus_copy])
+    article = corpus_copy / ARTICLE_ID
+    article.write_text(article.read_text(encoding="utf-8").replace("đồng thuận", "đồng lòng"),
+                       encoding="utf-8")
+    summary = ingest_paths(tmp_path / "index", [corpus_copy])
+    assert (summary.added, summary.updated, summary.failed) == (0, 1, 0)
+    assert {Path(f.path).name: f.outcome for f in summary.files} == {
+        "so-ket-giua-nhiem-ky.txt": "updated", "san-choi-nfd.txt": "skipped",
+        "ward.jsonl": "skipped"}
+    engine = SearchEngine(tmp_path / "index")
+    assert ids(engine, '"đồng lòng"') == [ARTICLE_ID]
+    assert ids(engine, '"đồng thuận"') == []
+    assert search(engine, "", include_internal=True).total == PUBLIC_COUNT + 1
+
+
+def test_a_changed_record_is_updated_in_place(tmp_path, corpus_copy):
+    ingest_paths(tmp_path / "index", [corpus_copy])
+    records = corpus_copy / "ward.jsonl"
+    records.write_text(records.read_text(encoding="utf-8").replace(
+        "Lễ tuyên dương học sinh giỏi", "Lễ tuyên dương học sinh xuất sắc"), encoding="utf-8")
+    summary = ingest_paths(tmp_path / "index", [corpus_copy])
+    assert (summary.added, summary.updated, summary.failed) == (0, 1, 0)
+    engine = SearchEngine(tmp_path / "index")
+    assert ids(engine, "xuất sắc") == ["tuyen-duong"]
+    assert engine.get_document("tuyen-duong")["title"] == "Lễ tuyên dương học sinh xuất sắc ngõ 12"
+    assert search(engine, "", include_internal=True).total == PUBLIC_COUNT + 1
+
+
+# -- bad files beside good ones ----------------------------------------------------------------
+
+def test_bad_files_are_reported_and_good_ones_indexed(tmp_path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "san-bong.txt").write_text(
+        "Khánh thành sân bóng đá mini tổ dân phố số 2\n\nSân bóng mở cửa từ 6 giờ sáng.\n",
+        encoding="utf-8")
+    (folder / "rac.txt").write_bytes(bytes(range(0x80, 0x100)) * 4)
+    (folder / "hong.jsonl").write_text(
+        '{"id": "tot", "title": "Bản ghi tốt", "body": "Nội dung."}\n{"id": "hong", "title": \n',
+        encoding="utf-8")
+    (folder / "rong.txt").write_bytes(b"")
+    summary = ingest_paths(tmp_path / "index", [folder])
+    errors = {Path(f.path).name: f.error for f in summary.files if f.outcome == "failed"}
+    assert sorted(errors) == ["hong.jsonl", "rac.txt", "rong.txt"]
+    assert "encoding" in errors["rac.txt"]
+    assert "line 2" in errors["hong.jsonl"]
+    assert "empty" in errors["rong.txt"]
+    assert (summary.added, summary.failed) == (1, 3)
+    engine = SearchEngine(tmp_path / "index")
+    assert ids(engine, "sân bóng") == ["san-bong.txt"]
+    assert ids(engine, "Bản ghi tốt") == []    # a file with a broken line is refused whole
+
+
+# -- hostile queries ---------------------------------------------------------------------------
+
+HOSTILE = [
+    '"', '""', '"phòng cháy', 'hội "nghị', "-", "--", "- -", "-phúc", "AND", "OR", "NOT",
+    "AND OR NOT", "NOT NOT", "phúc AND", "OR lợi", "*", "?", ":", "phúc*", "ph?c", "*:*",
+    "\x00", "\x00phúc\x01lợi\x1b[31m", "\t\n\r", "a" * 1000, "hội nghị " * 125, "9" * 1000,
+    "15/" * 300, "!!!???...,,,;;;", "()[]{}<>", "\\", "/", "//", "/NQ-", "15/", "-15/NQ-ĐU",
+    "🙂🔥 phường", "🙂", "'; DROP TABLE documents; --", "1 OR 1=1", "title:phúc",
+    "visibility:internal", "visibility:internal Sen Vàng", "body:", "id:noi-bo-nhan-su",
+    "title:(Sen OR Vàng)", "((((", "phúc~2", "lợi^10", "[a TO z]", "\u200b", "\ufeff",
+    NFD("ế") * 200, "\u0301\u0301", "Ð" * 50, "\ufffd",
+    "\udcff",   # what an invalid UTF-8 byte on the command line becomes in sys.argv
+]
+
+
+@pytest.mark.parametrize("q", HOSTILE, ids=lambda q: repr(q[:20]))
+def test_hostile_queries_are_answered(ward_engine, q):
+    result = search(ward_engine, q)
+    assert isinstance(result.normalized_query, str)
+    assert result.total >= len(result.hits)
+    assert "noi-bo-nhan-su" not in [h.id for h in result.hits]
+
+
+@pytest.mark.parametrize("q", ["visibility:internal Sen Vàng", "visibility:internal AND Sen",
+                               "title:Sen Vàng", "Sen OR Vàng", "id:Sen"])
+def test_field_syntax_does_not_reveal_internal_documents(ward_engine, q):
+    assert ids(ward_engine, q) == []
+
+
+# -- did you mean ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("q, suggestion", [
+    ("phuc loi", "phúc lợi"),
+    ("Phuc loi", "Phúc lợi"),
+    ("PHUC LOI", "PHÚC LỢI"),
+    ("phúc lợi", None),     # typed with diacritics: nothing to restore
+    ("xyzzy", None),
+])
+def test_did_you_mean_restores_diacritics(ward_engine, q, suggestion):
+    assert search(ward_engine, q).did_you_mean == suggestion
+
+
+@pytest.mark.parametrize("q", ["15 NQ DU", "15/nq-du"])
+def test_did_you_mean_leaves_document_numbers_alone(ward_engine, q):
+    assert search(ward_engine, q).did_you_mean is None
