@@ -151,6 +151,16 @@ class FoldFilter(Filter):
             yield t
 
 
+class DiacriticsOnlyFilter(Filter):
+    """Keeps syllables written with diacritics: only they can tell ``đường`` from ``dương``;
+    the rest are already in the folded field, so indexing them twice costs time for nothing."""
+
+    def __call__(self, tokens):
+        for t in tokens:
+            if fold_token(t.text) != t.text:
+                yield t
+
+
 class SyllableBigramFilter(Filter):
     """Joins each pair of neighbouring syllables (``phuc_loi``): word-like precision without
     relying on segmentation, which varies with context. Number keys take no part."""
@@ -194,16 +204,18 @@ class VietnameseWordTokenizer(Tokenizer):
 @lru_cache(maxsize=8)
 def segment(text: str) -> str:
     """pyvi's segmentation of ``text``; cached because several fields analyze one text."""
-    from pyvi import ViTokenizer  # unpickles a CRF model on import: load only when needed
+    from search_service.segmenter import default_segmenter
 
-    return ViTokenizer.tokenize(text) if text.strip() else ""
+    return default_segmenter().segment(text) if text.strip() else ""
 
 
 # Named analyzers, one per kind of field.
 
 def exact_analyzer():
-    """Syllables with their diacritics (one tone style), lowercased: exact matches rank higher."""
-    return SyllableTokenizer() | LowercaseFilter()
+    """Syllables with their diacritics (one tone style), lowercased: exact matches rank higher.
+
+    Only syllables that have diacritics are kept (see :class:`DiacriticsOnlyFilter`)."""
+    return SyllableTokenizer() | LowercaseFilter() | DiacriticsOnlyFilter()
 
 
 def folded_analyzer():

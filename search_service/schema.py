@@ -30,9 +30,10 @@ def build_schema() -> Schema:
     """Every field of a document as the index keeps it."""
     return Schema(
         id=ID(stored=True, unique=True, sortable=True),
-        # Exact syllables (diacritics kept): stored, for display and highlighting.
-        title=TEXT(analyzer=exact_analyzer(), stored=True, field_boost=2.0),
-        body=TEXT(analyzer=exact_analyzer(), stored=True),
+        # Exact syllables (diacritics kept): stored, for display and highlighting. Phrases
+        # are matched on the folded fields, so these need no positions.
+        title=TEXT(analyzer=exact_analyzer(), stored=True, phrase=False, field_boost=2.0),
+        body=TEXT(analyzer=exact_analyzer(), stored=True, phrase=False),
         # Folded syllables: recall without diacritics, phrases.
         title_f=TEXT(analyzer=folded_analyzer(), field_boost=2.0),
         body_f=TEXT(analyzer=folded_analyzer()),

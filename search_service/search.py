@@ -132,7 +132,7 @@ class SearchEngine:
             hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], parsed)
                     for d in page]
             facets = self._facet_counts(col, matched, req) if req.facets else {}
-            suggestion = self.did_you_mean(parsed)
+            suggestion = self.did_you_mean(parsed, req.include_internal)
         return SearchResult(
             query=req.q, normalized_query=parsed.normalized(), total=int(matched.sum()),
             page=req.page, per_page=req.per_page,
@@ -150,7 +150,7 @@ class SearchEngine:
                 mask &= col.columns[name][0] == col.codes_of(name, value)
         if req.date_from:
             mask &= col.published >= _seconds(req.date_from)
-        if req.date_to:
+        if req.date_to and req.date_to < date.max:
             mask &= (col.published < _seconds(req.date_to + timedelta(days=1))) & \
                 (col.published != MISSING_DATE)
         return mask
@@ -240,14 +240,21 @@ class SearchEngine:
         return self.search(req).facets
 
     # -- suggestions -------------------------------------------------------------------------
-    def did_you_mean(self, parsed: ParsedQuery) -> str | None:
+    def did_you_mean(self, parsed: ParsedQuery, include_internal: bool = False) -> str | None:
         """The query with its diacritics restored, when it was typed without them."""
         if not parsed.terms or parsed.number_keys or any(e != f for e, f in parsed.terms):
             return None
         with self._lock:
+            col = self.collection()
             if self._lexicon is None:
-                self._lexicon = Lexicon.from_searcher(self.searcher())
-            return self._lexicon.restore(parsed.text)
+                self._lexicon = Lexicon.from_searcher(col.searcher)
+            allowed = col.live if include_internal else self._filter(col, SearchRequest())
+
+            def visible(form: str, is_word: bool) -> bool:
+                fields = ("body_w", "title_w") if is_word else ("body", "title")
+                return any(allowed[col.postings(f, form)[0]].any() for f in fields)
+
+            return self._lexicon.restore(parsed.text, visible)
 
     def suggest(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[str]:
         """Titles that complete what is typed, accent-insensitively."""

@@ -9,10 +9,13 @@ from search_service.analysis import fold
 MIN_DOC_FREQUENCY = 2   # a form seen once may be a typo in a document
 
 
-class Lexicon:
-    """The most frequent accented form of each folded syllable and pyvi word."""
+FORMS_KEPT = 3          # accented forms remembered per folded key, most frequent first
 
-    def __init__(self, syllables: dict[str, str], words: dict[str, str]):
+
+class Lexicon:
+    """The most frequent accented forms of each folded syllable and pyvi word."""
+
+    def __init__(self, syllables: dict[str, list[str]], words: dict[str, list[str]]):
         self.syllables = syllables
         self.words = words
 
@@ -21,10 +24,12 @@ class Lexicon:
         reader = searcher.reader()
         return cls(_best_forms(reader, ("body", "title")), _best_forms(reader, ("body_w", "title_w")))
 
-    def restore(self, text: str) -> str | None:
+    def restore(self, text: str, visible=lambda form, is_word: True) -> str | None:
         """``phuc loi`` → ``phúc lợi``; None when nothing would change.
 
         Words (2–3 syllables) are tried first, since their context picks the right tones.
+        ``visible(form, is_word)`` says whether the reader may see a form: the term list
+        spans every document, internal ones included.
         """
         tokens = re.findall(r"[^\W_]+", text)
         if not tokens:
@@ -36,7 +41,8 @@ class Lexicon:
                 if len(chunk) < size:
                     continue
                 key = "_".join(fold(t).lower() for t in chunk)
-                form = (self.words if size > 1 else self.syllables).get(key)
+                forms = (self.words if size > 1 else self.syllables).get(key, ())
+                form = next((f for f in forms if visible(f, size > 1)), None)
                 if form:
                     out += [_like(t, f) for t, f in zip(chunk, form.split("_"))]
                     i += size
@@ -48,8 +54,8 @@ class Lexicon:
         return restored if restored.lower() != " ".join(tokens).lower() else None
 
 
-def _best_forms(reader, fields) -> dict[str, str]:
-    best: dict[str, tuple[int, str]] = {}
+def _best_forms(reader, fields) -> dict[str, list[str]]:
+    forms: dict[str, dict[str, int]] = {}
     for fieldname in fields:
         if fieldname not in reader.schema:
             continue
@@ -58,10 +64,10 @@ def _best_forms(reader, fields) -> dict[str, str]:
             term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
             if df < MIN_DOC_FREQUENCY or not term.replace("_", "").isalpha():
                 continue
-            key = fold(term)
-            if key not in best or best[key][0] < df:
-                best[key] = (df, term)
-    return {k: v for k, (_, v) in best.items()}
+            counts = forms.setdefault(fold(term), {})
+            counts[term] = counts.get(term, 0) + df
+    return {key: sorted(counts, key=lambda t: -counts[t])[:FORMS_KEPT]
+            for key, counts in forms.items()}
 
 
 def _like(typed: str, form: str) -> str:

@@ -68,7 +68,8 @@ def test_fold_strips_diacritics_and_d_stroke(text, folded):
     # Whoosh's default tokenizer split decomposed "Phúc" into "phu", "c".
     (NFD("Phúc Lợi"), ["phúc", "lợi"]),
     ("\u00d0ón trẻ", ["đón", "trẻ"]),
-    ("quý\u00a0I giữa năm", ["quý", "i", "giữa", "năm"]),
+    # Syllables without diacritics ("i") live only in the folded field.
+    ("quý\u00a0I giữa năm ban", ["quý", "giữa", "năm"]),
     ("hội-nghị_sơ.kết", ["hội", "nghị", "sơ", "kết"]),
 ])
 def test_exact_analyzer_keeps_diacritics_in_one_tone_style(text, expected):
@@ -94,16 +95,16 @@ def test_bigram_analyzer_pairs_neighbouring_syllables():
     "Nghị quyết 15/NQ\u2011ĐU", "Nghị quyết 15/NQ\u2212ĐU", "Nghị quyết 15/NQ-\u00d0U",
 ])
 def test_document_number_is_one_key_token_plus_its_parts(text):
-    assert tokens(exact_analyzer(), text) == ["nghị", "quyết", "15-nq-du", "15", "nq", "đu"]
+    assert tokens(folded_analyzer(), text) == ["nghi", "quyet", "15-nq-du", "15", "nq", "du"]
 
 
 def test_a_date_is_not_a_document_number():
-    assert tokens(exact_analyzer(), "ngày 12/4/2018") == ["ngày", "12", "4", "2018"]
+    assert tokens(folded_analyzer(), "ngày 12/4/2018") == ["ngay", "12", "4", "2018"]
 
 
 @pytest.mark.parametrize("typed", ["15 nq đu", "15 NQ DU", "15-nq/đu"])
 def test_typed_numbers_become_keys_at_query_time(typed):
-    assert "15-nq-du" in tokens(exact_analyzer(), typed, mode="query")
+    assert "15-nq-du" in tokens(folded_analyzer(), typed, mode="query")
 
 
 @pytest.mark.parametrize("text", ["Hội nghị sơ kết", "Hội\u00a0nghị sơ kết",
