@@ -1,0 +1,104 @@
+"""The Flask application: ``create_app()`` wires settings, the search engine and the blueprints.
+
+``ui`` serves Vietnamese HTML pages and Atom feeds, ``api`` their JSON twins under ``/api/``,
+``auth`` the staff login. Every error, whatever raised it, is answered in one place here.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, current_app, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from search_service import config
+from search_service.errors import APIError, error_body
+from search_service.search import SearchEngine
+
+logger = logging.getLogger(__name__)
+
+# Defence in depth: even if some text slipped through unescaped, no inline script could run.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; ``test_config`` overrides settings (``INDEX_DIR``, ``STAFF_USERS``, ...)."""
+    app = Flask(__name__)
+    app.config.from_mapping(config.load(test_config))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_hex(32)   # sessions last as long as the process
+    app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True)
+    app.json.ensure_ascii = False       # Vietnamese stays readable in JSON
+    app.json.sort_keys = False
+    app.extensions["search_engine"] = SearchEngine(app.config["INDEX_DIR"])
+
+    # The blueprints import engine() from this module, so they are imported once it exists.
+    from search_service.web import api, auth, ui
+    app.register_blueprint(ui.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
+    app.context_processor(auth.template_context)
+    app.jinja_env.filters.update(ui.FILTERS)
+    _register_error_handlers(app)
+    app.after_request(_security_headers)
+    return app
+
+
+def engine() -> SearchEngine:
+    """The app's shared engine (one warm searcher per process)."""
+    return current_app.extensions["search_engine"]
+
+
+def wants_json() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _error_response(status: int, code: str, message: str, title_vi: str, message_vi: str,
+                    body: dict | None = None):
+    if wants_json():
+        return body or error_body(code, message), status
+    return render_template("error.html", status=status, title=title_vi, message=message_vi), status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def handle_api_error(exc: APIError):
+        return _error_response(exc.status, exc.code, exc.message, exc.title_vi, exc.message_vi,
+                               exc.body())
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc: HTTPException):
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        title, message_vi = HTTP_MESSAGES_VI.get(status, ("Đã có lỗi xảy ra", exc.description))
+        response = _error_response(status, code, exc.description or exc.name, title, message_vi)
+        if status == 405 and getattr(exc, "valid_methods", None):
+            body, status = response
+            return body, status, {"Allow": ", ".join(exc.valid_methods)}
+        return response
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        logger.exception("unexpected error on %s %s", request.method, request.path)
+        return _error_response(500, "internal_error", "Internal server error",
+                               "Đã có lỗi xảy ra",
+                               "Máy chủ gặp sự cố khi xử lý yêu cầu. Xin vui lòng thử lại sau.")
+
+
+HTTP_MESSAGES_VI = {
+    400: ("Yêu cầu không hợp lệ", "Địa chỉ hoặc dữ liệu gửi lên không hợp lệ."),
+    404: ("Không tìm thấy trang", "Trang bạn tìm không tồn tại hoặc đã được chuyển đi."),
+    405: ("Phương thức không được hỗ trợ", "Trang này không nhận kiểu yêu cầu đó."),
+    413: ("Dữ liệu quá lớn", "Dữ liệu gửi lên vượt quá giới hạn cho phép."),
+    414: ("Địa chỉ quá dài", "Địa chỉ trang quá dài."),
+    500: ("Đã có lỗi xảy ra", "Máy chủ gặp sự cố khi xử lý yêu cầu. Xin vui lòng thử lại sau."),
+}
+
+
+def _security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response

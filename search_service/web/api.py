@@ -1,0 +1,73 @@
+"""The JSON API under ``/api/``: the twin of every UI page, described in ``/api/openapi.json``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flask import Blueprint, current_app, request, url_for
+
+from search_service.errors import BadParameter, NotFound
+from search_service.search import Hit, SearchResult
+from search_service.web import engine, openapi
+from search_service.web.auth import include_internal
+from search_service.web.service import run_search
+from search_service.web.params import changed, parse_search, request_args
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_SUGGEST_CHARS = 200
+
+
+def hit_json(hit: Hit) -> dict:
+    """A hit as the API returns it: the engine's fields plus links to its pages."""
+    out = asdict(hit)
+    out["links"] = {"html": url_for("ui.document", doc_id=hit.id),
+                    "json": url_for("api.document", doc_id=hit.id)}
+    return out
+
+
+def result_json(res: SearchResult, args: dict[str, str]) -> dict:
+    """A search result with its hits and links to the neighbouring pages and the HTML twin."""
+    out = {k: v for k, v in asdict(res).items() if k != "hits"}
+    out["hits"] = [hit_json(h) for h in res.hits]
+    last_page = max(1, -(-res.total // res.per_page))
+    out["links"] = {
+        "html": url_for("ui.search", **args),
+        "next": url_for("api.search", **changed(args, page=res.page + 1))
+        if res.page < last_page else None,
+        "previous": url_for("api.search", **changed(args, page=min(res.page - 1, last_page)))
+        if res.page > 1 else None,
+    }
+    return out
+
+
+@bp.route("/search")
+def search():
+    req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal())
+    res = run_search(req)
+    return result_json(res, request_args(req))
+
+
+@bp.route("/documents/<path:doc_id>")
+def document(doc_id: str):
+    doc = engine().get_document(doc_id, include_internal=include_internal())
+    if doc is None:
+        raise NotFound(f"No document with id {doc_id!r}",
+                       message_vi="Không tìm thấy tài liệu này.")
+    doc["links"] = {"html": url_for("ui.document", doc_id=doc_id)}
+    return doc
+
+
+@bp.route("/suggest")
+def suggest():
+    q = request.args.get("q") or ""
+    if len(q) > MAX_SUGGEST_CHARS:
+        raise BadParameter("q", f"q is longer than {MAX_SUGGEST_CHARS} characters")
+    q = "".join(c if c.isprintable() else " " for c in q)
+    return {"query": q,
+            "suggestions": engine().suggest(q, limit=8, include_internal=include_internal())}
+
+
+@bp.route("/openapi.json")
+def openapi_json():
+    return openapi.spec(current_app.config["MAX_QUERY_CHARS"])

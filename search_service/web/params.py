@@ -1,0 +1,173 @@
+"""Query-string parameters shared by ``/search``, ``/api/search`` and ``/search.xml``.
+
+One parser and one URL builder, so a UI page and its JSON twin always mean the same thing.
+Every bad value becomes :class:`BadParameter` naming the parameter; nothing here raises anything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from search_service.errors import BadParameter
+from search_service.search import SORTS, SearchRequest
+
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 10
+MAX_PAGE = 10_000          # deep enough for any real collection; keeps Whoosh's collector bounded
+MAX_FILTER_CHARS = 200
+MIN_YEAR, MAX_YEAR = 1900, 2100
+DATE_PATTERN = r"^(19[0-9]{2}|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+TRUE_WORDS = {"true", "1", "yes", "on"}
+FALSE_WORDS = {"false", "0", "no", "off"}
+
+# Facet name in the engine → parameter name in URLs.
+FACET_PARAMS = {"doc_type": "type", "category": "category", "issuer": "issuer", "year": "year"}
+# The order parameters appear in generated URLs (stable URLs are shareable and cacheable).
+URL_ORDER = ("q", "type", "category", "issuer", "year", "from", "to", "sort", "per_page", "page",
+             "facets")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One documented parameter (also the source of the OpenAPI description)."""
+    name: str
+    schema: dict
+    help: str
+
+
+SEARCH_PARAMS = (
+    Param("q", {"type": "string", "maxLength": 1000},
+          "Words, \"quoted phrases\", -excluded words or a số hiệu; accents optional."),
+    Param("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+          "Page number; past the last page gives an empty list."),
+    Param("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE,
+                       "default": DEFAULT_PER_PAGE}, "Results per page."),
+    Param("sort", {"type": "string", "enum": list(SORTS), "default": "relevance"},
+          "relevance, date (newest first) or date_asc (oldest first)."),
+    Param("type", {"type": "string"}, "Document type (loại văn bản), e.g. Quyết định."),
+    Param("category", {"type": "string"}, "Category (chuyên mục/lĩnh vực)."),
+    Param("issuer", {"type": "string"}, "Issuing body (cơ quan ban hành)."),
+    Param("year", {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
+          "Year of publication."),
+    Param("from", {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+          "Published on or after (YYYY-MM-DD, years 1900-2100); not after `to`."),
+    Param("to", {"type": "string", "format": "date", "pattern": DATE_PATTERN},
+          "Published on or before (YYYY-MM-DD, years 1900-2100)."),
+    Param("facets", {"type": "boolean", "default": True}, "Include facet counts."),
+)
+
+
+def _clean(value: str | None) -> str:
+    """Control characters become spaces: they are never meaningful in a search."""
+    if value is None:
+        return ""
+    return "".join(c if c.isprintable() else " " for c in value).strip()
+
+
+def _int(args, name: str, default: int | None, low: int, high: int, vi: str) -> int | None:
+    raw = _clean(args.get(name))
+    if not raw:
+        return default
+    try:
+        value = int(raw, 10)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise BadParameter(name, f"{name} must be a whole number from {low} to {high}",
+                           message_vi=f"{vi} phải là số nguyên từ {low} đến {high}.")
+    return value
+
+
+def _date(args, name: str, vi: str) -> date | None:
+    raw = _clean(args.get(name))
+    if not raw:
+        return None
+    try:
+        value = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        value = None
+    if value is None or not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise BadParameter(name, f"{name} must be a date as YYYY-MM-DD between {MIN_YEAR} "
+                                 f"and {MAX_YEAR}",
+                           message_vi=f"{vi} phải là ngày dạng NNNN-TT-NN (ví dụ 2024-03-15).")
+    return value
+
+
+def _text(args, name: str, limit: int, vi: str) -> str | None:
+    value = _clean(args.get(name))
+    if len(value) > limit:
+        raise BadParameter(name, f"{name} is longer than {limit} characters",
+                           message_vi=f"{vi} dài quá {limit} ký tự.")
+    return value or None
+
+
+def _bool(args, name: str, default: bool) -> bool:
+    raw = _clean(args.get(name)).lower()
+    if not raw:
+        return default
+    if raw in TRUE_WORDS | FALSE_WORDS:
+        return raw in TRUE_WORDS
+    raise BadParameter(name, f"{name} must be true or false",
+                       message_vi=f"Tham số {name} phải là true hoặc false.")
+
+
+def parse_search(args, max_query_chars: int = 1000, include_internal: bool = False) -> SearchRequest:
+    """A validated :class:`SearchRequest` from a query string (``request.args``)."""
+    q = args.get("q") or ""
+    if len(q) > max_query_chars:
+        raise BadParameter("q", f"q is longer than {max_query_chars} characters",
+                           message_vi=f"Từ khóa dài quá {max_query_chars} ký tự.")
+    sort = _clean(args.get("sort")) or "relevance"
+    if sort not in SORTS:
+        raise BadParameter("sort", f"sort must be one of {', '.join(SORTS)}",
+                           message_vi="Cách sắp xếp không hợp lệ.")
+    req = SearchRequest(
+        q=_clean(q),
+        page=_int(args, "page", 1, 1, MAX_PAGE, "Số trang"),
+        per_page=_int(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, "Số kết quả mỗi trang"),
+        sort=sort,
+        doc_type=_text(args, "type", MAX_FILTER_CHARS, "Loại văn bản"),
+        category=_text(args, "category", MAX_FILTER_CHARS, "Chuyên mục"),
+        issuer=_text(args, "issuer", MAX_FILTER_CHARS, "Cơ quan ban hành"),
+        year=_int(args, "year", None, MIN_YEAR, MAX_YEAR, "Năm"),
+        date_from=_date(args, "from", "Từ ngày"),
+        date_to=_date(args, "to", "Đến ngày"),
+        facets=_bool(args, "facets", True),
+        include_internal=include_internal,
+    )
+    if req.date_from and req.date_to and req.date_from > req.date_to:
+        raise BadParameter("from", "from must be on or before to",
+                           message_vi="“Từ ngày” phải trước hoặc bằng “Đến ngày”.")
+    return req
+
+
+def request_args(req: SearchRequest) -> dict[str, str]:
+    """The query string that reproduces ``req`` (defaults left out), in a stable order."""
+    values = {
+        "q": req.q, "type": req.doc_type, "category": req.category, "issuer": req.issuer,
+        "year": req.year, "from": req.date_from and req.date_from.isoformat(),
+        "to": req.date_to and req.date_to.isoformat(),
+        "sort": None if req.sort == "relevance" else req.sort,
+        "per_page": None if req.per_page == DEFAULT_PER_PAGE else req.per_page,
+        "page": None if req.page == 1 else req.page,
+        "facets": None if req.facets else "false",
+    }
+    return {k: str(values[k]) for k in URL_ORDER if values[k] not in (None, "")}
+
+
+def changed(args: dict[str, str], **changes) -> dict[str, str]:
+    """``args`` with some parameters set (a value) or removed (None); the page goes back to 1
+    unless it is one of the changes, since another filter means another result list."""
+    out = {k: v for k, v in args.items() if k != "page"}
+    for key, value in changes.items():
+        key = "from" if key == "from_" else key
+        if value in (None, "") or (key == "page" and value == 1):
+            out.pop(key, None)
+        else:
+            out[key] = str(value)
+    return {k: out[k] for k in URL_ORDER if k in out}
+
+
+def has_filters(req: SearchRequest) -> bool:
+    return any((req.doc_type, req.category, req.issuer, req.year, req.date_from, req.date_to))

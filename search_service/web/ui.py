@@ -1,0 +1,160 @@
+"""The Vietnamese HTML pages and Atom feeds. Every page state is a URL; every page links its JSON twin."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from markupsafe import Markup
+
+from search_service.errors import NotFound
+from search_service.highlight import mark
+from search_service.query import parse_query
+from search_service.search import FACETS
+from search_service.web import engine
+from search_service.web.auth import include_internal
+from search_service.web.service import latest_news, run_search
+from search_service.web.feeds import atom_feed
+from search_service.web.params import (FACET_PARAMS, changed, has_filters, parse_search,
+                                       request_args)
+
+bp = Blueprint("ui", __name__)
+
+LATEST_ON_HOME = 6
+FEED_ENTRIES = 20
+RELATED = 5
+FACET_LABELS = {"doc_type": "Loại văn bản", "category": "Chuyên mục", "issuer": "Cơ quan ban hành",
+                "year": "Năm"}
+SORT_LABELS = {"relevance": "Liên quan nhất", "date": "Mới nhất", "date_asc": "Cũ nhất"}
+
+
+@bp.route("/")
+def index():
+    internal = include_internal()
+    overview = engine().facet_overview(include_internal=internal)
+    latest = latest_news(LATEST_ON_HOME, include_internal=internal)
+    return render_template("index.html", latest=latest, overview=overview,
+                           facet_labels=FACET_LABELS, facet_params=FACET_PARAMS)
+
+
+@bp.route("/search")
+def search():
+    req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal())
+    res = run_search(req)
+    args = request_args(req)
+    return render_template(
+        "search.html", req=req, res=res, args=args, facets=_facet_links(res.facets, args),
+        pages=_pages(res.page, _last_page(res.total, res.per_page)),
+        last_page=_last_page(res.total, res.per_page), filtered=has_filters(req),
+        sort_labels=SORT_LABELS, facet_labels=FACET_LABELS,
+        box_hidden={k: v for k, v in args.items() if k not in ("q", "page")},
+        json_url=url_for("api.search", **args),
+        feed_url=url_for("ui.search_feed", **changed(args, facets=None, per_page=None)),
+        url=lambda **changes: url_for("ui.search", **changed(args, **changes)))
+
+
+@bp.route("/documents/<path:doc_id>")
+def document(doc_id: str):
+    internal = include_internal()
+    doc = engine().get_document(doc_id, include_internal=internal)
+    if doc is None:
+        raise NotFound(f"No document with id {doc_id!r}",
+                       message_vi="Không tìm thấy tài liệu này. Có thể tài liệu đã bị gỡ "
+                                  "hoặc địa chỉ bị sai.")
+    q = (request.args.get("q") or "")[:current_app.config["MAX_QUERY_CHARS"]]
+    terms = parse_query(q).highlight_terms() if q.strip() else set()
+    paragraphs = [Markup(mark(p, terms)) for p in (doc.get("body") or "").split("\n") if p.strip()]
+    related = engine().more_like_this(doc_id, limit=RELATED, include_internal=internal)
+    return render_template("document.html", doc=doc, q=q,
+                           title_html=Markup(mark(doc.get("title", ""), terms)),
+                           paragraphs=paragraphs, related=[h for h in related if h.id != doc_id],
+                           json_url=url_for("api.document", doc_id=doc_id))
+
+
+@bp.route("/feed.xml")
+def feed():
+    """The latest public news. Feeds are public even for staff: their URLs get shared."""
+    hits = latest_news(FEED_ENTRIES, include_internal=False)
+    return _atom("Tra cứu phường: tin mới", url_for("ui.feed", _external=True),
+                 url_for("ui.index", _external=True), hits)
+
+
+@bp.route("/search.xml")
+def search_feed():
+    req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal=False)
+    req.facets = False
+    res = run_search(req)
+    args = request_args(req)
+    title = f"Tra cứu phường: {req.q}" if req.q else "Tra cứu phường: kết quả tìm kiếm"
+    return _atom(title, url_for("ui.search_feed", _external=True, **args),
+                 url_for("ui.search", _external=True, **args), res.hits)
+
+
+def _atom(title: str, self_url: str, html_url: str, hits) -> Response:
+    body = atom_feed(title, self_url, html_url, hits,
+                     lambda hit: url_for("ui.document", doc_id=hit.id, _external=True))
+    return Response(body, mimetype="application/atom+xml")
+
+
+# -- page helpers ----------------------------------------------------------------------------
+def _last_page(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def _pages(current: int, last: int) -> list[int | None]:
+    """Page numbers to show: the ends and the neighbourhood of ``current``; None is a gap."""
+    wanted = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
+    out: list[int | None] = []
+    for n in wanted:
+        if out and n - out[-1] > 1:
+            out.append(None)
+        out.append(n)
+    return out
+
+
+def _facet_links(facets: dict, args: dict[str, str]) -> dict[str, list[dict]]:
+    """Each facet value with the URL that toggles it (page back to 1)."""
+    out = {}
+    for name in FACETS:
+        param = FACET_PARAMS[name]
+        out[name] = [{**f, "url": url_for("ui.search", **changed(
+            args, **{param: None if f["selected"] else f["value"]}))}
+            for f in facets.get(name, [])]
+    return out
+
+
+# -- template filters ------------------------------------------------------------------------
+def vi_date(value, with_time: bool = False) -> str:
+    """``2024-03-05T08:15:00`` → ``05/03/2024`` (the way Vietnamese documents write dates)."""
+    if not value:
+        return ""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if with_time and (moment.hour or moment.minute):
+        return moment.strftime("%d/%m/%Y %H:%M")
+    return moment.strftime("%d/%m/%Y")
+
+
+def vi_number(value) -> str:
+    """``12345`` → ``12.345``."""
+    try:
+        return f"{int(value):,}".replace(",", ".")
+    except (TypeError, ValueError):
+        return str(value or "")
+
+
+def vi_seconds(ms) -> str:
+    """Milliseconds → seconds with a decimal comma: ``48.2`` → ``0,05``, ``3.1`` → ``0,003``."""
+    seconds = (ms or 0) / 1000
+    return f"{seconds:.{3 if seconds < 0.01 else 2}f}".replace(".", ",")
+
+
+def pre_escaped(html: str) -> Markup:
+    """The engine's snippet/title_html: already escaped, only ``<mark>`` is markup."""
+    return Markup(html)
+
+
+FILTERS = {"vi_date": vi_date, "vi_number": vi_number, "vi_seconds": vi_seconds,
+           "pre_escaped": pre_escaped}
