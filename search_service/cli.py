@@ -163,3 +163,15 @@ def _seed_if_empty(path: Path) -> None:
     if sample.is_dir():
         summary = ingest_paths(path, [sample])
         click.echo(f"empty index: ingested the sample documents ({summary.line()})", err=True)
+
+
+@main.command("hash-password")
+@click.password_option(help="The staff member's password (asked twice when not given).")
+def hash_password_command(password):
+    """Print the hash to put in SEARCH_STAFF_USERS (as user:hash); the password is never stored.
+
+    Example: python -m search_service hash-password
+    """
+    from search_service.web.auth import hash_password
+
+    click.echo(hash_password(password))
