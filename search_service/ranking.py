@@ -21,8 +21,9 @@ from whoosh.util.times import datetime_to_long
 K1 = 1.2
 B = {"title": 0.4, "title_f": 0.4, "title_bi": 0.4, "title_w": 0.4}   # titles: short, even
 DEFAULT_B = 0.75
-POSTINGS_CACHE_ENTRIES = 4096     # decoded posting lists kept per generation (the common terms)
-POSTINGS_CACHE_MAX_DOCS = 200_000  # a cached list is at most this long
+# Decoded posting lists kept per index generation, least recently used out first: bounded by
+# the number of postings held (12 bytes each), so memory stays flat however large the index.
+POSTINGS_CACHE_MAX = 4_000_000
 EPOCH = datetime(1970, 1, 1)
 MISSING_DATE = np.iinfo(np.int64).min
 _EPOCH_LONG = datetime_to_long(EPOCH)
@@ -62,6 +63,7 @@ class Collection:
         self.columns = {f: self._column(reader, f) for f in facet_fields}
         self.published = self._dates(reader, "published")
         self._cache: OrderedDict = OrderedDict()
+        self._cached = 0          # postings held by the cache
         self._lock = threading.Lock()
 
     def _lengths(self, reader, fieldname):
@@ -127,11 +129,15 @@ class Collection:
             _read_blocks(matcher, offset, ids, weights)
         result = ((np.concatenate(ids), np.concatenate(weights)) if ids
                   else (np.zeros(0, np.int64), np.zeros(0, np.float32)))
-        if 0 < len(result[0]) <= POSTINGS_CACHE_MAX_DOCS:
+        size = len(result[0])
+        if 0 < size <= POSTINGS_CACHE_MAX // 4:
             with self._lock:
-                self._cache[key] = result
-                if len(self._cache) > POSTINGS_CACHE_ENTRIES:
-                    self._cache.popitem(last=False)
+                if key not in self._cache:
+                    self._cache[key] = result
+                    self._cached += size
+                while self._cached > POSTINGS_CACHE_MAX:
+                    _, (ids, _) = self._cache.popitem(last=False)
+                    self._cached -= len(ids)
         return result
 
     def doc_frequency(self, fieldname: str, term: str) -> int:
