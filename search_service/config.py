@@ -23,7 +23,7 @@ SETTINGS = [
     Setting("INDEX_DIR", str(REPO_ROOT / "index"), "Folder of the on-disk Whoosh index."),
     Setting("SAMPLE_DIR", str(REPO_ROOT / "data" / "sample"),
             "Sample documents ingested by `serve` when the index is empty."),
-    Setting("MAX_FILE_MB", 50, "Files larger than this many megabytes are refused by ingestion."),
+    Setting("MAX_FILE_MB", 50.0, "Files larger than this many megabytes are refused by ingestion."),
     Setting("MAX_QUERY_CHARS", 1000, "Longest query answered; longer ones are refused."),
     Setting("SECRET_KEY", "", "Flask session key; a random one is made per process when empty."),
     Setting("STAFF_USERS", "",
@@ -32,8 +32,8 @@ SETTINGS = [
 
 
 def _coerce(value: str, default: object) -> object:
-    if isinstance(default, int):
-        return int(value)
+    if isinstance(default, (int, float)):
+        return type(default)(value)
     return value
 
 

@@ -44,6 +44,13 @@ _HOME = ("trang chủ", "home", "trang chu")
 
 def parse(path: Path, data: bytes) -> list[dict]:
     """One document from a saved web page."""
+    try:
+        return _parse(path, data)
+    except RecursionError:   # BeautifulSoup walks the tree recursively
+        raise IngestError("the web page is nested too deeply to read") from None
+
+
+def _parse(path: Path, data: bytes) -> list[dict]:
     from bs4 import BeautifulSoup
 
     markup = _decode(data)

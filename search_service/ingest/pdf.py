@@ -17,6 +17,8 @@ from search_service.analysis import normalize_text
 from search_service.ingest import IngestError, metadata
 
 logger = logging.getLogger(__name__)
+# pypdf logs every repair it attempts on a damaged file; the ingest report says what matters.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 MAX_PAGES = 500
 TIME_BUDGET_S = 120.0
@@ -51,7 +53,7 @@ def _open(data: bytes):
     except IngestError:
         raise
     except PdfReadError as exc:
-        raise IngestError(f"corrupt PDF: {exc}") from None
+        raise IngestError(f"corrupt PDF: {' '.join(str(exc).split())}") from None
     except Exception as exc:  # noqa: BLE001 - pypdf raises many kinds on damaged files
         logger.debug("pypdf failed to open", exc_info=True)
         raise IngestError(f"corrupt PDF: {type(exc).__name__}: {exc}") from None
