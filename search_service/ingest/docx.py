@@ -29,11 +29,7 @@ def parse(path: Path, data: bytes) -> list[dict]:
     lines = [line for line in lines if line]
     if not lines:
         raise IngestError("the Word document holds no text")
-    body = "\n".join(lines)
-    doc = metadata.extract(body)
-    doc.setdefault("title", metadata.first_meaningful_line(lines) or path.stem)
-    doc["body"] = body
-    return [doc]
+    return [metadata.document_from_lines(lines, path.stem)]
 
 
 def _open(data: bytes):

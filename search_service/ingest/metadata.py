@@ -328,3 +328,12 @@ def _number_at(line: str, pos: int) -> str | None:
         if found.start <= 1:
             return found.raw
     return None
+
+
+def document_from_lines(lines: list[str], fallback_title: str) -> dict:
+    """A document from the text lines of a file: its body and what the text says of itself."""
+    body = "\n".join(lines)
+    doc = extract(body)
+    doc.setdefault("title", first_meaningful_line(lines) or fallback_title)
+    doc["body"] = body
+    return doc

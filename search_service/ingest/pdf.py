@@ -34,11 +34,7 @@ def parse(path: Path, data: bytes) -> list[dict]:
     if sum(c.isalpha() for c in text) < MIN_LETTERS:
         raise IngestError("scanned PDF with no text layer; needs OCR")
     lines = [line for line in text.split("\n") if line]
-    body = "\n".join(lines)
-    doc = metadata.extract(body)
-    doc.setdefault("title", metadata.first_meaningful_line(lines) or path.stem)
-    doc["body"] = body
-    return [doc]
+    return [metadata.document_from_lines(lines, path.stem)]
 
 
 def _open(data: bytes):
