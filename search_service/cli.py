@@ -148,6 +148,7 @@ def serve(index_dir, host, port):
     path = config.index_dir(index_dir)
     _seed_if_empty(path)
     app = create_app({"INDEX_DIR": str(path)})
+    app.extensions["search_engine"].warm()
     click.echo(f"Tra cứu phường: http://{host}:{port}/", err=True)
     app.run(host=host, port=port, threaded=True)
 

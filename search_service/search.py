@@ -104,6 +104,14 @@ class SearchEngine:
                 self._collection = Collection(searcher, SCORED_FIELDS, FACETS + ("visibility",))
             return self._collection
 
+    def warm(self) -> None:
+        """Do the one-off work of a first search now (a server calls this before listening):
+        the collection's columns, the segmentation model, the word list for suggestions."""
+        from search_service.analysis import segment
+
+        segment("Khởi động")
+        self.did_you_mean(parse_query("khoi dong"))
+
     def close(self):
         with self._lock:
             if self._searcher is not None:
