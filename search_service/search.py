@@ -258,11 +258,27 @@ class SearchEngine:
                 self._lexicon = Lexicon.from_searcher(col.searcher)
             allowed = col.live if include_internal else self._filter(col, SearchRequest())
 
-            def visible(form: str, is_word: bool) -> bool:
-                fields = ("body_w", "title_w") if is_word else ("body", "title")
-                return any(allowed[col.postings(f, form)[0]].any() for f in fields)
+            def docs_with(fields, term) -> np.ndarray:
+                found = np.zeros(col.size, dtype=bool)
+                for f in fields:
+                    found[col.postings(f, term)[0]] = True
+                return found & allowed
 
-            return self._lexicon.restore(parsed.text, visible)
+            def choose(forms, is_word, pairs):
+                """The visible form that most documents use next to the same neighbours."""
+                fields = ("body_w", "title_w") if is_word else ("body", "title")
+                context = np.zeros(col.size, dtype=bool)
+                for pair in pairs:
+                    context |= docs_with(("body_bi", "title_bi"), pair)
+                best, best_count = None, -1
+                for form in forms:
+                    docs = docs_with(fields, form)
+                    count = int((docs & context).sum()) if docs.any() else -1
+                    if count > best_count:
+                        best, best_count = form, count
+                return best if best_count >= 0 else None
+
+            return self._lexicon.restore(parsed.text, choose)
 
     def suggest(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[str]:
         """Titles that complete what is typed, accent-insensitively."""

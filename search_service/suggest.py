@@ -6,7 +6,9 @@ import re
 
 from search_service.analysis import fold
 
-MIN_DOC_FREQUENCY = 2   # a form seen once may be a typo in a document
+# A form seen in one document only may be a typo in it; a small collection has to trust it.
+MIN_DOC_FREQUENCY = 2
+SMALL_COLLECTION = 2000
 
 
 FORMS_KEPT = 3          # accented forms remembered per folded key, most frequent first
@@ -22,29 +24,34 @@ class Lexicon:
     @classmethod
     def from_searcher(cls, searcher) -> "Lexicon":
         reader = searcher.reader()
-        return cls(_best_forms(reader, ("body", "title")), _best_forms(reader, ("body_w", "title_w")))
+        min_df = 1 if reader.doc_count() < SMALL_COLLECTION else MIN_DOC_FREQUENCY
+        return cls(_best_forms(reader, ("body", "title"), min_df),
+                   _best_forms(reader, ("body_w", "title_w"), min_df))
 
-    def restore(self, text: str, visible=lambda form, is_word: True) -> str | None:
+    def restore(self, text: str, choose=None) -> str | None:
         """``phuc loi`` → ``phúc lợi``; None when nothing would change.
 
         Words (2–3 syllables) are tried first, since their context picks the right tones.
-        ``visible(form, is_word)`` says whether the reader may see a form: the term list
-        spans every document, internal ones included.
+        ``choose(forms, is_word, pairs)`` picks one of the candidate forms (or None), given the
+        folded syllable pairs around a lone syllable: the term list spans every document, so
+        the caller decides what the reader may see and which form fits the context.
         """
+        choose = choose or (lambda forms, is_word, pairs: forms[0] if forms else None)
         tokens = re.findall(r"[^\W_]+", text)
         if not tokens:
             return None
+        folded = [fold(t).lower() for t in tokens]
         out, i = [], 0
         while i < len(tokens):
             for size in (3, 2, 1):
-                chunk = tokens[i:i + size]
-                if len(chunk) < size:
+                if i + size > len(tokens):
                     continue
-                key = "_".join(fold(t).lower() for t in chunk)
-                forms = (self.words if size > 1 else self.syllables).get(key, ())
-                form = next((f for f in forms if visible(f, size > 1)), None)
+                key = "_".join(folded[i:i + size])
+                forms = (self.words if size > 1 else self.syllables).get(key, [])
+                pairs = [] if size > 1 else _pairs_around(folded, i)
+                form = choose(forms, size > 1, pairs) if forms else None
                 if form:
-                    out += [_like(t, f) for t, f in zip(chunk, form.split("_"))]
+                    out += [_like(t, f) for t, f in zip(tokens[i:i + size], form.split("_"))]
                     i += size
                     break
             else:
@@ -54,7 +61,17 @@ class Lexicon:
         return restored if restored.lower() != " ".join(tokens).lower() else None
 
 
-def _best_forms(reader, fields) -> dict[str, list[str]]:
+def _pairs_around(folded: list[str], i: int) -> list[str]:
+    """The folded syllable pairs a syllable forms with its neighbours (``ho_ngheo``)."""
+    pairs = []
+    if i > 0:
+        pairs.append(folded[i - 1] + "_" + folded[i])
+    if i + 1 < len(folded):
+        pairs.append(folded[i] + "_" + folded[i + 1])
+    return pairs
+
+
+def _best_forms(reader, fields, min_df: int) -> dict[str, list[str]]:
     forms: dict[str, dict[str, int]] = {}
     for fieldname in fields:
         if fieldname not in reader.schema:
@@ -62,7 +79,7 @@ def _best_forms(reader, fields) -> dict[str, list[str]]:
         for raw, info in reader.iter_field(fieldname):
             df = info.doc_frequency()
             term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            if df < MIN_DOC_FREQUENCY or not term.replace("_", "").isalpha():
+            if df < min_df or not term.replace("_", "").isalpha():
                 continue
             counts = forms.setdefault(fold(term), {})
             counts[term] = counts.get(term, 0) + df

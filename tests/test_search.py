@@ -464,3 +464,14 @@ def test_did_you_mean_restores_diacritics(ward_engine, q, suggestion):
 @pytest.mark.parametrize("q", ["15 NQ DU", "15/nq-du"])
 def test_did_you_mean_leaves_document_numbers_alone(ward_engine, q):
     assert search(ward_engine, q).did_you_mean is None
+
+
+def test_did_you_mean_picks_the_tones_that_fit_the_neighbouring_words(tmp_path):
+    # "hồ" is the more frequent form overall, but next to "nghèo" only "hộ" is ever written.
+    docs = [{"id": f"ho-{n}", "title": f"Dạo quanh hồ Tây lần {n}", "body": "Hồ nước trong xanh."}
+            for n in range(4)]
+    docs.append({"id": "ho-ngheo", "title": "Rà soát hộ nghèo năm 2024",
+                 "body": "Danh sách hộ nghèo, hộ cận nghèo của tổ dân phố."})
+    engine = build_engine(tmp_path, docs)
+    assert search(engine, "ra soat ho ngheo").did_you_mean == "rà soát hộ nghèo"
+    assert search(engine, "dao quanh ho tay").did_you_mean == "dạo quanh hồ tây"
