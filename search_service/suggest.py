@@ -31,7 +31,8 @@ class Lexicon:
     def restore(self, text: str, choose=None) -> str | None:
         """``phuc loi`` → ``phúc lợi``; None when nothing would change.
 
-        Words (2–3 syllables) are tried first, since their context picks the right tones.
+        Syllables typed with diacritics are kept as typed. Words (2–3 syllables) are tried
+        first, since their context picks the right tones.
         ``choose(forms, is_word, pairs)`` picks one of the candidate forms (or None), given the
         folded syllable pairs around a lone syllable: the term list spans every document, so
         the caller decides what the reader may see and which form fits the context.
@@ -46,7 +47,13 @@ class Lexicon:
             for size in (3, 2, 1):
                 if i + size > len(tokens):
                     continue
+                if size > 1 and any(fold(t) != t for t in tokens[i:i + size]):
+                    continue      # typed with diacritics: a lone syllable keeps them
                 key = "_".join(folded[i:i + size])
+                if size == 1 and fold(tokens[i]) != tokens[i]:
+                    out.append(tokens[i])
+                    i += 1
+                    break
                 forms = (self.words if size > 1 else self.syllables).get(key, [])
                 pairs = [] if size > 1 else _pairs_around(folded, i)
                 form = choose(forms, size > 1, pairs) if forms else None

@@ -475,3 +475,15 @@ def test_did_you_mean_picks_the_tones_that_fit_the_neighbouring_words(tmp_path):
     engine = build_engine(tmp_path, docs)
     assert search(engine, "ra soat ho ngheo").did_you_mean == "rà soát hộ nghèo"
     assert search(engine, "dao quanh ho tay").did_you_mean == "dạo quanh hồ tây"
+
+
+@pytest.mark.parametrize("q, suggestion", [
+    ("ra soat ho ngheoo", "rà soát hộ nghèo"),     # a letter too many
+    ("rà soát hộ nghẻo", "rà soát hộ nghèo"),      # a tone no document writes
+    ("rà soát hộ nghèo", None),                    # nothing to correct
+])
+def test_did_you_mean_corrects_syllables_no_document_holds(tmp_path, q, suggestion):
+    docs = [{"id": "ho-ngheo", "title": "Rà soát hộ nghèo năm 2024",
+             "body": "Danh sách hộ nghèo, hộ cận nghèo của tổ dân phố."},
+            {"id": "ho-tay", "title": "Dạo quanh hồ Tây", "body": "Hồ nước trong xanh."}]
+    assert search(build_engine(tmp_path, docs), q).did_you_mean == suggestion
