@@ -150,7 +150,11 @@ def serve(index_dir, host, port):
     app = create_app({"INDEX_DIR": str(path)})
     app.extensions["search_engine"].warm()
     click.echo(f"Tra cứu phường: http://{host}:{port}/", err=True)
-    app.run(host=host, port=port, threaded=True)
+    # A production WSGI server rather than Flask's development one; one process, so the
+    # warm searcher and its caches are shared by every request thread.
+    from waitress import serve as waitress_serve
+
+    waitress_serve(app, host=host, port=port, threads=8, ident="tra-cuu-phuong")
 
 
 def _seed_if_empty(path: Path) -> None:
