@@ -262,7 +262,7 @@ class SearchEngine:
                 return None       # typed with diacritics, and every syllable is known
             if self._lexicon is None:
                 self._lexicon = Lexicon.from_searcher(col.searcher)
-            allowed = col.live if include_internal else self._filter(col, SearchRequest())
+            allowed = col.live & (True if include_internal else self._filter(col, SearchRequest()))
 
             def docs_with(fields, term) -> np.ndarray:
                 found = np.zeros(col.size, dtype=bool)
