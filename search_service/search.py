@@ -7,7 +7,6 @@ made it stale (never Whoosh's ``Searcher.refresh()``, which returns wrong result
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,11 +16,10 @@ import numpy as np
 from whoosh import query as wq
 
 from search_service import highlight
-from search_service.analysis import fold_token
 from search_service.query import ParsedQuery, build_plan, constraints, parse_query
 from search_service.ranking import EPOCH, MISSING_DATE, Collection
 from search_service.schema import TEXT_FIELDS, open_index
-from search_service.suggest import Lexicon
+from search_service.suggest import Lexicon, correct
 
 logger = logging.getLogger(__name__)
 
@@ -257,58 +255,11 @@ class SearchEngine:
             return None
         with self._lock:
             col = self.collection()
-            text, fixed = self._fix_typos(col, parsed.text)
-            if not fixed and any(e != f for e, f in parsed.terms):
-                return None       # typed with diacritics, and every syllable is known
             if self._lexicon is None:
                 self._lexicon = Lexicon.from_searcher(col.searcher)
-            allowed = col.live & (True if include_internal else self._filter(col, SearchRequest()))
-
-            def docs_with(fields, term) -> np.ndarray:
-                found = np.zeros(col.size, dtype=bool)
-                for f in fields:
-                    found[col.postings(f, term)[0]] = True
-                return found & allowed
-
-            def choose(forms, is_word, pairs):
-                """The visible form that most documents use next to the same neighbours."""
-                fields = ("body_w", "title_w") if is_word else ("body", "title")
-                context = np.zeros(col.size, dtype=bool)
-                for pair in pairs:
-                    context |= docs_with(("body_bi", "title_bi"), pair)
-                best, best_count = None, -1
-                for form in forms:
-                    docs = docs_with(fields, form)
-                    count = int((docs & context).sum()) if docs.any() else -1
-                    if count > best_count:
-                        best, best_count = form, count
-                return best if best_count >= 0 else None
-
-            restored = self._lexicon.restore(text, choose) or (text if fixed else None)
-            if restored and restored.lower() != parsed.text.lower():
-                return restored
-            return None
-
-    @staticmethod
-    def _fix_typos(col: Collection, text: str) -> tuple[str, bool]:
-        """``text`` with unknown syllables replaced (folded, for :meth:`Lexicon.restore`):
-        a folded syllable no document holds becomes the most frequent one within one edit;
-        one typed with diacritics that no document writes that way loses them."""
-        reader = col.searcher.reader()
-        words, fixed = re.findall(r"[^\W_]+", text), False
-        for i, word in enumerate(words):
-            lower, folded = word.lower(), fold_token(word.lower())
-            if len(folded) < 3 or not folded.isalpha():
-                continue
-            if not (col.doc_frequency("body_f", folded) or col.doc_frequency("title_f", folded)):
-                near = sorted(reader.terms_within("body_f", folded, 1, prefix=1),
-                              key=lambda t: -col.doc_frequency("body_f", t))
-                if near:
-                    words[i], fixed = near[0], True
-            elif lower != folded and not (col.doc_frequency("body", lower)
-                                          or col.doc_frequency("title", lower)):
-                words[i], fixed = folded, True
-        return " ".join(words), fixed
+            visible = col.live & (True if include_internal else
+                                  self._filter(col, SearchRequest()))
+            return correct(col, self._lexicon, parsed, visible)
 
     def suggest(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[str]:
         """Titles that complete what is typed, accent-insensitively."""

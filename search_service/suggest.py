@@ -1,10 +1,16 @@
-"""Restoring diacritics to a query typed without them, from the words the index holds."""
+"""'Did you mean': a query as the collection writes it, from the words the index holds.
+
+Diacritics are restored where they were left out (the form that documents use next to the
+same neighbours wins), and a syllable no document holds is replaced by a near one.
+"""
 
 from __future__ import annotations
 
 import re
 
-from search_service.analysis import fold
+import numpy as np
+
+from search_service.analysis import fold, fold_token
 
 # A form seen in one document only may be a typo in it; a small collection has to trust it.
 MIN_DOC_FREQUENCY = 2
@@ -66,6 +72,60 @@ class Lexicon:
                 i += 1
         restored = " ".join(out)
         return restored if restored.lower() != " ".join(tokens).lower() else None
+
+
+def correct(col, lexicon: Lexicon, parsed, visible: np.ndarray) -> str | None:
+    """The corrected query, or None. ``col`` is the ranking collection (postings, document
+    frequencies); ``visible`` masks the documents the reader may see."""
+    text, fixed = _fix_typos(col, parsed.text)
+    if not fixed and any(e != f for e, f in parsed.terms):
+        return None       # typed with diacritics, and every syllable is known
+
+    def docs_with(fields, term) -> np.ndarray:
+        found = np.zeros(col.size, dtype=bool)
+        for f in fields:
+            found[col.postings(f, term)[0]] = True
+        return found & visible
+
+    def choose(forms, is_word, pairs):
+        """The visible form that most documents use next to the same neighbours."""
+        fields = ("body_w", "title_w") if is_word else ("body", "title")
+        context = np.zeros(col.size, dtype=bool)
+        for pair in pairs:
+            context |= docs_with(("body_bi", "title_bi"), pair)
+        best, best_count = None, -1
+        for form in forms:
+            docs = docs_with(fields, form)
+            count = int((docs & context).sum()) if docs.any() else -1
+            if count > best_count:
+                best, best_count = form, count
+        return best if best_count >= 0 else None
+
+    restored = lexicon.restore(text, choose) or (text if fixed else None)
+    if restored and restored.lower() != parsed.text.lower():
+        return restored
+    return None
+
+
+def _fix_typos(col, text: str) -> tuple[str, bool]:
+    """``text`` with unknown syllables replaced (folded, for :meth:`Lexicon.restore`):
+    a folded syllable no document holds becomes the most frequent one within one edit;
+    one typed with diacritics that no document writes that way loses them."""
+    reader = col.searcher.reader()
+    words, fixed = re.findall(r"[^\W_]+", text), False
+    for i, word in enumerate(words):
+        lower, folded = word.lower(), fold_token(word.lower())
+        if len(folded) < 3 or not folded.isalpha():
+            continue
+        if not (col.doc_frequency("body_f", folded) or col.doc_frequency("title_f", folded)):
+            near = sorted(reader.terms_within("body_f", folded, 1, prefix=1),
+                          key=lambda t: -col.doc_frequency("body_f", t))
+            if near:
+                words[i], fixed = near[0], True
+        elif lower != folded and not (col.doc_frequency("body", lower)
+                                      or col.doc_frequency("title", lower)):
+            words[i], fixed = folded, True
+    return " ".join(words), fixed
 
 
 def _pairs_around(folded: list[str], i: int) -> list[str]:
