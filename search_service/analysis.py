@@ -151,16 +151,6 @@ class FoldFilter(Filter):
             yield t
 
 
-class DiacriticsOnlyFilter(Filter):
-    """Keeps syllables written with diacritics: only they can tell ``đường`` from ``dương``;
-    the rest are already in the folded field, so indexing them twice costs time for nothing."""
-
-    def __call__(self, tokens):
-        for t in tokens:
-            if fold_token(t.text) != t.text:
-                yield t
-
-
 class SyllableBigramFilter(Filter):
     """Joins each pair of neighbouring syllables (``phuc_loi``): word-like precision without
     relying on segmentation, which varies with context. Number keys take no part."""
@@ -214,8 +204,10 @@ def segment(text: str) -> str:
 def exact_analyzer():
     """Syllables with their diacritics (one tone style), lowercased: exact matches rank higher.
 
-    Only syllables that have diacritics are kept (see :class:`DiacriticsOnlyFilter`)."""
-    return SyllableTokenizer() | LowercaseFilter() | DiacriticsOnlyFilter()
+    Syllables without diacritics are kept too: in a query typed with diacritics, ``trong``
+    means ``trong`` and not ``trọng``, and 'did you mean' needs to know how often each is
+    written."""
+    return SyllableTokenizer() | LowercaseFilter()
 
 
 def folded_analyzer():

@@ -128,7 +128,8 @@ def build_plan(parsed: ParsedQuery, doc_count: int, doc_frequency) -> Plan:
     plan.clauses += [_syllable_clause(f) for _, f in content]
     if not long_query and len(content) > 1 and not parsed.number_keys:
         plan.all_of = list(range(len(content)))   # a number lookup ranks by the number instead
-    plan.clauses += [_exact_clause(e) for e, f in content if e != f]
+    if any(e != f for e, f in parsed.terms):   # typed with diacritics: every syllable is exact
+        plan.clauses += [_exact_clause(e) for e, _ in content]
     plan.clauses += _pair_clauses(parsed.terms)
     plan.clauses += [Clause([("body_w", w, 1.0), ("title_w", w, TITLE_WEIGHT)], WORD_BOOST)
                      for w in dict.fromkeys(parsed.words)]

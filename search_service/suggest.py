@@ -1,7 +1,10 @@
 """'Did you mean': a query as the collection writes it, from the words the index holds.
 
-Diacritics are restored where they were left out (the form that documents use next to the
-same neighbours wins), and a syllable no document holds is replaced by a near one.
+Diacritics are restored where they were left out, and a syllable no document holds is
+replaced by a near one. Which tones a syllable takes depends on its neighbours (``phat tu``
+is ``phạt tù`` after ``bị`` but ``phật tử`` after ``các``), and the index keeps syllable pairs
+folded only, so a few documents holding the same folded neighbours are read to see how they
+spell it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ SMALL_COLLECTION = 2000
 
 
 FORMS_KEPT = 3          # accented forms remembered per folded key, most frequent first
+SPELLING_SAMPLE = 12    # documents read to see how a syllable is spelled in its context
 
 
 class Lexicon:
@@ -39,11 +43,11 @@ class Lexicon:
 
         Syllables typed with diacritics are kept as typed. Words (2–3 syllables) are tried
         first, since their context picks the right tones.
-        ``choose(forms, is_word, pairs)`` picks one of the candidate forms (or None), given the
-        folded syllable pairs around a lone syllable: the term list spans every document, so
-        the caller decides what the reader may see and which form fits the context.
+        ``choose(forms, folded, i, size)`` picks one of the candidate forms (or None) for the
+        folded syllables ``folded[i:i + size]`` in their context: the term list spans every
+        document, so the caller decides what the reader may see and which form fits.
         """
-        choose = choose or (lambda forms, is_word, pairs: forms[0] if forms else None)
+        choose = choose or (lambda forms, folded, i, size: forms[0])
         tokens = re.findall(r"[^\W_]+", text)
         if not tokens:
             return None
@@ -61,8 +65,7 @@ class Lexicon:
                     i += 1
                     break
                 forms = (self.words if size > 1 else self.syllables).get(key, [])
-                pairs = [] if size > 1 else _pairs_around(folded, i)
-                form = choose(forms, size > 1, pairs) if forms else None
+                form = choose(forms, folded, i, size) if forms else None
                 if form:
                     out += [_like(t, f) for t, f in zip(tokens[i:i + size], form.split("_"))]
                     i += size
@@ -81,25 +84,21 @@ def correct(col, lexicon: Lexicon, parsed, visible: np.ndarray) -> str | None:
     if not fixed and any(e != f for e, f in parsed.terms):
         return None       # typed with diacritics, and every syllable is known
 
-    def docs_with(fields, term) -> np.ndarray:
-        found = np.zeros(col.size, dtype=bool)
-        for f in fields:
-            found[col.postings(f, term)[0]] = True
-        return found & visible
+    texts: dict[int, list] = {}       # documents read once per query
 
-    def choose(forms, is_word, pairs):
-        """The visible form that most documents use next to the same neighbours."""
-        fields = ("body_w", "title_w") if is_word else ("body", "title")
-        context = np.zeros(col.size, dtype=bool)
-        for pair in pairs:
-            context |= docs_with(("body_bi", "title_bi"), pair)
-        best, best_count = None, -1
-        for form in forms:
-            docs = docs_with(fields, form)
-            count = int((docs & context).sum()) if docs.any() else -1
-            if count > best_count:
-                best, best_count = form, count
-        return best if best_count >= 0 else None
+    def choose(forms, folded, i, size):
+        """How visible documents spell these syllables between the same neighbours (both,
+        else either side, else alone for a word); without such a document, the most
+        frequent form of a lone syllable."""
+        left, right = max(i - 1, 0), min(i + size + 1, len(folded))
+        for start, stop in dict.fromkeys([(left, right), (left, i + size), (i, right),
+                                          (i, i + size)]):
+            if stop - start < 2:
+                continue
+            tally = _spellings(col, visible, texts, folded[start:stop], i - start, size)
+            if tally:
+                return max(tally, key=tally.get)
+        return forms[0] if size == 1 else None
 
     restored = lexicon.restore(text, choose) or (text if fixed else None)
     if restored and restored.lower() != parsed.text.lower():
@@ -128,14 +127,36 @@ def _fix_typos(col, text: str) -> tuple[str, bool]:
     return " ".join(words), fixed
 
 
-def _pairs_around(folded: list[str], i: int) -> list[str]:
-    """The folded syllable pairs a syllable forms with its neighbours (``ho_ngheo``)."""
-    pairs = []
-    if i > 0:
-        pairs.append(folded[i - 1] + "_" + folded[i])
-    if i + 1 < len(folded):
-        pairs.append(folded[i] + "_" + folded[i + 1])
-    return pairs
+_SYLLABLE = re.compile(r"[^\W_]+")
+# fold() one character at a time, for stored text (NFC): each letter keeps its place.
+_FOLD_TABLE = {c: fold(chr(c)) for c in range(0xC0, 0x1EFA) if len(fold(chr(c))) == 1
+               and fold(chr(c)) != chr(c)}
+
+
+def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset: int,
+               size: int) -> dict:
+    """How documents spell ``window[offset:offset + size]`` where its folded neighbours are
+    ``window``: ``{"phạt_tù": 12, ...}`` over a sample of the documents holding every folded
+    pair of the window (the index keeps pairs folded only, so the stored text decides)."""
+    docs = visible.copy()
+    for a, b in zip(window, window[1:]):
+        pair_docs = np.zeros(col.size, dtype=bool)
+        for fieldname in ("body_bi", "title_bi"):
+            pair_docs[col.postings(fieldname, a + "_" + b)[0]] = True
+        docs &= pair_docs
+    tally: dict[str, int] = {}
+    pattern = re.compile(r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, window)) + r"(?![^\W_])")
+    for docnum in np.flatnonzero(docs)[:SPELLING_SAMPLE]:
+        if docnum not in texts:
+            fields = col.searcher.stored_fields(int(docnum))
+            exact = (fields.get("title", "") + "\n" + fields.get("body", "")).lower()
+            texts[docnum] = (exact, exact.translate(_FOLD_TABLE))
+        exact, folded = texts[docnum]
+        for match in pattern.finditer(folded):   # folding keeps every character's place
+            parts = _SYLLABLE.findall(exact[match.start():match.end()])
+            form = "_".join(parts[offset:offset + size])
+            tally[form] = tally.get(form, 0) + 1
+    return tally
 
 
 def _best_forms(reader, fields, min_df: int) -> dict[str, list[str]]:

@@ -487,3 +487,16 @@ def test_did_you_mean_corrects_syllables_no_document_holds(tmp_path, q, suggesti
              "body": "Danh sách hộ nghèo, hộ cận nghèo của tổ dân phố."},
             {"id": "ho-tay", "title": "Dạo quanh hồ Tây", "body": "Hồ nước trong xanh."}]
     assert search(build_engine(tmp_path, docs), q).did_you_mean == suggestion
+
+
+@pytest.mark.parametrize("q, suggestion", [
+    ("bi phat tu ba nam", "bị phạt tù ba năm"),
+    ("cac phat tu du le", "các phật tử dự lễ"),
+])
+def test_did_you_mean_spells_a_syllable_as_documents_do_between_the_same_neighbours(
+        tmp_path, q, suggestion):
+    docs = [{"id": f"le-{n}", "title": f"Các phật tử dự lễ lần {n}",
+             "body": "Các phật tử dự lễ tại chùa."} for n in range(3)]
+    docs += [{"id": f"an-{n}", "title": f"Bản án số {n}",
+              "body": "Bị cáo bị phạt tù ba năm."} for n in range(2)]
+    assert search(build_engine(tmp_path, docs), q).did_you_mean == suggestion
