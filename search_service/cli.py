@@ -127,11 +127,8 @@ def search(index_dir, query, limit, as_json, internal):
 
 
 def result_json(result) -> dict:
-    """The JSON of a search, shared by the CLI and GET /api/search."""
-    data = asdict(result)
-    data["hits"] = [{k: v for k, v in hit.items() if k != "visibility" or v != "public"}
-                    for hit in data["hits"]]
-    return data
+    """The JSON of GET /api/search for the same query, less the links between web pages."""
+    return asdict(result)
 
 
 @main.command()
