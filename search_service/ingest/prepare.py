@@ -102,7 +102,9 @@ def index_fields(doc: dict) -> dict:
     fields = {k: v for k, v in doc.items() if k != "published" or v}
     if doc.get("published"):
         fields["year"] = doc["published"].year
-    for name, source in (("title_f", "title"), ("title_bi", "title"), ("title_w", "title"),
-                         ("body_f", "body"), ("body_bi", "body"), ("body_w", "body")):
-        fields[name] = doc.get(source, "")
+    from search_service.schema import TEXT_FIELDS
+
+    for name, source in TEXT_FIELDS.items():    # the same text, analyzed once per layer
+        if name != source:
+            fields[name] = doc.get(source, "")
     return fields
