@@ -12,6 +12,7 @@ import json
 
 from search_service.analysis import normalize_text
 from search_service.documents import FIELDS, VISIBILITIES, DocumentError, parse_published
+from search_service.schema import TEXT_FIELDS
 
 _GUESSED_KEYS = ("title", "doc_type", "doc_number", "issuer", "signer", "published")
 
@@ -102,8 +103,6 @@ def index_fields(doc: dict) -> dict:
     fields = {k: v for k, v in doc.items() if k != "published" or v}
     if doc.get("published"):
         fields["year"] = doc["published"].year
-    from search_service.schema import TEXT_FIELDS
-
     for name, source in TEXT_FIELDS.items():    # the same text, analyzed once per layer
         if name != source:
             fields[name] = doc.get(source, "")
