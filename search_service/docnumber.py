@@ -29,6 +29,8 @@ _TYPES = {
 }
 # A key has lost Đ: "hd" is read as the far more common Hướng dẫn (HD wins because it comes first).
 _KEY_TYPES = {fold(abbr).lower(): name for abbr, name in reversed(_TYPES.items())}
+# In a Party number (15-TT/ĐU) some abbreviations name other types than in state numbers.
+_PARTY_TYPES = {"tt": "Thông tri"}
 # Agencies that write công văn under their own name (``123/UBND-VP``); folded, lowercase.
 _AGENCIES = frozenset({"ubnd", "hdnd", "ub", "ubmttq", "ubkt", "du", "tu", "qu", "hu", "ttg",
                        "vpcp", "vptw", "btc", "bct", "byt", "bca", "bnv", "bgddt", "mttq"})
@@ -227,6 +229,8 @@ def doc_type_for(raw_or_key: str) -> str | None:
         return None
     first = letters[0]
     key = fold(first).lower()
+    if key in _PARTY_TYPES and _PARTY_RAW.match(raw_or_key):
+        return _PARTY_TYPES[key]      # the Party's own types (Hướng dẫn 36-HD/VPTW)
     name = _TYPES.get(first.upper()) or _KEY_TYPES.get(key)
     if name:
         return name

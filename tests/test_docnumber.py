@@ -234,3 +234,12 @@ def test_real_news_numbers_are_found_and_dates_are_not():
     # "116/2020/NĐ-CP" and "116/2020/NĐ - CP" both occur: one key
     assert {"116-2020-nd-cp", "115-2020-nd-cp", "34-2018-qh14", "522-qd-ttg", "6386-bnv-ccvc",
             "27-kl-tw"} <= keys
+
+
+@pytest.mark.parametrize("raw, doc_type", [
+    ("12-TT/ĐU", "Thông tri"),          # a Party number: TT is a thông tri
+    ("12/2020/TT-BTC", "Thông tư"),     # a state number: TT is a thông tư
+    ("05-KL/TW", "Kết luận"),
+])
+def test_party_abbreviations_name_party_types(raw, doc_type):
+    assert doc_type_for(raw) == doc_type
