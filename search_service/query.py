@@ -1,4 +1,5 @@
-"""User query text → a Whoosh query that ranks the way Vietnamese readers expect.
+"""User query text → a ranking plan (and Whoosh masks for phrases and exclusions) that ranks
+the way Vietnamese readers expect.
 
 Recall rests on folded syllables (context-dependent segmentation misses too much); exact
 diacritics, folded syllable pairs, pyvi words and document numbers add precision on top.
@@ -24,21 +25,16 @@ NUMBER_BOOST = 30.0    # the document's own số/ký hiệu
 SHORT_QUERY = 4        # at most this many content syllables make a "short" query
 COMMON_TERM_SHARE = 0.3  # long questions skip syllables found in more documents than this
 
-# Function words and question words: they carry no topic, so long questions drop them as
-# single terms (they still count inside syllable pairs).
-STOP_WORDS = frozenset(fold_token(w) for w in """
-và của các là có được cho trong những với thì mà này đó theo về để khi như bị do nếu
-hoặc một hai ra vào tại từ đến trên dưới sau trước nào gì ai đâu bao nhiêu không hay
-sai đúng phải thế nên cũng đã đang sẽ rằng vì nhưng lại còn chỉ đều vẫn rất hơn nhất
-ở bởi qua cùng nhau mỗi mọi
-""".split())
-# Stop words are kept where their diacritics tell them apart from content words.
+# Function words and question words: not worth a mark in a snippet, nor a syllable pair of
+# their own. (They still rank as single terms: dropping them measured worse.)
 _STOP_EXACT = frozenset("""
 và của các là có được cho trong những với thì mà này đó theo về để khi như bị do nếu
 hoặc một hai ra vào tại từ đến trên dưới sau trước nào gì ai đâu bao nhiêu không hay
 sai đúng phải thế nên cũng đã đang sẽ rằng vì nhưng lại còn chỉ đều vẫn rất hơn nhất
 ở bởi qua cùng nhau mỗi mọi
 """.split())
+# Typed without diacritics, a syllable counts as a stop word if any of them folds to it.
+STOP_WORDS = frozenset(fold_token(w) for w in _STOP_EXACT)
 
 _PHRASE_RE = re.compile(r'"([^"]*)"')
 _EXCLUDE_RE = re.compile(r'(?:(?<=\s)|^)(?:-|NOT\s+)([^\s"]+)')

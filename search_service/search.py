@@ -43,6 +43,7 @@ class SearchRequest:
     date_to: date | None = None
     facets: bool = True
     include_internal: bool = False
+    news_only: bool = False     # articles: documents without a loại văn bản
 
 
 @dataclass
@@ -137,7 +138,8 @@ class SearchEngine:
             order = self._order(col, req, parsed, scores, matched)
             first = (req.page - 1) * req.per_page
             page = order[first:first + req.per_page]
-            hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], parsed)
+            terms = parsed.highlight_terms()
+            hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], terms)
                     for d in page]
             facets = self._facet_counts(col, matched, req) if req.facets else {}
             suggestion = self.did_you_mean(parsed, req.include_internal)
@@ -156,6 +158,8 @@ class SearchEngine:
             value = getattr(req, name)
             if value:
                 mask &= col.columns[name][0] == col.codes_of(name, value)
+        if req.news_only:
+            mask &= col.columns["doc_type"][0] < 0
         if req.date_from:
             mask &= col.published >= _seconds(req.date_from)
         if req.date_to and req.date_to < date.max:
@@ -199,8 +203,7 @@ class SearchEngine:
         return facets
 
     @staticmethod
-    def _hit(fields: dict, score, parsed: ParsedQuery) -> Hit:
-        terms = parsed.highlight_terms()
+    def _hit(fields: dict, score, terms: set[str]) -> Hit:
         return Hit(
             id=fields["id"], title=fields.get("title", ""),
             title_html=highlight.mark(fields.get("title", ""), terms),
@@ -234,7 +237,7 @@ class SearchEngine:
             results = searcher.more_like(
                 docnum, "body_f", text=text, top=limit, numterms=12,
                 filter=None if include_internal else wq.Term("visibility", "public"))
-            return [self._hit(r.fields(), r.score, ParsedQuery()) for r in results]
+            return [self._hit(r.fields(), r.score, set()) for r in results]
 
     def latest(self, limit: int = 5, include_internal: bool = False, **filters) -> list[Hit]:
         """The newest documents (by publication date), optionally filtered."""

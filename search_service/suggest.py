@@ -52,18 +52,17 @@ class Lexicon:
         if not tokens:
             return None
         folded = [fold(t).lower() for t in tokens]
+        accented = [fold(t) != t for t in tokens]
         out, i = [], 0
         while i < len(tokens):
             for size in (3, 2, 1):
-                if i + size > len(tokens):
-                    continue
-                if size > 1 and any(fold(t) != t for t in tokens[i:i + size]):
-                    continue      # typed with diacritics: a lone syllable keeps them
-                key = "_".join(folded[i:i + size])
-                if size == 1 and fold(tokens[i]) != tokens[i]:
+                if i + size > len(tokens) or (size > 1 and any(accented[i:i + size])):
+                    continue      # typed with diacritics: that syllable is kept as typed
+                if accented[i]:
                     out.append(tokens[i])
                     i += 1
                     break
+                key = "_".join(folded[i:i + size])
                 forms = (self.words if size > 1 else self.syllables).get(key, [])
                 form = choose(forms, folded, i, size) if forms else None
                 if form:
@@ -89,7 +88,7 @@ def correct(col, lexicon: Lexicon, parsed, visible: np.ndarray) -> str | None:
     def choose(forms, folded, i, size):
         """How visible documents spell these syllables between the same neighbours (both,
         else either side, else alone for a word); without such a document, the most
-        frequent form of a lone syllable."""
+        frequent form of a lone syllable that a visible document holds."""
         left, right = max(i - 1, 0), min(i + size + 1, len(folded))
         for start, stop in dict.fromkeys([(left, right), (left, i + size), (i, right),
                                           (i, i + size)]):
@@ -98,7 +97,9 @@ def correct(col, lexicon: Lexicon, parsed, visible: np.ndarray) -> str | None:
             tally = _spellings(col, visible, texts, folded[start:stop], i - start, size)
             if tally:
                 return max(tally, key=tally.get)
-        return forms[0] if size == 1 else None
+        if size > 1:
+            return None
+        return next((f for f in forms if _seen(col, visible, f)), None)
 
     restored = lexicon.restore(text, choose) or (text if fixed else None)
     if restored and restored.lower() != parsed.text.lower():
@@ -131,6 +132,11 @@ _SYLLABLE = re.compile(r"[^\W_]+")
 # fold() one character at a time, for stored text (NFC): each letter keeps its place.
 _FOLD_TABLE = {c: fold(chr(c)) for c in range(0xC0, 0x1EFA) if len(fold(chr(c))) == 1
                and fold(chr(c)) != chr(c)}
+
+
+def _seen(col, visible: np.ndarray, syllable: str) -> bool:
+    """Whether a document the reader may see writes ``syllable`` exactly."""
+    return any(visible[col.postings(f, syllable)[0]].any() for f in ("body", "title"))
 
 
 def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset: int,

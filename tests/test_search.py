@@ -500,3 +500,13 @@ def test_did_you_mean_spells_a_syllable_as_documents_do_between_the_same_neighbo
     docs += [{"id": f"an-{n}", "title": f"Bản án số {n}",
               "body": "Bị cáo bị phạt tù ba năm."} for n in range(2)]
     assert search(build_engine(tmp_path, docs), q).did_you_mean == suggestion
+
+
+def test_news_only_keeps_documents_without_a_type(tmp_path):
+    docs = [{"id": "tin", "title": "Ra quân vệ sinh môi trường", "body": "Tin tức.",
+             "published": "2024-01-02"},
+            {"id": "qd", "title": "Quyết định thành lập tổ công tác", "body": "Quyết định.",
+             "doc_type": "Quyết định", "published": "2024-05-06"}]
+    engine = build_engine(tmp_path, docs)
+    assert [h.id for h in engine.latest(limit=5, news_only=True)] == ["tin"]
+    assert [h.id for h in engine.latest(limit=5)] == ["qd", "tin"]
