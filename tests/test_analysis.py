@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import subprocess
 import sys
 import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search_service.analysis import (bigram_analyzer, exact_analyzer, fold, folded_analyzer,
                                      normalize_text, word_analyzer)
@@ -50,6 +53,19 @@ def test_normalize_text(typed, normalized):
 
 def test_normalization_keeps_case_for_pyvi():
     assert normalize_text("Hội nghị PHƯỜNG Phúc Lợi") == "Hội nghị PHƯỜNG Phúc Lợi"
+
+
+@given(st.text(alphabet=st.sampled_from(list(
+    "oOuUqQaAeEyYàáảãạÀÁẢÃẠèéẻẽẹÈÉẺẼẸỳýỷỹỵỲÝỶỸỴxh \u00a0\u00d0\u2013-_1")), max_size=12))
+@settings(max_examples=500, deadline=None)
+def test_tone_normalization_matches_the_plain_rule(text):
+    """The fast regex moves exactly the marks the list of old/new pairs names."""
+    from search_service.analysis import _TONE_PAIRS
+
+    expected = text.replace("\u00d0", "\u0110").replace("\u00a0", " ").replace("\u2013", "-")
+    alternation = re.compile(r"(?<![qQ])(" + "|".join(map(re.escape, _TONE_PAIRS)) + r")(?!\w)")
+    expected = alternation.sub(lambda m: _TONE_PAIRS[m.group(1)], expected)
+    assert normalize_text(text) == expected
 
 
 @pytest.mark.parametrize("text, folded", [
