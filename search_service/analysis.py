@@ -205,6 +205,27 @@ def segment(text: str) -> str:
     return default_segmenter().segment(text) if text.strip() else ""
 
 
+def index_layers(value: str) -> dict[str, list]:
+    """What each named analyzer below yields for ``value`` at indexing time, computed together.
+
+    ``exact``, ``bigram``, ``word``: token texts in order; ``folded``: ``(text, position)``.
+    Equal to running the analyzers one by one (a test compares them); an ingest analyzes
+    every text four times, and the Token pipeline costs more than the work itself.
+    """
+    exact, positions, plain = [], [], []
+    for position, (text, _, _, key) in enumerate(syllables(value, "")):
+        if key is not None:             # a number's key shares its first part's position
+            exact.append(key.lower())
+            positions.append(position)
+        exact.append(text.lower())
+        positions.append(position)
+        plain.append(fold_token(text.lower()))
+    words = [w.lower() for w in segment(normalize_text(value)).split()
+             if "_" in w and all(part.isalpha() for part in w.split("_"))]
+    return {"exact": exact, "folded": list(zip(map(fold_token, exact), positions)),
+            "bigram": [a + "_" + b for a, b in zip(plain, plain[1:])], "word": words}
+
+
 # Named analyzers, one per kind of field.
 
 def exact_analyzer():
