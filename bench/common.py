@@ -193,7 +193,8 @@ def engine_api():
 
 # The modules that decide what the index holds. Query-side code (query.py, search.py, ...) is
 # left out on purpose: tuning the ranking must not cost a re-index every time.
-INDEX_SOURCES = ("analysis.py", "schema.py", "documents.py", "docnumber.py", "ingest/*.py")
+INDEX_SOURCES = ("analysis.py", "schema.py", "documents.py", "docnumber.py", "ingest/*.py",
+                 "bulkwriter.py", "parallelwriter.py")
 
 
 def engine_fingerprint() -> str:

@@ -236,9 +236,15 @@ def plain_whoosh_ingest(source: Path, index_dir: Path) -> int:
     return count
 
 
+INGEST_RUNS = {"ours": None, "ours_1proc": 0, "whoosh": None}   # name → ingest workers
+
+
 def measure_ingest(args) -> dict:
-    """docs/s of our ingest_paths and of plain Whoosh on the same file, medians of --repeat."""
+    """docs/s of our ingest_paths (default worker processes, and one process only) and of
+    plain Whoosh on the same file, medians of --repeat runs taken in turn."""
     ingest_paths, _, _ = common.engine_api()
+    from search_service.parallelwriter import default_workers
+
     (source,) = common.require_files(args.corpus, [DANTRI])
     work = args.out / "speed"
     if args.ingest_docs:
@@ -246,27 +252,31 @@ def measure_ingest(args) -> dict:
         source = work / f"ingest-input-{len(docs)}.jsonl"
         source.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs),
                           encoding="utf-8")
-    runs = {"ours": [], "whoosh": []}
+    runs = {name: [] for name in INGEST_RUNS}
     sizes = {}
     for _ in range(args.repeat):
-        for name in runs:
+        for name, workers in INGEST_RUNS.items():
             target = work / f"tmp-ingest-{name}"
             common.remove_bench_dir(target)
             started = time.perf_counter()
-            if name == "ours":
-                summary = ingest_paths(target, [source], max_file_mb=1024)
+            if name == "whoosh":
+                count = plain_whoosh_ingest(source, target)
+            else:
+                summary = ingest_paths(target, [source], max_file_mb=1024, workers=workers)
                 if summary.failed:
                     raise BenchError(f"our ingestion failed: {summary.files[0].error}")
                 count = sum(len(f.documents) for f in summary.files)
-            else:
-                count = plain_whoosh_ingest(source, target)
             runs[name].append(count / (time.perf_counter() - started))
             sizes[name] = common.dir_size(target) / 1048576
             common.remove_bench_dir(target)
-    ours, whoosh = (statistics.median(runs[k]) for k in ("ours", "whoosh"))
+    speed = {name: statistics.median(values) for name, values in runs.items()}
     return {"source": source.name, "documents": count, "runs": args.repeat,
-            "ours_docs_per_s": ours, "whoosh_docs_per_s": whoosh, "ratio": ours / whoosh,
-            "ours_index_mb": sizes["ours"], "whoosh_index_mb": sizes["whoosh"]}
+            "workers": default_workers(),
+            "ours_docs_per_s": speed["ours"], "ours_1proc_docs_per_s": speed["ours_1proc"],
+            "whoosh_docs_per_s": speed["whoosh"], "ratio": speed["ours"] / speed["whoosh"],
+            "ratio_1proc": speed["ours_1proc"] / speed["whoosh"],
+            "ours_index_mb": sizes["ours"], "ours_1proc_index_mb": sizes["ours_1proc"],
+            "whoosh_index_mb": sizes["whoosh"]}
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -319,9 +329,11 @@ def print_report(report: dict) -> None:
     if report.get("ingest"):
         i = report["ingest"]
         print(f"ingest of {i['documents']} documents from {i['source']}, median of {i['runs']}: "
-              f"ours {i['ours_docs_per_s']:.0f} docs/s ({i['ours_index_mb']:.1f} MB), plain "
-              f"Whoosh {i['whoosh_docs_per_s']:.0f} docs/s ({i['whoosh_index_mb']:.1f} MB), "
-              f"ratio {i['ratio']:.2f}")
+              f"ours {i['ours_docs_per_s']:.0f} docs/s with {i['workers']} worker process(es) "
+              f"({i['ours_index_mb']:.1f} MB), ours in one process "
+              f"{i['ours_1proc_docs_per_s']:.0f} docs/s ({i['ours_1proc_index_mb']:.1f} MB), "
+              f"plain Whoosh {i['whoosh_docs_per_s']:.0f} docs/s ({i['whoosh_index_mb']:.1f} MB); "
+              f"ratio {i['ratio']:.2f} (one process: {i['ratio_1proc']:.2f})")
 
 
 def main(argv=None) -> int:

@@ -38,7 +38,10 @@ def main(verbose):
               help="Refuse files larger than this (default: $SEARCH_MAX_FILE_MB or 50).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False),
               help="Write a JSON report of every file, its outcome and its metadata.")
-def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path):
+@click.option("--workers", type=click.IntRange(min=0, max=64), default=None,
+              help="Processes indexing next to this one (default: one per further core, "
+                   "at most 3; 0: index in this process only).")
+def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers):
     """Index files or folders (recursively): article text, HTML, DOCX, PDF, JSON Lines.
 
     Unchanged files are skipped; a file that cannot be read is reported and the others are
@@ -62,7 +65,8 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path):
             raise click.ClickException(f"SEARCH_MAX_FILE_MB is not a number: {exc}") from None
     try:
         summary = ingest_paths(config.index_dir(index_dir), paths, visibility=visibility,
-                               sync=sync, max_file_mb=max_file_mb, progress=_progress_bar())
+                               sync=sync, max_file_mb=max_file_mb, progress=_progress_bar(),
+                               workers=workers)
     except IndexUnavailable as exc:
         raise click.ClickException(f"nothing was indexed: {exc}") from None
     for report in summary.files:

@@ -2,14 +2,20 @@
 
 ``BufferedSegmentWriter`` keeps postings per term and writes whole blocks; its segment files
 must be byte for byte those of Whoosh's ``SegmentWriter`` on the same documents, through
-every path: plain, spilled to Whoosh's pool, and merging older segments.
+both when writing new documents and when merging older segments. Past ``max_buffered``
+postings it starts another segment of the same commit; the index must hold the same. The worker processes
+of ``ParallelSegmentWriter`` write the same documents into several segments of one commit;
+what the index holds must be the same, and a failing or dying worker must leave the index as
+it was.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -19,8 +25,11 @@ from whoosh.writing import SegmentWriter
 
 from search_service.analysis import normalize_text
 from search_service.bulkwriter import BufferedSegmentWriter, fast_indexers
+from search_service.ingest.pipeline import ingest_paths
 from search_service.ingest.prepare import index_fields, prepare_document
+from search_service.parallelwriter import ParallelSegmentWriter, WorkerFailed
 from search_service.schema import build_schema, open_index
+from search_service.search import SearchEngine, SearchRequest
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "documents.jsonl"
 
@@ -68,10 +77,8 @@ def docs():
     return many_documents(300)
 
 
-@pytest.mark.parametrize("options", [{}, {"max_buffered": 2_000}],
-                         ids=["in memory", "spilled to Whoosh's pool"])
-def test_segment_files_are_byte_for_byte_whooshs(tmp_path, docs, options):
-    ours = write_with(BufferedSegmentWriter, tmp_path / "ours", docs, **options)
+def test_segment_files_are_byte_for_byte_whooshs(tmp_path, docs):
+    ours = write_with(BufferedSegmentWriter, tmp_path / "ours", docs)
     whoosh = write_with(SegmentWriter, tmp_path / "whoosh", docs)
     assert sorted(ours) == sorted(whoosh)
     assert any(name.endswith(".pst") for name in ours)
@@ -98,6 +105,14 @@ def test_merging_older_segments_gives_whooshs_bytes(tmp_path, docs):
     assert open_index(tmp_path / "ours").doc_count() == 160
 
 
+def test_too_many_postings_start_another_segment_with_the_same_content(tmp_path, docs):
+    write_with(SegmentWriter, tmp_path / "whoosh", docs)
+    write_with(BufferedSegmentWriter, tmp_path / "ours", docs, max_buffered=5_000)
+    assert len(open_index(tmp_path / "whoosh")._segments()) == 1
+    assert len(open_index(tmp_path / "ours")._segments()) > 3
+    assert index_content(tmp_path / "ours") == index_content(tmp_path / "whoosh")
+
+
 VIETNAMESE = st.text(alphabet=st.sampled_from(list(
     "aăâeêioôơuưyđAĂÂĐEÊOÔƠUƯáàảãạấầẩẫậắằẳẵặéèẻẽẹếềểễệíìỉĩịóòỏõọốồổỗộớờởỡợúùủũụứừửữựýỳỷỹỵ"
     "bcdghklmnpqrstvxBCDHKLMNQTX0123456789 /-.,;:()\n\u00a0\u0301")), max_size=80)
@@ -120,3 +135,97 @@ def test_fast_analysis_on_numbers_dates_and_words():
             "văn hoá, thuỷ lợi; Nghị quyết 15/NQ-ĐU. Hội nghị tổ dân phố số 5.")
     for name, index in fast_indexers(schema).items():
         assert sorted(index(text)) == sorted(schema[name].index(text)), name
+
+
+# -- worker processes ------------------------------------------------------------------------
+def index_content(index_dir: Path) -> tuple[dict, dict]:
+    """What the index holds, by document id: postings with their values, and stored fields."""
+    ix = open_index(index_dir)
+    postings, stored = {}, {}
+    with ix.reader() as reader:
+        ids = {n: reader.stored_fields(n)["id"] for n in reader.all_doc_ids()}
+        stored = {ids[n]: reader.stored_fields(n) for n in ids}
+        for fieldname, tbytes in reader.all_terms():
+            matcher = reader.postings(fieldname, tbytes)
+            while matcher.is_active():
+                postings[(fieldname, tbytes, ids[matcher.id()])] = matcher.value()
+                matcher.next()
+        lengths = {(f, ids[n]): reader.doc_field_length(n, f)
+                   for n in ids for f in ("title_f", "body_f", "body_bi", "body_w")}
+    return {"postings": postings, "lengths": lengths}, stored
+
+
+def test_workers_index_the_same_content_as_one_process(tmp_path):
+    source = tmp_path / "docs.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n"
+                              for r in many_records(150)), encoding="utf-8")
+    one = ingest_paths(tmp_path / "one", [source], workers=0)
+    two = ingest_paths(tmp_path / "two", [source], workers=1)
+    assert one.added == two.added == 150
+    assert len(open_index(tmp_path / "two")._segments()) == 2      # the worker's and ours
+    assert index_content(tmp_path / "one") == index_content(tmp_path / "two")
+    request = SearchRequest(q="phong chay chua chay", per_page=20, include_internal=True)
+    hits = [[hit.id for hit in SearchEngine(tmp_path / d).search(request).hits]
+            for d in ("one", "two")]
+    assert hits[0] and sorted(hits[0]) == sorted(hits[1])
+
+
+def test_a_failing_worker_fails_the_commit_and_keeps_the_index(tmp_path, docs):
+    ingest_paths(tmp_path / "ix", [SAMPLE], workers=0)
+    before = index_content(tmp_path / "ix")
+    ix = open_index(tmp_path / "ix")
+    writer = ParallelSegmentWriter(ix, workers=1, batch_size=4)
+    for doc in docs[:4]:                                 # one batch: the worker takes it
+        writer.add_document(**doc, no_such_field="x")     # and Whoosh refuses it there
+    with pytest.raises(WorkerFailed, match="no_such_field"):
+        writer.commit()
+    assert index_content(tmp_path / "ix") == before
+    open_index(tmp_path / "ix").writer().cancel()        # the lock was released
+
+
+def test_a_killed_worker_fails_the_commit_and_keeps_the_index(tmp_path, docs):
+    ingest_paths(tmp_path / "ix", [SAMPLE], workers=0)
+    before = index_content(tmp_path / "ix")
+    writer = ParallelSegmentWriter(open_index(tmp_path / "ix"), workers=1, batch_size=4)
+    for doc in docs[:40]:
+        writer.add_document(**doc)
+    os.kill(writer._procs[0].pid, signal.SIGKILL)
+    with pytest.raises(WorkerFailed, match="died"):
+        writer.commit()
+    assert index_content(tmp_path / "ix") == before
+    after = ingest_paths(tmp_path / "ix", [SAMPLE], workers=0)     # and it can be written again
+    assert after.failed == 0
+
+
+HANG_CHECK = """
+import os, signal, sys
+sys.path.insert(0, {repo!r})
+from search_service.parallelwriter import ParallelSegmentWriter, WorkerFailed
+from search_service.schema import open_index
+from tests.test_bulkwriter import many_documents
+
+if __name__ == "__main__":
+    writer = ParallelSegmentWriter(open_index({index!r}), workers=1, batch_size=8)
+    writer.start_workers()
+    os.kill(writer._procs[0].pid, signal.SIGKILL)
+    try:
+        for doc in many_documents(200):      # batches pile up in a queue nobody reads
+            writer.add_document(**doc)
+        writer.commit()
+    except WorkerFailed as exc:
+        print("refused:", exc)
+"""
+
+
+def test_a_run_whose_worker_died_still_exits(tmp_path):
+    """Batches left in the pipe of a dead worker must not keep the process from exiting."""
+    import subprocess
+    import sys
+
+    repo = str(Path(__file__).resolve().parent.parent)
+    script = tmp_path / "run.py"
+    script.write_text(HANG_CHECK.format(repo=repo, index=str(tmp_path / "ix")), encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert "refused: an indexing worker process died" in done.stdout

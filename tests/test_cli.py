@@ -200,3 +200,33 @@ def test_python_dash_m_entry_point(ward_index):
                           text=True, encoding="utf-8", timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["hits"][0]["id"] == ARTICLE_ID
+
+
+def test_ingest_with_a_worker_process(tmp_path):
+    """`--workers 1` as a clerk runs it: a spawned worker process indexes part of the
+    documents into its own segment of the same commit."""
+    from search_service.schema import open_index
+
+    source = tmp_path / "tin.jsonl"
+    source.write_text("".join(json.dumps({
+        "id": f"tin-{n}", "title": f"Tổ dân phố số {n} ra quân vệ sinh môi trường",
+        "body": "Ngày chủ nhật xanh, tổ dân phố tổng vệ sinh đường ngõ, khơi thông cống rãnh. "
+                f"Thôn {n} tham gia đông đủ."}, ensure_ascii=False) + "\n" for n in range(200)),
+        encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    done = subprocess.run([sys.executable, "-m", "search_service", "ingest", "--index",
+                           str(tmp_path / "ix"), "--workers", "1", str(source)], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, encoding="utf-8", timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert summary_counts(done.stderr) == (200, 0, 0, 0, 0)
+    ix = open_index(tmp_path / "ix")
+    assert ix.doc_count() == 200
+    assert len(ix._segments()) == 2
+
+
+def test_ingest_workers_must_not_be_negative(runner, tmp_path, small_corpus):
+    result = runner.invoke(main, ["ingest", "--index", str(tmp_path / "ix"), "--workers", "-1",
+                                  str(small_corpus)])
+    assert result.exit_code == 2
+    assert "--workers" in result.output
+    assert not (tmp_path / "ix").exists()

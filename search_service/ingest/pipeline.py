@@ -21,12 +21,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from search_service.bulkwriter import relaxed_gc
 from search_service.documents import VISIBILITIES, DocumentError
 from search_service.ingest import IngestError
 from search_service.ingest.prepare import index_fields, prepare_document, with_guesses
 from search_service.ingest.report import (FileReport, IngestSummary, expected_failure,
                                           failure_reason, summary_of)
 from search_service.ingest.visibility import VISIBILITY_FILE, FolderMarkers
+from search_service.parallelwriter import (ParallelSegmentWriter, WorkerFailed,
+                                           default_workers)
 from search_service.schema import open_index
 
 # Names other modules import from here, which live in the modules above.
@@ -37,6 +40,8 @@ logger = logging.getLogger(__name__)
 
 # Part of every file's key: bump it when a parser improves, so unchanged files are read again.
 PIPELINE_VERSION = "2"
+# From this much input on, index worker processes start with the run, not at the first batch.
+EAGER_WORKERS_BYTES = 1 << 20
 
 
 class IndexUnavailable(Exception):
@@ -73,23 +78,28 @@ def _ignored(relative: Path) -> bool:
 
 
 def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool = False,
-                 max_file_mb: float = 50, progress=None) -> IngestSummary:
+                 max_file_mb: float = 50, progress=None, workers: int | None = None
+                 ) -> IngestSummary:
     """Index the files in ``paths`` (files or folders, recursively) in one commit.
 
     ``sync``: also remove documents that came from a file below the given folders that is no
     longer there (or a JSON Lines record no longer in its file). ``visibility``: see
     :mod:`search_service.ingest.visibility`. ``progress`` wraps the file list (e.g. ``tqdm``)
-    when given.
-    Raises :class:`IndexUnavailable` when the index is locked by another run.
+    when given. ``workers``: processes that index next to this one (default: one per further
+    core, see :mod:`search_service.parallelwriter`; 0 indexes in this process only).
+    Raises :class:`IndexUnavailable` when the index is locked by another run, or when a
+    worker process failed (then nothing of the run is written).
     """
     if visibility is not None and visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
     started = time.perf_counter()
     ix = _open(index_dir)
     files = collect_files(paths, exclude=Path(index_dir))
-    writer = _writer(ix, index_dir)
+    writer = _writer(ix, index_dir, default_workers() if workers is None else workers)
     try:
-        with ix.reader() as reader:
+        if sum(_size(file) for file, _ in files) >= EAGER_WORKERS_BYTES:
+            writer.start_workers()      # they load pyvi while this process reads the files
+        with relaxed_gc(), ix.reader() as reader:
             run = _Run(writer, reader, visibility, max_file_mb)
             reports = [run.ingest_file(file, root)
                        for file, root in (progress(files) if progress else files)]
@@ -99,6 +109,9 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
             writer.commit()
         else:
             writer.cancel()         # nothing to write: keep the index generation as it is
+    except WorkerFailed as exc:         # the commit failed as a whole: nothing was written
+        _cancel(writer)
+        raise IndexUnavailable(str(exc)) from exc
     except BaseException:
         _cancel(writer)
         raise
@@ -116,11 +129,11 @@ def _open(index_dir):
         raise IndexUnavailable(f"cannot open the index in {index_dir}: {exc}") from exc
 
 
-def _writer(ix, index_dir):
+def _writer(ix, index_dir, workers: int):
     from whoosh.index import LockError
 
     try:
-        return ix.writer()
+        return ParallelSegmentWriter(ix, workers=workers)
     except LockError:
         raise IndexUnavailable(
             f"the index in {index_dir} is being written by another run (it is locked); "
@@ -128,6 +141,8 @@ def _writer(ix, index_dir):
 
 
 def _cancel(writer) -> None:
+    if writer.is_closed:                # a failed commit has cleaned up already
+        return
     try:
         writer.cancel()
     except Exception:  # noqa: BLE001 - do not hide the error that got us here
@@ -262,6 +277,13 @@ class _Run:
 
     def _stored_summary(self, doc_id: str) -> dict:
         return summary_of({**self._stored(self.known[doc_id]), "id": doc_id})
+
+
+def _size(file: Path) -> int:
+    try:
+        return file.stat().st_size
+    except OSError:
+        return 0
 
 
 def _read(file: Path, max_file_mb: float) -> bytes:
