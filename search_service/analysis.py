@@ -111,7 +111,11 @@ def syllables(value: str, mode: str = "") -> tuple:
 
     Cached: the same text is analyzed for several fields (exact, folded, bigrams).
     """
-    text = normalize_text(value)
+    return _syllables_of(normalize_text(value), mode)
+
+
+def _syllables_of(text: str, mode: str) -> tuple:
+    """:func:`syllables` of text already normalized."""
     keys = {m.start: m.key for m in _number_matches(text, mode)}
     return tuple((m.group(), m.start(), m.end(), keys.get(m.start()))
                  for m in _SYLLABLE_RE.finditer(text))
@@ -212,15 +216,16 @@ def index_layers(value: str) -> dict[str, list]:
     Equal to running the analyzers one by one (a test compares them); an ingest analyzes
     every text four times, and the Token pipeline costs more than the work itself.
     """
+    normalized = normalize_text(value)
     exact, positions, plain = [], [], []
-    for position, (text, _, _, key) in enumerate(syllables(value, "")):
+    for position, (text, _, _, key) in enumerate(_syllables_of(normalized, "")):
         if key is not None:             # a number's key shares its first part's position
             exact.append(key.lower())
             positions.append(position)
         exact.append(text.lower())
         positions.append(position)
         plain.append(fold_token(text.lower()))
-    words = [w.lower() for w in segment(normalize_text(value)).split()
+    words = [w.lower() for w in segment(normalized).split()
              if "_" in w and all(part.isalpha() for part in w.split("_"))]
     return {"exact": exact, "folded": list(zip(map(fold_token, exact), positions)),
             "bigram": [a + "_" + b for a, b in zip(plain, plain[1:])], "word": words}

@@ -131,13 +131,16 @@ class BufferedSegmentWriter(SegmentWriter):
         terms = self._lists.get(fieldname)
         if terms is None:
             terms = self._lists[fieldname] = {}
+        get = terms.get
         for tbytes, _, weight, vbytes in items:
-            lists = terms.get(tbytes)
+            lists = get(tbytes)
             if lists is None:
-                lists = terms[tbytes] = [array("I"), array("d"), []]
-            lists[0].append(docnum)
-            lists[1].append(weight * fieldboost)
-            lists[2].append(vbytes)
+                terms[tbytes] = [array("I", (docnum,)), array("d", (weight * fieldboost,)),
+                                 [vbytes]]
+            else:
+                lists[0].append(docnum)
+                lists[1].append(weight * fieldboost)
+                lists[2].append(vbytes)
         self._buffered += len(items)
 
     def _spill(self):

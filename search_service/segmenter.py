@@ -37,20 +37,25 @@ class Segmenter:
         lowered = [w.lower() for w in sent]
         own = [_own(w) for w in sent]
         last = len(sent) - 1
+        # Whether the pair (triple) starting at each syllable is in pyvi's lists, looked up
+        # once: a syllable's features ask about the pair before it and the pair after it.
+        pair = [a + " " + b in self._bi_grams for a, b in zip(lowered, lowered[1:])]
+        triple = [" ".join(t) in self._tri_grams
+                  for t in zip(lowered, lowered[1:], lowered[2:])]
         items = []
         for i in range(len(sent)):
             feats = ["bias"] + own[i][0]
             if i > 0:
                 feats += own[i - 1][1]
-                if lowered[i - 1] + " " + lowered[i] in self._bi_grams:
+                if pair[i - 1]:
                     feats.append("-1:word.bi_gram()")
-                if i > 1 and " ".join(lowered[i - 2:i + 1]) in self._tri_grams:
+                if i > 1 and triple[i - 2]:
                     feats.append("-2:word.tri_gram()")
             if i < last:
                 feats += own[i + 1][2]
-                if lowered[i] + " " + lowered[i + 1] in self._bi_grams:
+                if pair[i]:
                     feats.append("+1:word.bi_gram()")
-                if i < last - 1 and " ".join(lowered[i:i + 3]) in self._tri_grams:
+                if i < last - 1 and triple[i]:
                     feats.append("+2:word.tri_gram()")
             items.append(feats)
         return items
