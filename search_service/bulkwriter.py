@@ -33,7 +33,7 @@ from pickle import dumps
 from whoosh import formats
 from whoosh.codec.whoosh3 import (COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3FieldWriter,
                                   W3TermInfo)
-from whoosh.system import pack_int, pack_uint, pack_ushort
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import PostingPool, SegmentWriter
 
@@ -131,16 +131,13 @@ class BufferedSegmentWriter(SegmentWriter):
         terms = self._lists.get(fieldname)
         if terms is None:
             terms = self._lists[fieldname] = {}
-        get = terms.get
         for tbytes, _, weight, vbytes in items:
-            lists = get(tbytes)
+            lists = terms.get(tbytes)
             if lists is None:
-                terms[tbytes] = [array("I", (docnum,)), array("d", (weight * fieldboost,)),
-                                 [vbytes]]
-            else:
-                lists[0].append(docnum)
-                lists[1].append(weight * fieldboost)
-                lists[2].append(vbytes)
+                lists = terms[tbytes] = [array("I"), array("d"), []]
+            lists[0].append(docnum)
+            lists[1].append(weight * fieldboost)
+            lists[2].append(vbytes)
         self._buffered += len(items)
 
     def _spill(self):
@@ -239,21 +236,22 @@ class _BlockWriter:
     """Writes one term's postings as ``W3PostingsWriter`` does, a whole block at a time.
 
     ``W3PostingsWriter`` takes postings one by one and keeps block statistics as it goes;
-    here each block's statistics are taken from its lists at once. The bytes are the same:
-    blocks of ``limit`` postings, each a pickled info tuple and a pickled (and, from
-    ``COMPRESSION_MIN_SIZE`` bytes, compressed) data tuple; then the term's ``W3TermInfo``.
+    here each block's statistics are taken from its lists at once, and a term is one write.
+    The bytes are the same: blocks of ``limit`` postings, each a pickled info tuple and a
+    pickled (and, from ``COMPRESSION_MIN_SIZE`` bytes, compressed) data tuple; then the
+    term's ``W3TermInfo`` bytes for the term table.
     """
 
     def __init__(self, postfile, limit: int, compression: int):
         self.postfile, self.limit, self.compression = postfile, limit, compression
+        self.offset = postfile.tell()   # nothing else writes to the postings file meanwhile
 
     def write(self, docnums, weights, values, lengths, fixed) -> bytes:
         """Write the postings; returns the term info bytes for the term table."""
-        postfile, limit = self.postfile, self.limit
-        info = W3TermInfo()
-        start = postfile.tell()
-        postfile.write(WHOOSH3_HEADER_MAGIC)
-        total = len(docnums)
+        limit, total = self.limit, len(docnums)
+        chunks = [WHOOSH3_HEADER_MAGIC]
+        # What W3TermInfo.add_block gathers over the blocks, and its to_bytes() writes.
+        term_weight, term_minlength, term_maxlength, term_maxweight = 0, None, 0, 0
         for first in range(0, total, limit):
             ids = docnums[first:first + limit]
             block_weights = array("f", weights[first:first + limit])
@@ -270,19 +268,20 @@ class _BlockWriter:
             header = dumps((len(ids), ids[-1], maxweight, compression,
                             length_to_byte(minlength), length_to_byte(maxlength)), 2)
             size = len(header) + len(data)
-            postfile.write(pack_int(-size if first + limit >= total else size) + header + data)
-            # What W3TermInfo.add_block takes from each block.
-            info._weight += sum(block_weights)
-            info._df += len(ids)
-            info._minlength = minlength if info._minlength is None \
-                else min(info._minlength, minlength)
-            info._maxlength = max(info._maxlength, maxlength)
-            info._maxweight = max(info._maxweight, maxweight)
-            if info._minid is None:
-                info._minid = ids[0]
-            info._maxid = ids[-1]
-        info.set_extent(start, postfile.tell() - start)
-        return info.to_bytes()
+            chunks += (pack_int(-size if first + limit >= total else size), header, data)
+            term_weight += sum(block_weights)
+            term_minlength = minlength if term_minlength is None \
+                else min(term_minlength, minlength)
+            term_maxlength = max(term_maxlength, maxlength)
+            term_maxweight = max(term_maxweight, maxweight)
+        blob = b"".join(chunks)
+        self.postfile.write(blob)
+        start, self.offset = self.offset, self.offset + len(blob)
+        return W3TermInfo._struct.pack(
+            False, term_weight, total,
+            0 if term_minlength is None else length_to_byte(term_minlength),
+            length_to_byte(term_maxlength), term_maxweight, docnums[0], docnums[-1],
+        ) + pack_long(start) + pack_int(len(blob))
 
 
 def _deltas(ids) -> tuple:
