@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,8 +203,14 @@ class _Run:
         report.outcome = next((o for o in ("added", "updated") if o in outcomes), "skipped")
         return report
 
-    def _prepare_file(self, file: Path, root: Path, abs_path: str, report) -> list[dict] | None:
-        """The file's documents ready to write, or None when the file did not change."""
+    def _prepare_file(self, file: Path, root: Path, abs_path: str, report) -> Iterable | None:
+        """The file's documents ready to write, or None when the file did not change.
+
+        Every record is checked before the first is written, so a bad one fails the whole
+        file. Metadata guessed from a JSON Lines record's text is added as each record is
+        written (indexing starts before a large file is read through); a guess that does not
+        fit is dropped, never failing the record.
+        """
         data = _read(file, self.max_file_mb)
         default = self.markers.default_for(file)
         file_hash = hashlib.sha1(
@@ -216,16 +223,19 @@ class _Run:
             return None
         kind, raw_docs = _parse(file, data)
         rel = file.relative_to(root).as_posix()
-        docs = []                           # prepare every record before writing any of them
+        docs = []
         for number, raw in enumerate(raw_docs, start=1):
             doc_id = str(raw.get("id") or (f"{rel}#{number}" if kind == "jsonl" else rel))
             try:
-                doc = prepare_document({**raw, "id": doc_id}, default)
+                docs.append(prepare_document({**raw, "id": doc_id}, default))
             except DocumentError as exc:
                 raise DocumentError(f"document {number} ({doc_id}): {exc}") from None
-            docs.append({**doc, "path": abs_path, "file_hash": file_hash})
         self._claim([d["id"] for d in docs], file)
-        return docs
+        located = {"path": abs_path, "file_hash": file_hash}
+        if kind != "jsonl":
+            return [{**doc, **located} for doc in docs]
+        return ({**_with_guessed(raw, doc, default), **located}
+                for raw, doc in zip(raw_docs, docs))
 
     def _claim(self, ids: list[str], file: Path) -> None:
         """Record that ``file`` holds ``ids``; an id held by another file fails this one."""
@@ -296,11 +306,16 @@ def _read(file: Path, max_file_mb: float) -> bytes:
 
 
 def _parse(file: Path, data: bytes) -> tuple[str, list[dict]]:
-    """The file's format and its records; JSON Lines records get guessed metadata they lack."""
+    """The file's format and its records."""
     from search_service.ingest import formats
 
     kind = formats.detect(file, data)
-    docs = formats.PARSERS[kind](file, data)
-    if kind == "jsonl":
-        docs = [with_guesses(record) for record in docs]
-    return kind, docs
+    return kind, formats.PARSERS[kind](file, data)
+
+
+def _with_guessed(raw: dict, doc: dict, default: str | None) -> dict:
+    """``doc`` (prepared from ``raw``) with the metadata its text suggests and it lacks."""
+    try:
+        return prepare_document(with_guesses({**raw, "id": doc["id"]}), default)
+    except DocumentError:
+        return doc
