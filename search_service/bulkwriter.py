@@ -72,8 +72,8 @@ class BufferedSegmentWriter(SegmentWriter):
         if any(field.separate_spelling() for _, field in self.schema.items()):
             raise TypeError("BufferedSegmentWriter does not write separate spelling fields")
         self.max_buffered = max_buffered
-        # fieldname → {btext: [docnums, weights, values]}
-        self._lists: dict[str, dict[bytes, list]] = {}
+        # fieldname → {btext: (docnums, weights, values)}, see _add_postings
+        self._lists: dict[str, dict[bytes, tuple | list]] = {}
         self._buffered = 0
         self._parts: list = []          # segments finished when the lists grew too big
         self._fast = fast_indexers(self.schema)
@@ -128,13 +128,20 @@ class BufferedSegmentWriter(SegmentWriter):
             self._spill()
 
     def _add_postings(self, fieldname, docnum, items, fieldboost):
+        """Most terms (pairs above all) occur in one document: they are kept as one tuple
+        ``(docnums, weights, values)`` of one-item tuples, and become growable lists (arrays
+        for the numbers) at their second posting. That halves the memory per term."""
         terms = self._lists.get(fieldname)
         if terms is None:
             terms = self._lists[fieldname] = {}
         for tbytes, _, weight, vbytes in items:
             lists = terms.get(tbytes)
             if lists is None:
-                lists = terms[tbytes] = [array("I"), array("d"), []]
+                terms[tbytes] = ((docnum,), (weight * fieldboost,), (vbytes,))
+                continue
+            if type(lists) is tuple:
+                lists = terms[tbytes] = [array("I", lists[0]), array("d", lists[1]),
+                                         list(lists[2])]
             lists[0].append(docnum)
             lists[1].append(weight * fieldboost)
             lists[2].append(vbytes)
