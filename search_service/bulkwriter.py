@@ -40,7 +40,7 @@ from whoosh.writing import PostingPool, SegmentWriter
 from search_service import analysis
 
 # Postings kept in memory before the writer starts another segment: about 3,000 news articles,
-# some 450 MB (measured: ~110 bytes a posting with its share of the term dictionaries).
+# some 360 MB (measured: ~90 bytes a posting, its share of the term dictionaries included).
 MAX_BUFFERED = 4_000_000
 # Garbage collector thresholds while indexing: the posting lists are millions of objects
 # without cycles, and the default thresholds made the collector a tenth of the ingest time.
