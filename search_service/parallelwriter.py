@@ -14,6 +14,10 @@ next commit).
 Workers start with the first full batch, so a run that changes a few documents starts none,
 or earlier when the caller expects much work (:meth:`ParallelSegmentWriter.start_workers`).
 They are spawned, not forked: the parent may have threads (a test server, a progress bar).
+So, as multiprocessing requires for spawned processes, a script that writes with workers
+must guard its entry point (``if __name__ == "__main__":``); without the guard the worker
+dies at start and the run fails with "an indexing worker process died". ``python -m
+search_service`` needs nothing.
 """
 
 from __future__ import annotations

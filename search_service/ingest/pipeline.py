@@ -87,7 +87,8 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     longer there (or a JSON Lines record no longer in its file). ``visibility``: see
     :mod:`search_service.ingest.visibility`. ``progress`` wraps the file list (e.g. ``tqdm``)
     when given. ``workers``: processes that index next to this one (default: one per further
-    core, see :mod:`search_service.parallelwriter`; 0 indexes in this process only).
+    core; 0 indexes in this process only). A script that calls this with workers must guard
+    its entry point, see :mod:`search_service.parallelwriter`.
     Raises :class:`IndexUnavailable` when the index is locked by another run, or when a
     worker process failed (then nothing of the run is written).
     """
