@@ -8,10 +8,10 @@ so a term's postings are already sorted when kept in per-term lists; only the te
 sorting at commit, and each block of up to 128 postings is encoded at once, in the whoosh3
 format. The files are byte for byte those ``SegmentWriter`` writes (a test compares them).
 
-Memory is bounded: past ``max_buffered`` postings the writer finishes the segment it has and
-starts another; the commit publishes all of them at once, so it stays all-or-nothing. Older
-segments merged in at commit go through Whoosh's pool as before, and are merged with the
-lists term by term.
+Memory is bounded: past ``max_buffered`` postings the lists are written to a temporary run
+file, sorted by term, and emptied. At commit the runs, the lists and the postings of older
+segments merged in (which go through Whoosh's pool as before) are merged term by term into
+the one segment; they come in document order, so a term's postings are only concatenated.
 
 The text fields of our schema are analyzed once per source text (``analysis.index_layers``)
 instead of once per field; the other fields go through Whoosh's ``field.index`` as usual.
@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import gc
 import heapq
+import marshal
+import os
 import zlib
 from array import array
 from collections import Counter
@@ -35,11 +37,12 @@ from whoosh.codec.whoosh3 import (COMPRESSION_MIN_SIZE, WHOOSH3_HEADER_MAGIC, W3
                                   W3TermInfo)
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
+from whoosh.util import random_name
 from whoosh.writing import PostingPool, SegmentWriter
 
 from search_service import analysis
 
-# Postings kept in memory before the writer starts another segment: about 3,000 news articles,
+# Postings kept in memory before they are spilled to a run file: about 3,000 news articles,
 # some 360 MB (measured: ~90 bytes a posting, its share of the term dictionaries included).
 MAX_BUFFERED = 4_000_000
 # Garbage collector thresholds while indexing: the posting lists are millions of objects
@@ -75,7 +78,7 @@ class BufferedSegmentWriter(SegmentWriter):
         # fieldname → {btext: (docnums, weights, values)}, see _add_postings
         self._lists: dict[str, dict[bytes, tuple | list]] = {}
         self._buffered = 0
-        self._parts: list = []          # segments finished when the lists grew too big
+        self._runs: list[str] = []      # files of postings spilled from the lists
         self._fast = fast_indexers(self.schema)
 
     def add_document(self, **fields):
@@ -148,17 +151,25 @@ class BufferedSegmentWriter(SegmentWriter):
         self._buffered += len(items)
 
     def _spill(self):
-        """Finish the segment in hand and start another, so memory stays bounded."""
-        self._parts.append(self._finalize_segment())
-        self.newsegment = self.codec.new_segment(self.storage, self.indexname)
-        self.perdocwriter = self.codec.per_document_writer(self.storage, self.newsegment)
-        self.fieldwriter = self.codec.field_writer(self.storage, self.newsegment)
-        self.docnum = self.docbase = 0
-        self._lists, self._buffered, self._added = {}, 0, False
+        """Write the lists to a run file in term order and empty them."""
+        path = os.path.join(self._tempstorage.folder, f"{random_name()}.postings")
+        with open(path, "wb") as run:
+            for fieldname, tbytes, docnums, weights, values in self._listed():
+                marshal.dump((fieldname, tbytes, array("I", docnums).tobytes(),
+                              array("d", weights).tobytes(), tuple(values)), run)
+        self._runs.append(path)
+        self._lists, self._buffered = {}, 0
+
+    def _listed(self):
+        """The lists as ``(fieldname, btext, docnums, weights, values)``, in term order."""
+        for fieldname in sorted(self._lists):
+            terms = self._lists[fieldname]
+            for tbytes in sorted(terms):
+                yield (fieldname, tbytes, *terms[tbytes])
 
     # -- commit ---------------------------------------------------------------------------
     def commit(self, mergetype=None, optimize=None, merge=None):
-        """``SegmentWriter.commit``, publishing the segments finished earlier too."""
+        """``SegmentWriter.commit``, failing without leaving the index locked."""
         self._check_state()
         try:
             finalsegments = self._merge_segments(mergetype, optimize, merge)
@@ -169,11 +180,11 @@ class BufferedSegmentWriter(SegmentWriter):
         self._finish()
 
     def finish_segments(self) -> list:
-        """Write out the segment in hand; every segment this writer made, oldest first."""
+        """Write out the new segment: ``[segment]``, or ``[]`` when nothing was added."""
         if self._added:
-            return [*self._parts, self._finalize_segment()]
+            return [self._finalize_segment()]
         self._close_segment()
-        return list(self._parts)
+        return []
 
     def _abort(self):
         self._cleanup_on_error()
@@ -189,16 +200,14 @@ class BufferedSegmentWriter(SegmentWriter):
                 pdr.close()
 
     def _term_lists(self):
-        """``(fieldname, btext, docnums, weights, values)`` in term order, lists and pool merged."""
-        listed = ((fieldname, tbytes, *self._lists[fieldname][tbytes])
-                  for fieldname in sorted(self._lists)
-                  for tbytes in sorted(self._lists[fieldname]))
-        if not (self.pool.current or self.pool.runs):
-            yield from listed
-            return
-        pooled = ((key[0], key[1], *zip(*((d, w, v) for _, _, d, w, v in group)))
-                  for key, group in groupby(self.pool.iter_postings(), key=itemgetter(0, 1)))
-        yield from _merge_terms(listed, pooled)
+        """``(fieldname, btext, docnums, weights, values)`` in term order: the runs, then the
+        lists, then the pool (older segments merged in), which is document order."""
+        streams = [*map(_read_run, self._runs), self._listed()]
+        if self.pool.current or self.pool.runs:
+            streams.append((key[0], key[1], *zip(*((d, w, v) for _, _, d, w, v in group)))
+                           for key, group in groupby(self.pool.iter_postings(),
+                                                     key=itemgetter(0, 1)))
+        return streams[0] if len(streams) == 1 else _merge_terms(*streams)
 
     def _write_terms(self, pdr):
         fieldwriter, schema, ndocs = self.fieldwriter, self.schema, self.docnum
@@ -221,14 +230,32 @@ class BufferedSegmentWriter(SegmentWriter):
 
 
 def _merge_terms(*streams):
-    """Term-sorted streams as one; a term in several gets its postings sorted by docnum."""
+    """Term-sorted streams as one. They come in document order, and heapq.merge keeps the
+    order of the streams for equal terms, so a term's postings are concatenated."""
     term = itemgetter(0, 1)
     for key, group in groupby(heapq.merge(*streams, key=term), key=term):
         group = list(group)
         if len(group) == 1:
             yield group[0]
         else:
-            yield (*key, *zip(*sorted(p for entry in group for p in zip(*entry[2:]))))
+            yield (*key, *([x for entry in group for x in entry[i]] for i in (2, 3, 4)))
+
+
+def _read_run(path: str):
+    """The entries :meth:`BufferedSegmentWriter._spill` wrote, in the same order."""
+    with open(path, "rb") as run:
+        while True:
+            try:
+                fieldname, tbytes, docnums, weights, values = marshal.load(run)
+            except EOFError:
+                return
+            yield fieldname, tbytes, _array("I", docnums), _array("d", weights), values
+
+
+def _array(typecode: str, data: bytes) -> array:
+    numbers = array(typecode)
+    numbers.frombytes(data)
+    return numbers
 
 
 def _field_lengths(pdr, fieldname, ndocs) -> list:
