@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import shutil
 import time
 
 from whoosh.filedb.filestore import FileStorage
@@ -174,9 +175,17 @@ class ParallelSegmentWriter(BufferedSegmentWriter):
             proc.kill()
         for proc in self._procs:
             proc.join()
+            # A killed worker leaves its spilled postings behind.
+            shutil.rmtree(os.path.join(self.storage.folder, _temp_name(self.indexname, proc.pid)),
+                          ignore_errors=True)
         if self._jobs is not None:      # batches nobody will read must not block our exit
             self._jobs.cancel_join_thread()
         self._procs, self._workers_wanted = [], 0
+
+
+def _temp_name(indexname: str, pid: int) -> str:
+    """A worker's own folder for spilled postings, in the index folder."""
+    return f"{indexname}.{pid}.tmp"
 
 
 def _work(number: int, folder: str, indexname: str, jobs, results) -> None:
@@ -185,7 +194,7 @@ def _work(number: int, folder: str, indexname: str, jobs, results) -> None:
     gc.set_threshold(*RELAXED_GC)     # this process only indexes (see bulkwriter.relaxed_gc)
     try:
         ix = FileStorage(folder, supports_mmap=False).open_index(indexname)
-        writer = BufferedSegmentWriter(ix, _lk=False, tempname=f"{indexname}.{os.getpid()}.tmp")
+        writer = BufferedSegmentWriter(ix, _lk=False, tempname=_temp_name(indexname, os.getpid()))
         while (batch := jobs.get()) is not None:
             for fields in batch:
                 writer.add_document(**fields)

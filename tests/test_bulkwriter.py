@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -183,10 +184,18 @@ def test_a_killed_worker_fails_the_commit_and_keeps_the_index(tmp_path, docs):
     writer = ParallelSegmentWriter(open_index(tmp_path / "ix"), workers=1, batch_size=4)
     for doc in docs[:40]:
         writer.add_document(**doc)
-    os.kill(writer._procs[0].pid, signal.SIGKILL)
+    worker = writer._procs[0]
+    own_folder = tmp_path / "ix" / f"documents.{worker.pid}.tmp"    # made by its writer
+    for _ in range(300):
+        if own_folder.exists():
+            break
+        time.sleep(0.1)
+    assert own_folder.exists()
+    os.kill(worker.pid, signal.SIGKILL)
     with pytest.raises(WorkerFailed, match="died"):
         writer.commit()
     assert index_content(tmp_path / "ix") == before
+    assert not list((tmp_path / "ix").glob("*.tmp"))               # nothing left behind
     after = ingest_paths(tmp_path / "ix", [SAMPLE], workers=0)     # and it can be written again
     assert after.failed == 0
 
