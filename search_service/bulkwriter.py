@@ -167,27 +167,13 @@ class BufferedSegmentWriter(SegmentWriter):
             for tbytes in sorted(terms):
                 yield (fieldname, tbytes, *terms[tbytes])
 
-    # -- commit ---------------------------------------------------------------------------
-    def commit(self, mergetype=None, optimize=None, merge=None):
-        """``SegmentWriter.commit``, failing without leaving the index locked."""
-        self._check_state()
-        try:
-            finalsegments = self._merge_segments(mergetype, optimize, merge)
-            self._commit_toc(finalsegments + self.finish_segments())
-        except BaseException:
-            self._abort()
-            raise
-        self._finish()
-
+    # -- commit (SegmentWriter.commit calls _flush_segment) ----------------------------------
     def finish_segments(self) -> list:
         """Write out the new segment: ``[segment]``, or ``[]`` when nothing was added."""
         if self._added:
             return [self._finalize_segment()]
         self._close_segment()
         return []
-
-    def _abort(self):
-        self._cleanup_on_error()
 
     def _flush_segment(self):
         self.perdocwriter.close()

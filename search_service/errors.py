@@ -43,12 +43,6 @@ class NotFound(APIError):
     title_vi = "Không tìm thấy"
 
 
-class MethodNotAllowed(APIError):
-    status = 405
-    code = "method_not_allowed"
-    title_vi = "Phương thức không được hỗ trợ"
-
-
 class Forbidden(APIError):
     status = 403
     code = "forbidden"

@@ -73,10 +73,6 @@ class ParallelSegmentWriter(BufferedSegmentWriter):
             else:
                 super().add_document(**self._batch.pop(0))
 
-    def _add_here(self, batch):
-        for fields in batch:
-            super().add_document(**fields)
-
     def _offer(self, batch) -> bool:
         """Queue ``batch`` for a worker if one can take it soon; False if they are all busy."""
         if not self._workers_wanted:
@@ -108,7 +104,8 @@ class ParallelSegmentWriter(BufferedSegmentWriter):
     def commit(self, mergetype=None, optimize=None, merge=None):
         self._check_state()
         try:
-            self._add_here(self._batch)
+            for fields in self._batch:
+                super().add_document(**fields)
             self._batch = []
             for _ in self._procs:       # workers write their segments while this one does
                 self._put(None)
@@ -116,13 +113,10 @@ class ParallelSegmentWriter(BufferedSegmentWriter):
             finalsegments += self.finish_segments()
             self._commit_toc(finalsegments + self._collect())
         except BaseException:
-            self._abort()
+            self._stop_workers()
+            self._cleanup_on_error()
             raise
         self._finish()
-
-    def _abort(self):
-        self._stop_workers()
-        super()._abort()
 
     def cancel(self):
         self._stop_workers()

@@ -39,14 +39,14 @@ def _open(data: bytes):
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
+            if unpacked > MAX_UNPACKED_MB * 1024 * 1024:     # before inflating anything
+                raise IngestError(f"corrupt DOCX: it unpacks to over {MAX_UNPACKED_MB} MB")
             bad = archive.testzip()
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
             NotImplementedError) as exc:  # RuntimeError: an encrypted zip
         raise IngestError(f"corrupt DOCX: the file is damaged or truncated ({exc})") from None
     if bad is not None:
         raise IngestError(f"corrupt DOCX: the part {bad} is damaged")
-    if unpacked > MAX_UNPACKED_MB * 1024 * 1024:
-        raise IngestError(f"corrupt DOCX: it unpacks to over {MAX_UNPACKED_MB} MB")
     try:
         return docx.Document(io.BytesIO(data))
     except PackageNotFoundError:

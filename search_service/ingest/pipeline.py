@@ -28,14 +28,10 @@ from search_service.ingest import IngestError
 from search_service.ingest.prepare import index_fields, prepare_document, with_guesses
 from search_service.ingest.report import (FileReport, IngestSummary, expected_failure,
                                           failure_reason, summary_of)
-from search_service.ingest.visibility import VISIBILITY_FILE, FolderMarkers
+from search_service.ingest.visibility import FolderMarkers
 from search_service.parallelwriter import (ParallelSegmentWriter, WorkerFailed,
                                            default_workers)
 from search_service.schema import open_index
-
-# Names other modules import from here, which live in the modules above.
-__all__ = ["PIPELINE_VERSION", "VISIBILITY_FILE", "FileReport", "IndexUnavailable",
-           "IngestSummary", "collect_files", "ingest_paths", "prepare_document"]
 
 logger = logging.getLogger(__name__)
 
@@ -316,7 +312,11 @@ def _parse(file: Path, data: bytes) -> tuple[str, list[dict]]:
 
 def _with_guessed(raw: dict, doc: dict, default: str | None) -> dict:
     """``doc`` (prepared from ``raw``) with the metadata its text suggests and it lacks."""
+    record = {**raw, "id": doc["id"]}
+    guessed = with_guesses(record)
+    if guessed == record:               # nothing to add: doc is already this record prepared
+        return doc
     try:
-        return prepare_document(with_guesses({**raw, "id": doc["id"]}), default)
+        return prepare_document(guessed, default)
     except DocumentError:
         return doc

@@ -27,7 +27,7 @@ def with_guesses(record: dict) -> dict:
     body = record.get("body")
     if not isinstance(body, str) or not body.strip():
         return record
-    guessed = metadata.extract(normalize_text(body))
+    guessed = metadata.extract(body)     # extract() normalizes its text
     keys = [k for k in _GUESSED_KEYS if record.get(k) in (None, "")]
     if record.get("doc_number"):
         keys = [k for k in keys if k != "doc_type"]

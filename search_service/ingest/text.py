@@ -16,7 +16,6 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from search_service.analysis import normalize_text
 from search_service.ingest import IngestError
 
 _POSTED_RE = re.compile(
@@ -32,7 +31,7 @@ def parse(path: Path, data: bytes) -> list[dict]:
     """One document from a text file: the article export's layout if present, else plain text."""
     from search_service.ingest.encoding import decode
 
-    text = normalize_text(decode(data)).replace("\r\n", "\n").replace("\r", "\n")
+    text = decode(data).replace("\r\n", "\n").replace("\r", "\n")   # decode() normalizes
     lines = text.split("\n")
     if not any(line.strip() for line in lines):
         raise IngestError("the file holds no text")
