@@ -86,7 +86,7 @@ from functools import lru_cache  # noqa: E402
 
 from whoosh.analysis import Filter, LowercaseFilter, Token, Tokenizer  # noqa: E402
 
-_SYLLABLE_RE = re.compile(r"[^\W_]+")
+SYLLABLE_RE = re.compile(r"[^\W_]+")
 
 
 @lru_cache(maxsize=262144)
@@ -118,7 +118,7 @@ def _syllables_of(text: str, mode: str) -> tuple:
     """:func:`syllables` of text already normalized."""
     keys = {m.start: m.key for m in _number_matches(text, mode)}
     return tuple((m.group(), m.start(), m.end(), keys.get(m.start()))
-                 for m in _SYLLABLE_RE.finditer(text))
+                 for m in SYLLABLE_RE.finditer(text))
 
 
 class SyllableTokenizer(Tokenizer):

@@ -44,6 +44,7 @@ class SearchRequest:
     facets: bool = True
     include_internal: bool = False
     news_only: bool = False     # articles: documents without a loại văn bản
+    snippets: bool = True       # lists that show titles only (latest news) need none
 
 
 @dataclass
@@ -139,8 +140,8 @@ class SearchEngine:
             first = (req.page - 1) * req.per_page
             page = order[first:first + req.per_page]
             terms = parsed.highlight_terms()
-            hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], terms)
-                    for d in page]
+            hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], terms,
+                              req.snippets) for d in page]
             facets = self._facet_counts(col, matched, req) if req.facets else {}
             suggestion = self.did_you_mean(parsed, req.include_internal)
         return SearchResult(
@@ -203,11 +204,11 @@ class SearchEngine:
         return facets
 
     @staticmethod
-    def _hit(fields: dict, score, terms: set[str]) -> Hit:
+    def _hit(fields: dict, score, terms: set[str], snippet: bool = True) -> Hit:
         return Hit(
             id=fields["id"], title=fields.get("title", ""),
             title_html=highlight.mark(fields.get("title", ""), terms),
-            snippet=highlight.snippet(fields.get("body", ""), terms),
+            snippet=highlight.snippet(fields.get("body", ""), terms) if snippet else "",
             score=round(float(score), 4),
             category=fields.get("category"), doc_type=fields.get("doc_type"),
             doc_number=fields.get("doc_number"), issuer=fields.get("issuer"),
@@ -237,18 +238,20 @@ class SearchEngine:
             results = searcher.more_like(
                 docnum, "body_f", text=text, top=limit, numterms=12,
                 filter=None if include_internal else wq.Term("visibility", "public"))
-            return [self._hit(r.fields(), r.score, set()) for r in results]
+            return [self._hit(r.fields(), r.score, set(), snippet=False) for r in results]
 
     def latest(self, limit: int = 5, include_internal: bool = False, **filters) -> list[Hit]:
         """The newest documents (by publication date), optionally filtered."""
         req = SearchRequest(per_page=limit, facets=False, include_internal=include_internal,
-                            **filters)
+                            snippets=False, **filters)
         return self.search(req).hits
 
     def facet_overview(self, include_internal: bool = False) -> dict:
         """Counts of every facet over the whole collection (for the home page)."""
-        req = SearchRequest(per_page=1, include_internal=include_internal)
-        return self.search(req).facets
+        req = SearchRequest(include_internal=include_internal)
+        with self._lock:
+            col = self.collection()
+            return self._facet_counts(col, col.live & self._filter(col, req), req)
 
     # -- suggestions -------------------------------------------------------------------------
     def did_you_mean(self, parsed: ParsedQuery, include_internal: bool = False) -> str | None:

@@ -13,7 +13,7 @@ import re
 
 import numpy as np
 
-from search_service.analysis import fold, fold_token
+from search_service.analysis import SYLLABLE_RE, fold, fold_token
 
 # A form seen in one document only may be a typo in it; a small collection has to trust it.
 MIN_DOC_FREQUENCY = 2
@@ -48,7 +48,7 @@ class Lexicon:
         document, so the caller decides what the reader may see and which form fits.
         """
         choose = choose or (lambda forms, folded, i, size: forms[0])
-        tokens = re.findall(r"[^\W_]+", text)
+        tokens = SYLLABLE_RE.findall(text)
         if not tokens:
             return None
         folded = [fold(t).lower() for t in tokens]
@@ -112,7 +112,7 @@ def _fix_typos(col, text: str) -> tuple[str, bool]:
     a folded syllable no document holds becomes the most frequent one within one edit;
     one typed with diacritics that no document writes that way loses them."""
     reader = col.searcher.reader()
-    words, fixed = re.findall(r"[^\W_]+", text), False
+    words, fixed = SYLLABLE_RE.findall(text), False
     for i, word in enumerate(words):
         lower, folded = word.lower(), fold_token(word.lower())
         if len(folded) < 3 or not folded.isalpha():
@@ -128,7 +128,6 @@ def _fix_typos(col, text: str) -> tuple[str, bool]:
     return " ".join(words), fixed
 
 
-_SYLLABLE = re.compile(r"[^\W_]+")
 # fold() one character at a time, for stored text (NFC): each letter keeps its place.
 _FOLD_TABLE = {c: fold(chr(c)) for c in range(0xC0, 0x1EFA) if len(fold(chr(c))) == 1
                and fold(chr(c)) != chr(c)}
@@ -159,7 +158,7 @@ def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset:
             texts[docnum] = (exact, exact.translate(_FOLD_TABLE))
         exact, folded = texts[docnum]
         for match in pattern.finditer(folded):   # folding keeps every character's place
-            parts = _SYLLABLE.findall(exact[match.start():match.end()])
+            parts = SYLLABLE_RE.findall(exact[match.start():match.end()])
             form = "_".join(parts[offset:offset + size])
             tally[form] = tally.get(form, 0) + 1
     return tally

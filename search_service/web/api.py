@@ -10,8 +10,7 @@ from search_service.errors import BadParameter, NotFound
 from search_service.search import Hit, SearchResult
 from search_service.web import engine, openapi
 from search_service.web.auth import include_internal
-from search_service.web.service import run_search
-from search_service.web.params import changed, parse_search, request_args
+from search_service.web.params import changed, page_count, parse_search, request_args
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -30,7 +29,7 @@ def result_json(res: SearchResult, args: dict[str, str]) -> dict:
     """A search result with its hits and links to the neighbouring pages and the HTML twin."""
     out = {k: v for k, v in asdict(res).items() if k != "hits"}
     out["hits"] = [hit_json(h) for h in res.hits]
-    last_page = max(1, -(-res.total // res.per_page))
+    last_page = page_count(res.total, res.per_page)
     out["links"] = {
         "html": url_for("ui.search", **args),
         "next": url_for("api.search", **changed(args, page=res.page + 1))
@@ -44,7 +43,7 @@ def result_json(res: SearchResult, args: dict[str, str]) -> dict:
 @bp.route("/search")
 def search():
     req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal())
-    res = run_search(req)
+    res = engine().search(req)
     return result_json(res, request_args(req))
 
 

@@ -142,6 +142,11 @@ def parse_search(args, max_query_chars: int = 1000, include_internal: bool = Fal
     return req
 
 
+def page_count(total: int, per_page: int) -> int:
+    """The number of the last page of results (1 when there are none)."""
+    return max(1, -(-total // per_page))
+
+
 def request_args(req: SearchRequest) -> dict[str, str]:
     """The query string that reproduces ``req`` (defaults left out), in a stable order."""
     values = {

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from search_service.search import Hit, SearchRequest, SearchResult
+from search_service.search import Hit
 from search_service.web import engine
-
-
-def run_search(req: SearchRequest) -> SearchResult:
-    """``engine.search(req)``: one name for the call every search view makes."""
-    return engine().search(req)
 
 
 def latest_news(limit: int, include_internal: bool = False) -> list[Hit]:

@@ -13,10 +13,10 @@ from search_service.query import parse_query
 from search_service.search import FACETS
 from search_service.web import engine
 from search_service.web.auth import include_internal
-from search_service.web.service import latest_news, run_search
+from search_service.web.service import latest_news
 from search_service.web.feeds import atom_feed
-from search_service.web.params import (FACET_PARAMS, changed, has_filters, parse_search,
-                                       request_args)
+from search_service.web.params import (FACET_PARAMS, changed, has_filters, page_count,
+                                       parse_search, request_args)
 
 bp = Blueprint("ui", __name__)
 
@@ -40,12 +40,12 @@ def index():
 @bp.route("/search")
 def search():
     req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal())
-    res = run_search(req)
+    res = engine().search(req)
     args = request_args(req)
+    last_page = page_count(res.total, res.per_page)
     return render_template(
         "search.html", req=req, res=res, args=args, facets=_facet_links(res.facets, args),
-        pages=_pages(res.page, _last_page(res.total, res.per_page)),
-        last_page=_last_page(res.total, res.per_page), filtered=has_filters(req),
+        pages=_pages(res.page, last_page), last_page=last_page, filtered=has_filters(req),
         sort_labels=SORT_LABELS, facet_labels=FACET_LABELS,
         box_hidden={k: v for k, v in args.items() if k not in ("q", "page")},
         json_url=url_for("api.search", **args),
@@ -67,7 +67,7 @@ def document(doc_id: str):
     related = engine().more_like_this(doc_id, limit=RELATED, include_internal=internal)
     return render_template("document.html", doc=doc, q=q,
                            title_html=Markup(mark(doc.get("title", ""), terms)),
-                           paragraphs=paragraphs, related=[h for h in related if h.id != doc_id],
+                           paragraphs=paragraphs, related=related,
                            json_url=url_for("api.document", doc_id=doc_id))
 
 
@@ -83,7 +83,7 @@ def feed():
 def search_feed():
     req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal=False)
     req.facets = False
-    res = run_search(req)
+    res = engine().search(req)
     args = request_args(req)
     title = f"Tra cứu phường: {req.q}" if req.q else "Tra cứu phường: kết quả tìm kiếm"
     return _atom(title, url_for("ui.search_feed", _external=True, **args),
@@ -97,10 +97,6 @@ def _atom(title: str, self_url: str, html_url: str, hits) -> Response:
 
 
 # -- page helpers ----------------------------------------------------------------------------
-def _last_page(total: int, per_page: int) -> int:
-    return max(1, -(-total // per_page))
-
-
 def _pages(current: int, last: int) -> list[int | None]:
     """Page numbers to show: the ends and the neighbourhood of ``current``; None is a gap."""
     wanted = sorted({1, last, *range(max(1, current - 2), min(last, current + 2) + 1)})
