@@ -7,6 +7,7 @@ diacritics, folded syllable pairs, pyvi words and document numbers add precision
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -24,6 +25,8 @@ WORD_BOOST = 0.5       # a pyvi word of the query, with diacritics
 NUMBER_BOOST = 30.0    # the document's own số/ký hiệu
 SHORT_QUERY = 4        # at most this many content syllables make a "short" query
 COMMON_TERM_SHARE = 0.3  # long questions skip syllables found in more documents than this
+RELATED_TERMS = 12       # syllables that describe a document when looking for related ones
+RELATED_TEXT_CHARS = 20_000   # of its text, read for them (bounded for huge documents)
 
 # Function words and question words: not worth a mark in a snippet, nor a syllable pair of
 # their own. (They still rank as single terms: dropping them measured worse.)
@@ -136,6 +139,25 @@ def build_plan(parsed: ParsedQuery, doc_count: int, doc_frequency) -> Plan:
         plan.clauses += [_syllable_clause(f) for _, f in _dedupe(phrase)]
         plan.clauses += _pair_clauses(phrase)
     return plan
+
+
+def related_plan(text: str, doc_count: int, doc_frequency) -> Plan:
+    """What to score to find documents like one whose text is ``text``: its
+    ``RELATED_TERMS`` most distinctive content syllables (frequency × idf), each weighted so."""
+    counts: dict[str, int] = {}
+    for syllable, _, _, _ in syllables(text[:RELATED_TEXT_CHARS]):
+        lower = syllable.lower()
+        folded = fold_token(lower)
+        if len(folded) > 1 and folded.isalpha() and not _is_stop(lower, folded):
+            counts[folded] = counts.get(folded, 0) + 1
+    weights = {}
+    for term, tf in counts.items():
+        df = doc_frequency("body_f", term)
+        if df:
+            weights[term] = math.log1p(tf) * math.log(1.0 + (doc_count - df + 0.5) / (df + 0.5))
+    best = sorted(weights, key=lambda t: (-weights[t], t))[:RELATED_TERMS]
+    top = max((weights[t] for t in best), default=1.0) or 1.0
+    return Plan([Clause(_syllable_clause(t).alternatives, weights[t] / top) for t in best])
 
 
 def constraints(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None]:

@@ -45,6 +45,19 @@ class Plan:
     all_of: list[int] = field(default_factory=list)
 
 
+@dataclass
+class Scope:
+    """The documents one kind of reader may see, and BM25's statistics over them alone.
+
+    Document counts, frequencies and average lengths come from these documents only, so a
+    visitor's scores are exactly what they would be if the others did not exist: hidden
+    documents can be neither seen nor inferred from the ranking.
+    """
+    mask: np.ndarray                  # live documents the reader may see
+    size: int
+    avg_length: dict[str, float]
+
+
 class Collection:
     """Per-generation statistics and columns of one open searcher."""
 
@@ -54,17 +67,29 @@ class Collection:
         self.size = reader.doc_count_all()
         self._leaves = list(reader.leaf_readers())
         self.lengths = {f: self._lengths(reader, f) for f in fields}
-        self.avg_length = {f: float(v.mean()) if self.size else 1.0
-                           for f, v in self.lengths.items()}
         self.live = np.ones(self.size, dtype=bool)
         for docnum in range(self.size):
             if reader.is_deleted(docnum):
                 self.live[docnum] = False
         self.columns = {f: self._column(reader, f) for f in facet_fields}
         self.published = self._dates(reader, "published")
+        self.id_rank = self._id_rank()
+        self._scopes: dict[bool, Scope] = {}
         self._cache: OrderedDict = OrderedDict()
         self._cached = 0          # postings held by the cache
         self._lock = threading.Lock()
+
+    def scope(self, public_only: bool) -> Scope:
+        """The public documents (``public_only``), or every live one (staff)."""
+        found = self._scopes.get(public_only)
+        if found is None:
+            mask = self.live.copy()
+            if public_only:
+                mask &= self.columns["visibility"][0] == self.codes_of("visibility", "public")
+            avg = {f: float(v[mask].mean()) if mask.any() else 1.0
+                   for f, v in self.lengths.items()}
+            found = self._scopes[public_only] = Scope(mask, int(mask.sum()), avg)
+        return found
 
     def _lengths(self, reader, fieldname):
         if not self.size:
@@ -76,8 +101,10 @@ class Collection:
         """``(codes, values)``: the document's value as an index into ``values`` (-1: none)."""
         values, index = [], {}
         codes = np.full(self.size, -1, dtype=np.int32)
+        field = self._leaves[0][0].schema[fieldname] if self._leaves else None
+        missing = getattr(field, "default", None)      # a numeric column's "no value"
         for docnum, value in self._column_values(fieldname, translate=True):
-            if value in (None, "", b"", 0):
+            if value in (None, "", b"", 0) or (missing is not None and value == missing):
                 continue
             if value not in index:
                 index[value] = len(values)
@@ -94,6 +121,16 @@ class Collection:
             column = leaf.column_reader(fieldname, translate=translate)
             for docnum in range(leaf.doc_count_all()):
                 yield offset + docnum, column[docnum]
+
+    def _id_rank(self) -> np.ndarray:
+        """Each document's place in the order of ids: ties are broken by it, so an order
+        never depends on which segment a document was written to."""
+        ids = [""] * self.size
+        for docnum, value in self._column_values("id", translate=True):
+            ids[docnum] = value
+        rank = np.empty(self.size, dtype=np.int64)
+        rank[np.argsort(np.array(ids, dtype=object), kind="stable")] = np.arange(self.size)
+        return rank
 
     def _dates(self, reader, fieldname):
         """Seconds since 1970 per document; ``MISSING_DATE`` where there is none."""
@@ -140,27 +177,31 @@ class Collection:
                     self._cached -= len(ids)
         return result
 
-    def doc_frequency(self, fieldname: str, term: str) -> int:
-        return self.searcher.doc_frequency(fieldname, term)
+    def doc_frequency(self, fieldname: str, term: str, scope: Scope) -> int:
+        """How many documents of ``scope`` hold ``term``."""
+        ids, _ = self.postings(fieldname, term)
+        return int(scope.mask[ids].sum()) if len(ids) else 0
 
     # -- scoring ---------------------------------------------------------------------------
-    def score(self, plan: Plan) -> tuple[np.ndarray, np.ndarray]:
-        """``(scores, matched)`` over every document number."""
+    def score(self, plan: Plan, scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+        """``(scores, matched)`` over every document number; only documents of ``scope``
+        match, and only they count in the statistics."""
         scores = np.zeros(self.size, dtype=np.float64)
         matched = np.zeros(self.size, dtype=bool)
         all_hits = np.ones(self.size, dtype=bool) if plan.all_of else None
         for number, clause in enumerate(plan.clauses):
-            clause_scores, clause_hits = self._bm25f(clause)
+            clause_scores, clause_hits = self._bm25f(clause, scope)
             scores += clause.boost * clause_scores
             matched |= clause_hits
             if all_hits is not None and number in plan.all_of:
                 all_hits &= clause_hits
-        if all_hits is not None and all_hits.any():
+        if all_hits is not None and (all_hits & matched).any():
             # Lift documents with every word above all others, keeping their order.
-            scores = np.where(all_hits & matched, scores + scores.max(), scores)
-        return scores, matched & self.live
+            top = scores[matched].max()
+            scores = np.where(all_hits & matched, scores + top, scores)
+        return scores, matched
 
-    def _bm25f(self, clause: Clause):
+    def _bm25f(self, clause: Clause, scope: Scope):
         """BM25F: a clause's alternatives are one term seen in several fields, so their
         length-normalised frequencies add up *before* saturation (a word in the title and
         the body is not counted as two independent pieces of evidence)."""
@@ -176,13 +217,14 @@ class Collection:
                 tf[ids] += weight * weights
                 continue
             b = B.get(fieldname, DEFAULT_B)
-            avg = self.avg_length[fieldname] or 1.0
+            avg = scope.avg_length[fieldname] or 1.0
             tf[ids] += weight * weights / ((1.0 - b) + b * lengths[ids] / avg)
+        hits &= scope.mask
         df = int(hits.sum())
         if not df:
-            return tf, hits
-        idf = math.log(1.0 + (self.size - df + 0.5) / (df + 0.5))
-        return idf * tf * (K1 + 1.0) / (tf + K1), hits
+            return np.zeros(self.size, dtype=np.float64), hits
+        idf = math.log(1.0 + (scope.size - df + 0.5) / (df + 0.5))
+        return np.where(hits, idf * tf * (K1 + 1.0) / (tf + K1), 0.0), hits
 
     def docs_matching(self, query) -> np.ndarray:
         """A boolean mask of the documents a Whoosh query matches (phrases, exclusions)."""

@@ -9,17 +9,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from whoosh import query as wq
 
 from search_service import highlight
-from search_service.query import ParsedQuery, build_plan, constraints, parse_query
+from search_service.complete import complete
+from search_service.news import news_mask
+from search_service.query import (ParsedQuery, build_plan, constraints, parse_query,
+                                  related_plan)
 from search_service.ranking import EPOCH, MISSING_DATE, Collection
 from search_service.schema import TEXT_FIELDS, open_index
-from search_service.suggest import Lexicon, correct
+from search_service.suggest import Lexicon, correct, min_doc_frequency
 
 logger = logging.getLogger(__name__)
 
@@ -126,16 +128,7 @@ class SearchEngine:
         parsed = parse_query(req.q)
         with self._lock:
             col = self.collection()
-            if parsed.empty:
-                scores, matched = np.zeros(col.size), col.live.copy()
-            else:
-                scores, matched = col.score(build_plan(parsed, col.size, col.doc_frequency))
-            required, excluded = constraints(parsed)
-            if required is not None:
-                matched &= col.docs_matching(required)
-            if excluded is not None:
-                matched &= ~col.docs_matching(excluded)
-            matched &= self._filter(col, req)
+            scores, matched = self._match(col, req, parsed)
             order = self._order(col, req, parsed, scores, matched)
             first = (req.page - 1) * req.per_page
             page = order[first:first + req.per_page]
@@ -143,24 +136,53 @@ class SearchEngine:
             hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], terms,
                               req.snippets) for d in page]
             facets = self._facet_counts(col, matched, req) if req.facets else {}
-            suggestion = self.did_you_mean(parsed, req.include_internal)
+            suggestion = self._suggestion(col, req, parsed, order[:req.per_page])
         return SearchResult(
             query=req.q, normalized_query=parsed.normalized(), total=int(matched.sum()),
             page=req.page, per_page=req.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             did_you_mean=suggestion, facets=facets, hits=hits)
 
+    def _match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery):
+        """``(scores, matched)``: the documents the request finds among those its reader may
+        see, scored with statistics of those documents alone."""
+        scope = col.scope(public_only=not req.include_internal)
+        if parsed.empty:
+            scores, matched = np.zeros(col.size), scope.mask.copy()
+        else:
+            plan = build_plan(parsed, scope.size, lambda f, t: col.doc_frequency(f, t, scope))
+            scores, matched = col.score(plan, scope)
+        required, excluded = constraints(parsed)
+        if required is not None:
+            matched &= col.docs_matching(required)
+        if excluded is not None:
+            matched &= ~col.docs_matching(excluded)
+        return scores, matched & self._filter(col, req)
+
+    def _suggestion(self, col, req: SearchRequest, parsed: ParsedQuery, first_page) -> str | None:
+        """'Did you mean', offered only when the corrected query finds something else: a
+        query typed without diacritics usually finds the same documents already."""
+        suggestion = self.did_you_mean(parsed, req.include_internal)
+        if suggestion is None:
+            return None
+        fixed = parse_query(suggestion)
+        scores, matched = self._match(col, req, fixed)
+        if not matched.any():
+            return None
+        page = self._order(col, replace(req, page=1), fixed, scores, matched)[:req.per_page]
+        if set(page.tolist()) == set(first_page.tolist()):
+            return None
+        return suggestion
+
     @staticmethod
     def _filter(col: Collection, req: SearchRequest) -> np.ndarray:
-        mask = np.ones(col.size, dtype=bool)
-        if not req.include_internal:
-            mask &= col.columns["visibility"][0] == col.codes_of("visibility", "public")
+        mask = col.scope(public_only=not req.include_internal).mask.copy()
         for name in ("doc_type", "category", "issuer", "year"):
             value = getattr(req, name)
             if value:
                 mask &= col.columns[name][0] == col.codes_of(name, value)
         if req.news_only:
-            mask &= col.columns["doc_type"][0] < 0
+            mask &= news_mask(col)
         if req.date_from:
             mask &= col.published >= _seconds(req.date_from)
         if req.date_to and req.date_to < date.max:
@@ -170,21 +192,23 @@ class SearchEngine:
 
     @staticmethod
     def _order(col, req, parsed, scores, matched) -> np.ndarray:
-        """Matched document numbers, best first (ties: the newer, then the lower number)."""
+        """Matched document numbers, best first (ties: the newer, then by id, so the order
+        does not depend on where documents sit in the index)."""
         docs = np.flatnonzero(matched)
+        needed = req.page * req.per_page
+        if req.sort == "relevance" and not parsed.empty and len(docs) > 4 * needed:
+            # Only the pages shown, and every document tied with the last of them.
+            cut = np.partition(scores[docs], len(docs) - needed)[len(docs) - needed]
+            docs = docs[scores[docs] >= cut]
+        ids = col.id_rank[docs]
         if req.sort == "date_asc":
             dates = np.where(col.published[docs] == MISSING_DATE, np.iinfo(np.int64).max,
                              col.published[docs])
-            keys = (docs, -scores[docs], dates)
+            keys = (ids, -scores[docs], dates)
         elif req.sort == "date" or parsed.empty:
-            keys = (docs, -scores[docs], -col.published[docs].clip(min=MISSING_DATE + 1))
+            keys = (ids, -scores[docs], -col.published[docs].clip(min=MISSING_DATE + 1))
         else:
-            keys = (docs, -col.published[docs].clip(min=MISSING_DATE + 1), -scores[docs])
-        needed = req.page * req.per_page
-        if req.sort == "relevance" and not parsed.empty and len(docs) > 4 * needed:
-            top = np.argpartition(-scores[docs], needed)[:needed]   # only the pages shown
-            docs = docs[top]
-            keys = tuple(k[top] for k in keys)
+            keys = (ids, -col.published[docs].clip(min=MISSING_DATE + 1), -scores[docs])
         return docs[np.lexsort(keys)]
 
     @staticmethod
@@ -227,18 +251,23 @@ class SearchEngine:
 
     def more_like_this(self, doc_id: str, limit: int = 5,
                        include_internal: bool = False) -> list[Hit]:
-        """Documents that share the most distinctive terms with ``doc_id``."""
+        """Documents that share the most distinctive syllables with ``doc_id``, weighed by
+        what the reader may see only (like every score)."""
         with self._lock:
-            searcher = self.searcher()
-            docnum = searcher.document_number(id=doc_id)
+            col = self.collection()
+            docnum = col.searcher.document_number(id=doc_id)
             if docnum is None:
                 return []
-            fields = searcher.stored_fields(docnum)
-            text = fields.get("title", "") + "\n" + fields.get("body", "")
-            results = searcher.more_like(
-                docnum, "body_f", text=text, top=limit, numterms=12,
-                filter=None if include_internal else wq.Term("visibility", "public"))
-            return [self._hit(r.fields(), r.score, set(), snippet=False) for r in results]
+            scope = col.scope(public_only=not include_internal)
+            fields = col.searcher.stored_fields(docnum)
+            plan = related_plan(fields.get("title", "") + "\n" + fields.get("body", ""),
+                                scope.size, lambda f, t: col.doc_frequency(f, t, scope))
+            scores, matched = col.score(plan, scope)
+            matched[docnum] = False
+            docs = np.flatnonzero(matched)
+            best = docs[np.lexsort((col.id_rank[docs], -scores[docs]))][:limit]
+            return [self._hit(col.searcher.stored_fields(int(d)), scores[d], set(), snippet=False)
+                    for d in best]
 
     def latest(self, limit: int = 5, include_internal: bool = False, **filters) -> list[Hit]:
         """The newest documents (by publication date), optionally filtered."""
@@ -251,7 +280,7 @@ class SearchEngine:
         req = SearchRequest(include_internal=include_internal)
         with self._lock:
             col = self.collection()
-            return self._facet_counts(col, col.live & self._filter(col, req), req)
+            return self._facet_counts(col, self._filter(col, req), req)
 
     # -- suggestions -------------------------------------------------------------------------
     def did_you_mean(self, parsed: ParsedQuery, include_internal: bool = False) -> str | None:
@@ -262,26 +291,21 @@ class SearchEngine:
         with self._lock:
             col = self.collection()
             if self._lexicon is None:
-                self._lexicon = Lexicon.from_searcher(col.searcher)
-            visible = col.live & (True if include_internal else
-                                  self._filter(col, SearchRequest()))
-            return correct(col, self._lexicon, parsed, visible)
+                smallest = col.scope(public_only=True).size
+                self._lexicon = Lexicon.from_searcher(col.searcher, min_doc_frequency(smallest))
+            return correct(col, self._lexicon, parsed, col.scope(not include_internal))
+
+    def complete(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[dict]:
+        """What the reader may be typing: document numbers, types and categories, titles
+        (``[{"text", "kind", "id"}]``, see :mod:`search_service.complete`)."""
+        with self._lock:
+            col = self.collection()
+            return complete(col, col.scope(public_only=not include_internal), prefix, limit)
 
     def suggest(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[str]:
         """Titles that complete what is typed, accent-insensitively."""
-        parsed = parse_query(prefix)
-        folded = [f for _, f in parsed.terms]
-        if not folded:
-            return []
-        clauses = [wq.Term("title_f", f) for f in folded[:-1]]
-        clauses.append(wq.Or([wq.Term("title_f", folded[-1]), wq.Prefix("title_f", folded[-1])]))
-        q = wq.And(clauses) if len(clauses) > 1 else clauses[0]
-        with self._lock:
-            results = self.searcher().search(
-                q, limit=limit * 3,
-                filter=None if include_internal else wq.Term("visibility", "public"))
-            titles = list(dict.fromkeys(r["title"] for r in results))
-        return titles[:limit]
+        return [item["text"] for item in self.complete(prefix, limit, include_internal)
+                if item["kind"] == "document"]
 
 
 def _public_fields(fields: dict) -> dict:

@@ -20,23 +20,35 @@ MIN_DOC_FREQUENCY = 2
 SMALL_COLLECTION = 2000
 
 
-FORMS_KEPT = 3          # accented forms remembered per folded key, most frequent first
 SPELLING_SAMPLE = 12    # documents read to see how a syllable is spelled in its context
+SYLLABLE_FIELDS = ("body", "title")
+WORD_FIELDS = ("body_w", "title_w")
+
+
+def min_doc_frequency(documents: int) -> int:
+    """How many documents must write a form before it is offered."""
+    return 1 if documents < SMALL_COLLECTION else MIN_DOC_FREQUENCY
 
 
 class Lexicon:
-    """The most frequent accented forms of each folded syllable and pyvi word."""
+    """The accented forms of each folded syllable and pyvi word, as candidates.
+
+    The term list spans every document, internal ones included, so it only proposes forms:
+    which of them a reader is offered is decided per query from the documents that reader
+    may see (:func:`correct`).
+    """
 
     def __init__(self, syllables: dict[str, list[str]], words: dict[str, list[str]]):
         self.syllables = syllables
         self.words = words
 
     @classmethod
-    def from_searcher(cls, searcher) -> "Lexicon":
+    def from_searcher(cls, searcher, min_df: int = 1) -> "Lexicon":
+        """Forms held by at least ``min_df`` documents: no reader can be offered rarer
+        ones, so the smallest scope's threshold is the right one here."""
         reader = searcher.reader()
-        min_df = 1 if reader.doc_count() < SMALL_COLLECTION else MIN_DOC_FREQUENCY
-        return cls(_best_forms(reader, ("body", "title"), min_df),
-                   _best_forms(reader, ("body_w", "title_w"), min_df))
+        return cls(_all_forms(reader, SYLLABLE_FIELDS, min_df),
+                   _all_forms(reader, WORD_FIELDS, min_df))
 
     def restore(self, text: str, choose=None) -> str | None:
         """``phuc loi`` → ``phúc lợi``; None when nothing would change.
@@ -76,19 +88,27 @@ class Lexicon:
         return restored if restored.lower() != " ".join(tokens).lower() else None
 
 
-def correct(col, lexicon: Lexicon, parsed, visible: np.ndarray) -> str | None:
+def correct(col, lexicon: Lexicon, parsed, scope) -> str | None:
     """The corrected query, or None. ``col`` is the ranking collection (postings, document
-    frequencies); ``visible`` masks the documents the reader may see."""
-    text, fixed = _fix_typos(col, parsed.text)
+    frequencies); only the documents of ``scope`` (what the reader may see) are consulted,
+    so the answer is the same as if no other document existed."""
+    visible = scope.mask
+    text, fixed = _fix_typos(col, scope, parsed.text)
     if not fixed and any(e != f for e, f in parsed.terms):
         return None       # typed with diacritics, and every syllable is known
 
     texts: dict[int, list] = {}       # documents read once per query
+    min_df = min_doc_frequency(scope.size)
 
     def choose(forms, folded, i, size):
         """How visible documents spell these syllables between the same neighbours (both,
-        else either side, else alone for a word); without such a document, the most
-        frequent form of a lone syllable that a visible document holds."""
+        else either side, else alone for a word); without such a document, the form of a
+        lone syllable that the most visible documents hold."""
+        fields = WORD_FIELDS if size > 1 else SYLLABLE_FIELDS
+        counts = {f: _frequency(col, scope, fields, f) for f in forms}
+        forms = sorted((f for f in forms if counts[f] >= min_df), key=lambda f: -counts[f])
+        if not forms:
+            return None         # known only from documents this reader may not see
         left, right = max(i - 1, 0), min(i + size + 1, len(folded))
         for start, stop in dict.fromkeys([(left, right), (left, i + size), (i, right),
                                           (i, i + size)]):
@@ -97,9 +117,7 @@ def correct(col, lexicon: Lexicon, parsed, visible: np.ndarray) -> str | None:
             tally = _spellings(col, visible, texts, folded[start:stop], i - start, size)
             if tally:
                 return max(tally, key=tally.get)
-        if size > 1:
-            return None
-        return next((f for f in forms if _seen(col, visible, f)), None)
+        return None if size > 1 else forms[0]
 
     restored = lexicon.restore(text, choose) or (text if fixed else None)
     if restored and restored.lower() != parsed.text.lower():
@@ -107,35 +125,35 @@ def correct(col, lexicon: Lexicon, parsed, visible: np.ndarray) -> str | None:
     return None
 
 
-def _fix_typos(col, text: str) -> tuple[str, bool]:
+def _fix_typos(col, scope, text: str) -> tuple[str, bool]:
     """``text`` with unknown syllables replaced (folded, for :meth:`Lexicon.restore`):
-    a folded syllable no document holds becomes the most frequent one within one edit;
-    one typed with diacritics that no document writes that way loses them."""
+    a folded syllable no visible document holds becomes the most frequent one within one
+    edit; one typed with diacritics that no visible document writes that way loses them."""
     reader = col.searcher.reader()
     words, fixed = SYLLABLE_RE.findall(text), False
     for i, word in enumerate(words):
         lower, folded = word.lower(), fold_token(word.lower())
         if len(folded) < 3 or not folded.isalpha():
             continue
-        if not (col.doc_frequency("body_f", folded) or col.doc_frequency("title_f", folded)):
-            near = sorted(reader.terms_within("body_f", folded, 1, prefix=1),
-                          key=lambda t: -col.doc_frequency("body_f", t))
+        if not _frequency(col, scope, ("body_f", "title_f"), folded):
+            counts = {t: col.doc_frequency("body_f", t, scope)
+                      for t in reader.terms_within("body_f", folded, 1, prefix=1)}
+            near = sorted((t for t, n in counts.items() if n), key=lambda t: -counts[t])
             if near:
                 words[i], fixed = near[0], True
-        elif lower != folded and not (col.doc_frequency("body", lower)
-                                      or col.doc_frequency("title", lower)):
+        elif lower != folded and not _frequency(col, scope, SYLLABLE_FIELDS, lower):
             words[i], fixed = folded, True
     return " ".join(words), fixed
+
+
+def _frequency(col, scope, fields, term: str) -> int:
+    """Documents of ``scope`` holding ``term`` in each of ``fields``, added up."""
+    return sum(col.doc_frequency(f, term, scope) for f in fields)
 
 
 # fold() one character at a time, for stored text (NFC): each letter keeps its place.
 _FOLD_TABLE = {c: fold(chr(c)) for c in range(0xC0, 0x1EFA) if len(fold(chr(c))) == 1
                and fold(chr(c)) != chr(c)}
-
-
-def _seen(col, visible: np.ndarray, syllable: str) -> bool:
-    """Whether a document the reader may see writes ``syllable`` exactly."""
-    return any(visible[col.postings(f, syllable)[0]].any() for f in ("body", "title"))
 
 
 def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset: int,
@@ -164,20 +182,18 @@ def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset:
     return tally
 
 
-def _best_forms(reader, fields, min_df: int) -> dict[str, list[str]]:
+def _all_forms(reader, fields, min_df: int) -> dict[str, list[str]]:
+    """``{folded: [forms]}`` of the alphabetic terms of ``fields`` (in term order)."""
     forms: dict[str, dict[str, int]] = {}
     for fieldname in fields:
         if fieldname not in reader.schema:
             continue
         for raw, info in reader.iter_field(fieldname):
-            df = info.doc_frequency()
             term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            if df < min_df or not term.replace("_", "").isalpha():
+            if info.doc_frequency() < min_df or not term.replace("_", "").isalpha():
                 continue
-            counts = forms.setdefault(fold(term), {})
-            counts[term] = counts.get(term, 0) + df
-    return {key: sorted(counts, key=lambda t: -counts[t])[:FORMS_KEPT]
-            for key, counts in forms.items()}
+            forms.setdefault(fold(term), {})[term] = None
+    return {key: list(found) for key, found in forms.items()}
 
 
 def _like(typed: str, form: str) -> str:
