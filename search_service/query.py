@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from whoosh import query as wq
@@ -59,8 +60,16 @@ class ParsedQuery:
         return not (self.terms or self.phrases or self.number_keys)
 
     def highlight_terms(self) -> set[str]:
-        """Folded syllables worth marking in a snippet."""
-        content = {f for e, f in self.terms if not _is_stop(e, f)} or {f for _, f in self.terms}
+        """Folded syllables worth marking in a snippet. The parts of a document number are
+        not (``15/NQ-ĐU`` would mark every "đủ"): the number is marked whole instead."""
+        parts = Counter(p for key in self.number_keys for p in key.split("-"))
+        terms = []
+        for exact, folded in self.terms:
+            if parts[folded]:
+                parts[folded] -= 1
+            else:
+                terms.append((exact, folded))
+        content = {f for e, f in terms if not _is_stop(e, f)} or {f for _, f in terms}
         for phrase in self.phrases:
             content.update(f for _, f in phrase)
         return content

@@ -132,9 +132,9 @@ class SearchEngine:
             order = self._order(col, req, parsed, scores, matched)
             first = (req.page - 1) * req.per_page
             page = order[first:first + req.per_page]
-            terms = parsed.highlight_terms()
-            hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], terms,
-                              req.snippets) for d in page]
+            marks = (parsed.highlight_terms(), parsed.number_keys)
+            hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], marks, req.snippets)
+                    for d in page]
             facets = self._facet_counts(col, matched, req) if req.facets else {}
             suggestion = self._suggestion(col, req, parsed, order[:req.per_page])
         return SearchResult(
@@ -228,11 +228,12 @@ class SearchEngine:
         return facets
 
     @staticmethod
-    def _hit(fields: dict, score, terms: set[str], snippet: bool = True) -> Hit:
+    def _hit(fields: dict, score, marks=(frozenset(), ()), snippet: bool = True) -> Hit:
+        """A result; ``marks`` are the folded syllables and number keys to mark."""
         return Hit(
             id=fields["id"], title=fields.get("title", ""),
-            title_html=highlight.mark(fields.get("title", ""), terms),
-            snippet=highlight.snippet(fields.get("body", ""), terms) if snippet else "",
+            title_html=highlight.mark(fields.get("title", ""), *marks),
+            snippet=highlight.snippet(fields.get("body", ""), *marks) if snippet else "",
             score=round(float(score), 4),
             category=fields.get("category"), doc_type=fields.get("doc_type"),
             doc_number=fields.get("doc_number"), issuer=fields.get("issuer"),
@@ -266,7 +267,7 @@ class SearchEngine:
             matched[docnum] = False
             docs = np.flatnonzero(matched)
             best = docs[np.lexsort((col.id_rank[docs], -scores[docs]))][:limit]
-            return [self._hit(col.searcher.stored_fields(int(d)), scores[d], set(), snippet=False)
+            return [self._hit(col.searcher.stored_fields(int(d)), scores[d], snippet=False)
                     for d in best]
 
     def latest(self, limit: int = 5, include_internal: bool = False, **filters) -> list[Hit]:

@@ -21,6 +21,7 @@ SMALL_COLLECTION = 2000
 
 
 SPELLING_SAMPLE = 12    # documents read to see how a syllable is spelled in its context
+SPELLING_TEXT_CHARS = 200_000   # of each one's text (bounded for huge documents)
 SYLLABLE_FIELDS = ("body", "title")
 WORD_FIELDS = ("body_w", "title_w")
 
@@ -172,7 +173,8 @@ def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset:
     for docnum in np.flatnonzero(docs)[:SPELLING_SAMPLE]:
         if docnum not in texts:
             fields = col.searcher.stored_fields(int(docnum))
-            exact = (fields.get("title", "") + "\n" + fields.get("body", "")).lower()
+            body = fields.get("body", "")[:SPELLING_TEXT_CHARS]
+            exact = (fields.get("title", "") + "\n" + body).lower()
             texts[docnum] = (exact, exact.translate(_FOLD_TABLE))
         exact, folded = texts[docnum]
         for match in pattern.finditer(folded):   # folding keeps every character's place
