@@ -28,6 +28,8 @@ SETTINGS = [
     Setting("SECRET_KEY", "", "Flask session key; a random one is made per process when empty."),
     Setting("STAFF_USERS", "",
             "Staff logins as user:pbkdf2-hash pairs separated by commas (see README)."),
+    Setting("NEWS_TYPES", "Tin tức, Tin, Bản tin, Thông báo",
+            "Document types listed as news (with untyped articles), separated by commas."),
 ]
 
 
