@@ -91,6 +91,8 @@ def test_the_feed_lists_typed_news_and_notices(client):
     root = ET.fromstring(client.get("/feed.xml").data)
     ids = [e.find(ATOM + "link").get("href").rsplit("/", 1)[1] for e in root.findall(ATOM + "entry")]
     assert ids == PUBLIC_NEWS
+    categories = {c.get("term"): c.get("label") for c in root.iter(ATOM + "category")}
+    assert categories["TIN TỨC - SỰ KIỆN"] == "Tin tức - Sự kiện"
 
 
 def test_the_home_page_lists_typed_news(client):

@@ -46,13 +46,14 @@ def test_home_has_a_labelled_search_box_latest_news_and_types(client):
     box = soup.select_one("form[role=search] input[name=q]")
     assert text(soup.select_one(f"label[for={box['id']}]")) == "Tìm tin tức, văn bản của phường"
     latest = hit_titles(soup.select_one(".home-latest"))
-    assert latest == [                       # news only, newest first; documents are under types
+    assert latest == [        # news and notices, newest first; other documents are under types
         "Phường Phúc Lợi tổ chức Hội nghị sơ kết công tác 6 tháng đầu năm 2024",
+        f"Thông báo lịch tiếp công dân {XSS_SCRIPT} tháng 6",
         "Trao quà Tết cho hộ nghèo, hộ cận nghèo phường Phúc Lợi",
         f"Tin nóng ngày hội {XSS_IMG} đại đoàn kết",
         "Liên hoan văn nghệ chào mừng ngày hội Đại đoàn kết toàn dân tộc",
-        "Hội nghị tiếp xúc cử tri trước kỳ họp Hội đồng nhân dân",
-        "Ra quân tổng vệ sinh môi trường, phòng chống sốt xuất huyết"]
+        "Hội nghị tiếp xúc cử tri trước kỳ họp Hội đồng nhân dân"]
+    assert [h.name for h in soup.select(".home-latest .hit-title")] == ["h3"] * 6   # under h2
     types = {text(a.select_one(".facet-value")): (text(a.select_one(".count")), a["href"])
              for a in soup.select(".home-browse a")}
     assert types["Quyết định"] == ("2", "/search?type=Quy%E1%BA%BFt+%C4%91%E1%BB%8Bnh")
@@ -61,9 +62,12 @@ def test_home_has_a_labelled_search_box_latest_news_and_types(client):
 # -- search results --------------------------------------------------------------------------
 def test_results_show_count_metadata_and_highlights(client):
     soup = page(client, "/search", q="phòng cháy")
+    assert text(soup.h1) == "Kết quả tìm kiếm cho “phòng cháy”"
+    assert "visually-hidden" not in soup.h1.get("class", [])
     assert text(soup.select_one(".summary")).startswith("Tìm thấy 4 kết quả (0,")
     assert text(soup.select_one(".summary")).endswith("giây)")
     first = soup.select_one("li.hit")
+    assert first.select_one(".hit-title").name == "h2"        # right under the page's h1
     assert text(first.select_one(".hit-title")) == \
         "Kế hoạch diễn tập phương án phòng cháy chữa cháy tại khu dân cư năm 2022"
     assert [text(m) for m in first.select(".hit-title mark")] == ["phòng", "cháy", "cháy"]
@@ -73,17 +77,21 @@ def test_results_show_count_metadata_and_highlights(client):
     assert first.select_one(".hit-title a")["href"] == "/documents/kh-45-2022?q=ph%C3%B2ng+ch%C3%A1y"
 
 
-def test_results_link_their_json_twin_and_feed(client):
+def test_results_link_their_json_twin_and_feed_from_the_footer(client):
     soup = page(client, "/search", q="phòng cháy", type="Kế hoạch")
-    twins = {text(a): a["href"] for a in soup.select(".twins a")}
-    assert twins == {"JSON": "/api/search?q=ph%C3%B2ng+ch%C3%A1y&type=K%E1%BA%BF+ho%E1%BA%A1ch",
-                     "Atom": "/search.xml?q=ph%C3%B2ng+ch%C3%A1y&type=K%E1%BA%BF+ho%E1%BA%A1ch"}
-    assert client.get(twins["JSON"]).get_json()["total"] == 1
+    twins = {text(a): a["href"] for a in soup.select("footer .dev-links a")}
+    assert twins == {
+        "Kết quả này dạng JSON": "/api/search?q=ph%C3%B2ng+ch%C3%A1y&type=K%E1%BA%BF+ho%E1%BA%A1ch",
+        "Kết quả này dạng Atom": "/search.xml?q=ph%C3%B2ng+ch%C3%A1y&type=K%E1%BA%BF+ho%E1%BA%A1ch",
+        "Theo dõi tin mới (Atom)": "/feed.xml",
+        "API cho nhà phát triển (OpenAPI)": "/api/openapi.json"}
+    assert not soup.main.find("a", href=twins["Kết quả này dạng JSON"])     # not among results
+    assert client.get(twins["Kết quả này dạng JSON"]).get_json()["total"] == 1
 
 
 def facet_link(soup, label: str, value: str):
     for section in soup.select(".facet"):
-        if text(section.h2) == label:
+        if text(section.h3) == label:
             for a in section.select("a"):
                 if text(a.select_one(".facet-value")).lstrip("✓ ") == value:
                     return a
@@ -110,8 +118,9 @@ def test_filter_form_keeps_the_query_and_shows_current_values(client):
     form = soup.select_one("form.filter-form")
     assert form.select_one("input[name=q]")["value"] == "hội nghị"
     assert form.select_one("select[name=sort] option[selected]")["value"] == "date"
-    assert form.select_one("input[name=from]")["value"] == "2023-01-01"
-    assert form.select_one("input[name=to]")["value"] == "2024-12-31"
+    assert form.select_one("input[name=from]")["value"] == "01/01/2023"      # as Vietnamese write
+    assert form.select_one("input[name=to]")["value"] == "31/12/2024"
+    assert text(soup.select_one("#date-hint")) == "Nhập theo dạng ngày/tháng/năm: dd/mm/yyyy"
     for name in ("sort", "from", "to"):
         control = form.select_one(f"[name={name}]")
         assert soup.select_one(f"label[for={control['id']}]") is not None
@@ -134,10 +143,10 @@ def test_pagination_links_move_between_pages(client):
 
 
 def test_did_you_mean_links_the_accented_query(client):
-    soup = page(client, "/search", q="hoi nghi")
+    soup = page(client, "/search", q="tiep cong dann")
     suggestion = soup.select_one(".did-you-mean")
-    assert text(suggestion) == "Có phải bạn muốn tìm: hội nghị ?"
-    assert query_of(suggestion.a["href"]) == {"q": ["hội nghị"]}
+    assert text(suggestion) == "Có phải bạn muốn tìm: tiếp công dân ?"
+    assert query_of(suggestion.a["href"]) == {"q": ["tiếp công dân"]}
 
 
 def test_empty_results_help_with_a_link_without_filters(client):
@@ -158,7 +167,6 @@ def test_page_past_the_end_offers_the_last_page(client):
 @pytest.mark.parametrize("params, message", [
     ({"page": "0"}, "Số trang phải là số nguyên từ 1 đến 10000."),
     ({"per_page": "100000"}, "Số kết quả mỗi trang phải là số nguyên từ 1 đến 100."),
-    ({"from": "2024-13-45"}, "Từ ngày phải là ngày dạng NNNN-TT-NN (ví dụ 2024-03-15)."),
     ({"sort": "bogus"}, "Cách sắp xếp không hợp lệ."),
     ({"year": "abc"}, "Năm phải là số nguyên từ 1900 đến 2100."),
 ])
@@ -168,6 +176,160 @@ def test_bad_parameters_give_a_vietnamese_400_page(client, params, message):
     assert text(soup.h1) == "Yêu cầu không hợp lệ"
     assert message in text(soup)
     assert "Traceback" not in str(soup)
+
+
+# -- dates as residents type them; a bad range keeps the search ------------------------------
+def hit_ids(soup) -> set[str]:
+    return {unquote(urlsplit(a["href"]).path)[len("/documents/"):]
+            for a in soup.select("li.hit .hit-title a")}
+
+
+@pytest.mark.parametrize("start, end", [("05/03/2024", "01/06/2024"), ("5/3/2024", "1.6.2024"),
+                                        ("2024-03-05", "2024-06-01")])
+def test_dates_are_typed_day_first_or_iso(client, start, end):
+    soup = page(client, "/search", **{"from": start, "to": end})
+    assert hit_ids(soup) == {"qd-123-2024", "tb-12-2024"}
+    assert [soup.select_one(f".filter-form input[name={n}]")["value"] for n in ("from", "to")] \
+        == ["05/03/2024", "01/06/2024"]
+    assert text(soup.select_one(".active-filters .chip")) == "Từ 05/03/2024 đến 01/06/2024 ×"
+    assert query_of(soup.select_one("footer a.twin-json")["href"]) == \
+        {"from": ["2024-03-05"], "to": ["2024-06-01"]}          # the API's twin speaks ISO
+
+
+def date_problem(soup) -> tuple[str, list[str]]:
+    """The message next to the date fields and the fields marked invalid."""
+    invalid = [i["name"] for i in soup.select(".date-range input[aria-invalid=true]")]
+    for name in invalid:
+        assert "date-error" in soup.select_one(f"input[name={name}]")["aria-describedby"]
+    return text(soup.select_one(".date-range #date-error")), invalid
+
+
+def test_a_reversed_date_range_keeps_the_search_and_says_why_next_to_the_fields(client):
+    soup = page(client, "/search", status=400, q="hội nghị", type="Quyết định", sort="date",
+                **{"from": "01/06/2024", "to": "01/01/2024"})
+    assert soup.select_one("#q")["value"] == "hội nghị"
+    form = soup.select_one("form.filter-form")
+    assert {i["name"]: i["value"] for i in form.select("input[type=hidden]")} == \
+        {"q": "hội nghị", "type": "Quyết định"}
+    assert form.select_one("select[name=sort] option[selected]")["value"] == "date"
+    assert [form.select_one(f"input[name={n}]")["value"] for n in ("from", "to")] == \
+        ["01/06/2024", "01/01/2024"]                           # as typed, to be corrected
+    assert date_problem(soup) == ("“Từ ngày” phải trước hoặc bằng “Đến ngày”.", ["from", "to"])
+    alert = soup.select_one("#date-alert")
+    assert alert.a["href"] == "#from" and "chưa lọc theo ngày" in text(alert)
+    assert text(soup.h1) == "Kết quả tìm kiếm cho “hội nghị”"
+    assert "Yêu cầu không hợp lệ" not in text(soup)
+
+
+def test_a_mistyped_date_is_shown_next_to_its_field_and_the_other_one_kept(client):
+    soup = page(client, "/search", status=400, q="phòng cháy",
+                **{"from": "31/02/2024", "to": "2024-12-31"})
+    assert date_problem(soup) == (
+        "Từ ngày phải là ngày dạng ngày/tháng/năm, ví dụ 15/03/2024.", ["from"])
+    assert text(soup.select_one(".active-filters .chip")) == "đến 31/12/2024 ×"
+    assert len(hit_titles(soup)) == 4
+
+
+def test_the_api_keeps_iso_dates_and_its_error(client):
+    body = client.get("/api/search", query_string={"from": "01/06/2024"}).get_json()
+    assert body["error"]["parameter"] == "from"
+    reversed_ = client.get("/api/search", query_string={"from": "2024-06-01", "to": "2024-01-01"})
+    assert (reversed_.status_code, reversed_.get_json()["error"]["parameter"]) == (400, "from")
+
+
+# -- facets: the first values, then "Xem thêm"; one case for categories -----------------------
+def facet_section(soup, label: str):
+    return next(s for s in soup.select(".facet, .facet-box") if text(s.find(["h2", "h3"])) == label)
+
+
+def test_long_facet_lists_show_the_top_values_and_a_xem_them(client):
+    soup = page(client, "/search")
+    categories = facet_section(soup, "Chuyên mục")
+    top = [text(a.select_one(".facet-value")) for a in categories.select(":scope > ul a")]
+    assert top == ["Văn bản chỉ đạo, điều hành", "Tin tức - Sự kiện", "Văn hóa - Xã hội",
+                   "An ninh - Quốc phòng", "An ninh - Quốc phòng"]
+    more = categories.select_one("details.facet-more")
+    assert more.get("open") is None
+    assert text(more.summary.select_one(".when-closed")) == "Xem thêm 4 chuyên mục"
+    assert len(more.select("a")) == 4
+    assert facet_section(soup, "Loại văn bản").select_one("details") is None   # 4 values: all
+
+
+def test_category_names_show_in_one_case_and_link_the_stored_value(client):
+    soup = page(client, "/")
+    links = {text(a.select_one(".facet-value")): query_of(a["href"])["category"][0]
+             for a in facet_section(soup, "Chuyên mục").select("a")}
+    assert links["Tin tức - Sự kiện"] == "TIN TỨC - SỰ KIỆN"
+    assert links["Văn bản chỉ đạo, điều hành"] == "Văn bản chỉ đạo, điều hành"
+    assert not any(label.isupper() for label in links)
+    assert "Tin tức - Sự kiện" in [text(t) for t in soup.select(".home-latest .tag")]
+
+
+# -- page layout: results before filters, developer links in the footer ----------------------
+def test_results_come_before_the_filters_and_the_skip_link_reaches_them(client):
+    soup = page(client, "/search", q="phòng cháy")
+    skip = soup.select_one("a.skip")
+    assert (text(skip), skip["href"]) == ("Bỏ qua, đến kết quả tìm kiếm", "#ket-qua")
+    order = [el.get("id") for el in soup.select("#ket-qua, #bo-loc")]
+    assert order == ["ket-qua", "bo-loc"]
+    assert soup.select_one("#ket-qua li.hit") is not None
+    assert soup.select_one(".to-filters a")["href"] == "#bo-loc"
+    headings = [(h.name, text(h)) for h in soup.select("h1, h2, h3")]
+    assert headings[0] == ("h1", "Kết quả tìm kiếm cho “phòng cháy”")
+    assert headings[-4:] == [("h3", "Loại văn bản"), ("h3", "Chuyên mục"),
+                             ("h3", "Cơ quan ban hành"), ("h3", "Năm")]
+
+
+@pytest.mark.parametrize("params, summary", [
+    ({"per_page": "4", "page": "4"}, "Tìm thấy 14 kết quả, đang xem 13–14"),
+    ({"per_page": "4", "page": "2"}, "Tìm thấy 14 kết quả, đang xem 5–8"),
+    ({"q": "phòng cháy"}, "Tìm thấy 4 kết quả")])
+def test_the_summary_says_which_results_a_page_shows(client, params, summary):
+    shown = text(page(client, "/search", **params).select_one(".summary"))
+    assert shown.rsplit(" (", 1)[0] == summary
+
+
+def test_the_home_page_keeps_developer_links_in_the_footer(client):
+    soup = page(client, "/")
+    assert {text(a) for a in soup.select("footer .dev-links a")} == \
+        {"Theo dõi tin mới (Atom)", "API cho nhà phát triển (OpenAPI)"}
+    assert not soup.main.find("a", string=lambda s: s and ("JSON" in s or "Atom" in s))
+
+
+def test_the_search_box_placeholder_is_short_and_examples_are_in_the_hint(client):
+    soup = page(client, "/")
+    box = soup.select_one("#q")
+    assert box["placeholder"] == "Từ khóa hoặc số hiệu"
+    assert text(soup.select_one("#" + box["aria-describedby"])).startswith(
+        "Ví dụ: phòng cháy, 01/CT-UBND, hoi nghi.")
+
+
+# -- completions -----------------------------------------------------------------------------
+def test_completions_say_what_a_choice_opens(client):
+    body = client.get("/api/suggest", query_string={"q": "quyet dinh"}).get_json()
+    assert set(body) == {"query", "suggestions", "items"}
+    assert body["suggestions"] == [i["text"] for i in body["items"] if i["kind"] == "document"]
+    for item in body["items"]:
+        assert set(item) == {"text", "kind", "id", "url"}
+        if item["kind"] in ("document", "number") and item["id"]:
+            assert item["url"] == doc_url(item["id"])
+            assert client.get(item["url"]).status_code == 200
+        elif item["kind"] in ("category", "type"):
+            param = "type" if item["kind"] == "type" else "category"
+            assert query_of(item["url"]) == {param: [item["text"]]}
+    documents = {i["text"]: i["url"] for i in body["items"] if i["kind"] == "document"}
+    assert documents["Quyết định thành lập Tổ công tác rà soát hộ nghèo, hộ cận nghèo năm 2024"] \
+        in ("/documents/qd-123-2024", "/search?q=" + quote(
+            "Quyết định thành lập Tổ công tác rà soát hộ nghèo, hộ cận nghèo năm 2024"))
+
+
+def test_completions_are_described_in_openapi(client):
+    spec = client.get("/api/openapi.json").get_json()
+    schema = spec["paths"]["/api/suggest"]["get"]["responses"]["200"]["content"][
+        "application/json"]["schema"]
+    assert schema["properties"]["suggestions"]["items"] == {"type": "string"}
+    assert schema["properties"]["items"]["items"]["properties"]["kind"]["enum"] == \
+        ["document", "number", "category", "type"]
 
 
 def test_unknown_page_is_a_vietnamese_404(client):
@@ -196,13 +358,15 @@ def test_document_page_shows_its_properties(client):
         "Ngày ban hành": "05/03/2024", "Chuyên mục": "Văn bản chỉ đạo, điều hành", "Lượt xem": "215"}
     assert [text(p) for p in soup.select(".doc-body p")][-1] == \
         "Tổ công tác hoàn thành việc rà soát trước ngày 30/11/2024."
-    assert soup.select_one(".twins a")["href"] == "/api/documents/qd-123-2024"
+    assert soup.select_one("footer a.twin-json")["href"] == "/api/documents/qd-123-2024"
 
 
 def test_news_page_shows_the_posting_date_and_time(client):
     soup = page(client, doc_url(EXPORT_ID))
-    assert properties(soup) == {"Ngày đăng": "14/04/2018 10:39", "Chuyên mục": "CÔNG TÁC ĐẢNG",
+    assert properties(soup) == {"Ngày đăng": "14/04/2018 10:39", "Chuyên mục": "Công tác Đảng",
                                 "Lượt xem": "510"}
+    link = soup.select_one(".properties a")          # shown in sentence case, linked as stored
+    assert query_of(link["href"]) == {"category": ["CÔNG TÁC ĐẢNG"]}
 
 
 def test_document_page_highlights_the_query_it_came_from(client):
@@ -223,7 +387,7 @@ def test_awkward_ids_open_from_the_result_links(client, doc_id):
     soup = page(client, "/search", per_page="100")
     links = {unquote(a["href"]): a["href"] for a in soup.select("li.hit .hit-title a")}
     document = page(client, links["/documents/" + doc_id])
-    twin = document.select_one(".twins a")["href"]
+    twin = document.select_one("footer a.twin-json")["href"]
     assert unquote(twin) == "/api/documents/" + doc_id
     assert client.get(twin).get_json()["id"] == doc_id
 
@@ -296,7 +460,8 @@ def test_feed_lists_the_latest_public_documents_newest_first(client):
     titles = [title for title, _ in entries]
     assert f"Tin nóng ngày hội {XSS_IMG} đại đoàn kết" in titles     # as text, after parsing
     assert b"<img" not in raw
-    assert len(titles) == 8 and not any(t.startswith(("Quyết định", "Thông báo")) for t in titles)
+    assert len(titles) == 9 and f"Thông báo lịch tiếp công dân {XSS_SCRIPT} tháng 6" in titles
+    assert not any(t.startswith(("Quyết định", "Kế hoạch", "Nghị quyết", "Chỉ thị")) for t in titles)
 
 
 def test_search_feed_follows_the_search_parameters(client):

@@ -11,6 +11,7 @@ from search_service.search import Hit, SearchResult
 from search_service.web import engine, openapi
 from search_service.web.auth import include_internal
 from search_service.web.params import changed, page_count, parse_search, request_args
+from search_service.web.service import completions
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -63,8 +64,11 @@ def suggest():
     if len(q) > MAX_SUGGEST_CHARS:
         raise BadParameter("q", f"q is longer than {MAX_SUGGEST_CHARS} characters")
     q = "".join(c if c.isprintable() else " " for c in q)
+    items = completions(q, limit=8, include_internal=include_internal())
+    # "suggestions" keeps its meaning (the titles that complete q); "items" are every kind.
     return {"query": q,
-            "suggestions": engine().suggest(q, limit=8, include_internal=include_internal())}
+            "suggestions": [item["text"] for item in items if item["kind"] == "document"],
+            "items": items}
 
 
 @bp.route("/openapi.json")

@@ -30,8 +30,10 @@ def _timestamp(published: str | None) -> str:
         .replace("+00:00", "Z")
 
 
-def atom_feed(title: str, self_url: str, html_url: str, hits: list[Hit], link_for) -> bytes:
-    """An Atom document; ``link_for(hit)`` gives the absolute URL of a hit's page."""
+def atom_feed(title: str, self_url: str, html_url: str, hits: list[Hit], link_for,
+              label=str) -> bytes:
+    """An Atom document; ``link_for(hit)`` gives the absolute URL of a hit's page and
+    ``label(value)`` how a category or type reads (the term stays the stored value)."""
     feed = ET.Element(f"{{{ATOM}}}feed")
     _sub(feed, "title", title)
     _sub(feed, "id", self_url)
@@ -52,7 +54,7 @@ def atom_feed(title: str, self_url: str, html_url: str, hits: list[Hit], link_fo
             _sub(entry, "published", stamp)
         for term in (hit.doc_type, hit.category):
             if term:
-                _sub(entry, "category", term=term)
+                _sub(entry, "category", term=term, label=label(term))
         # The snippet is already-escaped HTML (only <mark> is markup): type="html" says so,
         # and the builder escapes it once more for XML.
         _sub(entry, "summary", hit.snippet, type="html")

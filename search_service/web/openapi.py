@@ -54,6 +54,31 @@ SEARCH_RESULT = {
     },
 }
 
+COMPLETION = {
+    "type": "object", "required": ["text", "kind", "id", "url"],
+    "properties": {
+        "text": {"type": "string", "description": "What is shown and completed."},
+        "kind": {"type": "string", "enum": ["document", "number", "category", "type"],
+                 "description": "document: a title; number: a số/ký hiệu; category, type: a "
+                                "facet value."},
+        "id": {"type": ["string", "null"], "description": "The document's id (document, "
+                                                          "number)."},
+        "url": {"type": "string", "description": "The page a choice opens: the document, or "
+                                                 "the search filtered by the value."},
+    },
+}
+
+SUGGESTIONS = {
+    "type": "object", "required": ["suggestions"],
+    "properties": {
+        "query": {"type": "string"},
+        "suggestions": {"type": "array", "maxItems": 8, "items": {"type": "string"},
+                        "description": "Titles that complete the query."},
+        "items": {"type": "array", "maxItems": 8, "items": COMPLETION,
+                  "description": "Completions of every kind, best first."},
+    },
+}
+
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
     "properties": {"error": {"type": "object", "required": ["code", "message"],
@@ -95,17 +120,13 @@ def spec(max_query_chars: int = 1000) -> dict:
                               "404": _error_response("Unknown or not public")},
             }},
             "/api/suggest": {"get": {
-                "summary": "Title completions, accent-insensitive", "operationId": "suggest",
+                "summary": "Completions (titles, numbers, categories, types), "
+                           "accent-insensitive", "operationId": "suggest",
                 "parameters": [{"name": "q", "in": "query", "required": False,
                                 "schema": {"type": "string", "maxLength": 200}}],
-                "responses": {"200": _json({"type": "object", "required": ["suggestions"],
-                                            "properties": {"query": {"type": "string"},
-                                                           "suggestions": {
-                                                               "type": "array", "maxItems": 8,
-                                                               "items": {"type": "string"}}}},
-                                           "Up to 8 titles"),
+                "responses": {"200": _json(SUGGESTIONS, "Up to 8 titles and 8 completions"),
                               "400": _error_response("q is too long")},
             }},
         },
-        "components": {"schemas": {"Error": ERROR_SCHEMA, "Hit": HIT}},
+        "components": {"schemas": {"Error": ERROR_SCHEMA, "Hit": HIT, "Completion": COMPLETION}},
     }

@@ -6,6 +6,7 @@ Every bad value becomes :class:`BadParameter` naming the parameter; nothing here
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,6 +19,7 @@ MAX_PAGE = 10_000          # deep enough for any real collection; keeps Whoosh's
 MAX_FILTER_CHARS = 200
 MIN_YEAR, MAX_YEAR = 1900, 2100
 DATE_PATTERN = r"^(19[0-9]{2}|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
+_DAY_FIRST_RE = re.compile(r"^(?P<d>[0-9]{1,2})[/.-](?P<m>[0-9]{1,2})[/.-](?P<y>[0-9]{4})$")
 TRUE_WORDS = {"true", "1", "yes", "on"}
 FALSE_WORDS = {"false", "0", "no", "off"}
 
@@ -79,19 +81,57 @@ def _int(args, name: str, default: int | None, low: int, high: int, vi: str) -> 
     return value
 
 
-def _date(args, name: str, vi: str) -> date | None:
+def parse_day(raw: str, day_first: bool = False) -> date | None:
+    """A date as ISO ``2024-03-15`` or, with ``day_first``, as Vietnamese write it:
+    ``15/03/2024``, ``15/3/2024``, ``15-03-2024``, ``15.03.2024``. None when it is not one.
+
+    >>> parse_day("15/3/2024", day_first=True), parse_day("15/3/2024")
+    (datetime.date(2024, 3, 15), None)
+    """
+    match = _DAY_FIRST_RE.match(raw) if day_first else None
+    try:
+        if match:
+            return date(int(match["y"]), int(match["m"]), int(match["d"]))
+        return date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def _date(args, name: str, vi: str, day_first: bool) -> date | None:
     raw = _clean(args.get(name))
     if not raw:
         return None
-    try:
-        value = date.fromisoformat(raw) if len(raw) == 10 else None
-    except ValueError:
-        value = None
+    value = parse_day(raw, day_first)
     if value is None or not MIN_YEAR <= value.year <= MAX_YEAR:
+        example = "dạng ngày/tháng/năm, ví dụ 15/03/2024" if day_first else \
+            "dạng NNNN-TT-NN (ví dụ 2024-03-15)"
         raise BadParameter(name, f"{name} must be a date as YYYY-MM-DD between {MIN_YEAR} "
                                  f"and {MAX_YEAR}",
-                           message_vi=f"{vi} phải là ngày dạng NNNN-TT-NN (ví dụ 2024-03-15).")
+                           message_vi=f"{vi} phải là ngày {example}.")
     return value
+
+
+def _date_range(args, day_first: bool, problems: dict[str, str] | None):
+    """``(from, to)``; with ``problems``, a bad bound is left out and its Vietnamese message
+    kept under its parameter's name (a reversed range: both, under ``range``), instead of the
+    whole request being refused."""
+    bounds = []
+    for name, vi in (("from", "Từ ngày"), ("to", "Đến ngày")):
+        try:
+            bounds.append(_date(args, name, vi, day_first))
+        except BadParameter as exc:
+            if problems is None:
+                raise
+            problems[name] = exc.message_vi
+            bounds.append(None)
+    start, end = bounds
+    if start and end and start > end:
+        message_vi = "“Từ ngày” phải trước hoặc bằng “Đến ngày”."
+        if problems is None:
+            raise BadParameter("from", "from must be on or before to", message_vi=message_vi)
+        problems["range"] = message_vi
+        return None, None
+    return start, end
 
 
 def _text(args, name: str, limit: int, vi: str) -> str | None:
@@ -112,8 +152,15 @@ def _bool(args, name: str, default: bool) -> bool:
                        message_vi=f"Tham số {name} phải là true hoặc false.")
 
 
-def parse_search(args, max_query_chars: int = 1000, include_internal: bool = False) -> SearchRequest:
-    """A validated :class:`SearchRequest` from a query string (``request.args``)."""
+def parse_search(args, max_query_chars: int = 1000, include_internal: bool = False, *,
+                 day_first: bool = False, date_problems: dict[str, str] | None = None
+                 ) -> SearchRequest:
+    """A validated :class:`SearchRequest` from a query string (``request.args``).
+
+    The API takes ISO dates only; pages also take ``dd/mm/yyyy`` (``day_first``), the way
+    residents type them. Given a ``date_problems`` dict, a bad date range does not refuse the
+    request: the dates are left out and the messages, by parameter, go into the dict.
+    """
     q = args.get("q") or ""
     if len(q) > max_query_chars:
         raise BadParameter("q", f"q is longer than {max_query_chars} characters",
@@ -131,14 +178,10 @@ def parse_search(args, max_query_chars: int = 1000, include_internal: bool = Fal
         category=_text(args, "category", MAX_FILTER_CHARS, "Chuyên mục"),
         issuer=_text(args, "issuer", MAX_FILTER_CHARS, "Cơ quan ban hành"),
         year=_int(args, "year", None, MIN_YEAR, MAX_YEAR, "Năm"),
-        date_from=_date(args, "from", "Từ ngày"),
-        date_to=_date(args, "to", "Đến ngày"),
         facets=_bool(args, "facets", True),
         include_internal=include_internal,
     )
-    if req.date_from and req.date_to and req.date_from > req.date_to:
-        raise BadParameter("from", "from must be on or before to",
-                           message_vi="“Từ ngày” phải trước hoặc bằng “Đến ngày”.")
+    req.date_from, req.date_to = _date_range(args, day_first, date_problems)
     return req
 
 
@@ -175,4 +218,10 @@ def changed(args: dict[str, str], **changes) -> dict[str, str]:
 
 
 def has_filters(req: SearchRequest) -> bool:
-    return any((req.doc_type, req.category, req.issuer, req.year, req.date_from, req.date_to))
+    return filter_count(req) > 0
+
+
+def filter_count(req: SearchRequest) -> int:
+    """How many filters are on; a date range counts once."""
+    return sum(map(bool, (req.doc_type, req.category, req.issuer, req.year,
+                          req.date_from or req.date_to)))

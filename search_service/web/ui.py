@@ -7,6 +7,7 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from markupsafe import Markup
 
+from search_service.analysis import fold
 from search_service.errors import NotFound
 from search_service.highlight import mark
 from search_service.query import parse_query
@@ -15,8 +16,8 @@ from search_service.web import engine
 from search_service.web.auth import include_internal
 from search_service.web.service import latest_news
 from search_service.web.feeds import atom_feed
-from search_service.web.params import (FACET_PARAMS, changed, has_filters, page_count,
-                                       parse_search, request_args)
+from search_service.web.params import (FACET_PARAMS, changed, filter_count, has_filters,
+                                       page_count, parse_search, request_args)
 
 bp = Blueprint("ui", __name__)
 
@@ -25,32 +26,45 @@ FEED_ENTRIES = 20
 RELATED = 5
 FACET_LABELS = {"doc_type": "Loại văn bản", "category": "Chuyên mục", "issuer": "Cơ quan ban hành",
                 "year": "Năm"}
+# What "Xem thêm 4 …" counts, per facet.
+FACET_NOUNS = {"doc_type": "loại văn bản", "category": "chuyên mục", "issuer": "cơ quan",
+               "year": "năm"}
 SORT_LABELS = {"relevance": "Liên quan nhất", "date": "Mới nhất", "date_asc": "Cũ nhất"}
 
 
 @bp.route("/")
 def index():
     internal = include_internal()
-    overview = engine().facet_overview(include_internal=internal)
+    overview = {name: [{**f, "url": url_for("ui.search", **{FACET_PARAMS[name]: f["value"]})}
+                       for f in values]
+                for name, values in engine().facet_overview(include_internal=internal).items()}
     latest = latest_news(LATEST_ON_HOME, include_internal=internal)
     return render_template("index.html", latest=latest, overview=overview,
-                           facet_labels=FACET_LABELS, facet_params=FACET_PARAMS)
+                           facet_labels=FACET_LABELS, facet_nouns=FACET_NOUNS)
 
 
 @bp.route("/search")
 def search():
-    req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal())
+    # A mistyped or reversed date range keeps the page: the query, the other filters and the
+    # results stay, and the problem is shown next to the date fields (answered as a 400).
+    date_problems: dict[str, str] = {}
+    req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal(),
+                       day_first=True, date_problems=date_problems)
     res = engine().search(req)
     args = request_args(req)
     last_page = page_count(res.total, res.per_page)
-    return render_template(
+    page = render_template(
         "search.html", req=req, res=res, args=args, facets=_facet_links(res.facets, args),
         pages=_pages(res.page, last_page), last_page=last_page, filtered=has_filters(req),
-        sort_labels=SORT_LABELS, facet_labels=FACET_LABELS,
+        sort_labels=SORT_LABELS, facet_labels=FACET_LABELS, facet_nouns=FACET_NOUNS,
+        date_problems=date_problems, date_values=_date_values(req, date_problems),
+        shown=_shown_range(res, last_page),
+        n_filters=filter_count(req),
         box_hidden={k: v for k, v in args.items() if k not in ("q", "page")},
         json_url=url_for("api.search", **args),
         feed_url=url_for("ui.search_feed", **changed(args, facets=None, per_page=None)),
         url=lambda **changes: url_for("ui.search", **changed(args, **changes)))
+    return page, 400 if date_problems else 200
 
 
 @bp.route("/documents/<path:doc_id>")
@@ -81,7 +95,8 @@ def feed():
 
 @bp.route("/search.xml")
 def search_feed():
-    req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal=False)
+    req = parse_search(request.args, current_app.config["MAX_QUERY_CHARS"], include_internal=False,
+                       day_first=True)
     req.facets = False
     res = engine().search(req)
     args = request_args(req)
@@ -92,7 +107,8 @@ def search_feed():
 
 def _atom(title: str, self_url: str, html_url: str, hits) -> Response:
     body = atom_feed(title, self_url, html_url, hits,
-                     lambda hit: url_for("ui.document", doc_id=hit.id, _external=True))
+                     lambda hit: url_for("ui.document", doc_id=hit.id, _external=True),
+                     label=vi_label)
     return Response(body, mimetype="application/atom+xml")
 
 
@@ -106,6 +122,26 @@ def _pages(current: int, last: int) -> list[int | None]:
             out.append(None)
         out.append(n)
     return out
+
+
+def _date_values(req, problems: dict[str, str]) -> dict[str, str]:
+    """What the date fields show: a good date as dd/mm/yyyy, a bad one as it was typed."""
+    out = {}
+    for name, value in (("from", req.date_from), ("to", req.date_to)):
+        if problems:
+            out[name] = " ".join((request.args.get(name) or "").split())[:40]
+        else:
+            out[name] = value.strftime("%d/%m/%Y") if value else ""
+    return out
+
+
+def _shown_range(res, last_page: int) -> tuple[int, int] | None:
+    """The numbers of the first and last results on this page, when there is more than one
+    page (``11–13`` of 13); None otherwise."""
+    if last_page < 2 or not res.hits:
+        return None
+    first = (res.page - 1) * res.per_page + 1
+    return first, first + len(res.hits) - 1
 
 
 def _facet_links(facets: dict, args: dict[str, str]) -> dict[str, list[dict]]:
@@ -133,6 +169,35 @@ def vi_date(value, with_time: bool = False) -> str:
     return moment.strftime("%d/%m/%Y")
 
 
+def vi_label(value) -> str:
+    """A category or type in one case: the website's export writes some in capitals, staff
+    in sentence case. Display only: links keep the stored value.
+
+    >>> vi_label("TIN TỨC - SỰ KIỆN"), vi_label("CÔNG TÁC ĐẢNG"), vi_label("VĂN BẢN HĐND")
+    ('Tin tức - Sự kiện', 'Công tác Đảng', 'Văn bản HĐND')
+    >>> vi_label("Văn bản chỉ đạo, điều hành"), vi_label("PHÒNG CHỐNG COVID-19")
+    ('Văn bản chỉ đạo, điều hành', 'Phòng chống COVID-19')
+    """
+    text = str(value or "")
+    if text != text.upper() or not any(c.isalpha() for c in text):
+        return text
+    segments = []
+    for segment in text.split(" - "):
+        words = [_word_case(w) for w in segment.split(" ")]
+        if words and words[0]:
+            words[0] = words[0][0].upper() + words[0][1:]
+        segments.append(" ".join(words))
+    return " - ".join(segments)
+
+
+def _word_case(word: str) -> str:
+    """Acronyms (no vowel: UBND, HĐND) and words with digits stay; Đảng keeps its capital."""
+    if any(c.isdigit() for c in word) or not any(c in "AEIOUY" for c in fold(word).upper()):
+        return word
+    lower = word.lower()
+    return "Đảng" if lower == "đảng" else lower
+
+
 def vi_number(value) -> str:
     """``12345`` → ``12.345``."""
     try:
@@ -153,4 +218,4 @@ def pre_escaped(html: str) -> Markup:
 
 
 FILTERS = {"vi_date": vi_date, "vi_number": vi_number, "vi_seconds": vi_seconds,
-           "pre_escaped": pre_escaped}
+           "vi_label": vi_label, "pre_escaped": pre_escaped}
