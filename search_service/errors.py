@@ -2,6 +2,9 @@
 
 Views raise these; one handler in ``search_service.web`` turns them into a response (JSON under
 ``/api/``, a Vietnamese HTML page elsewhere), so no view formats an error itself.
+
+The on-disk index's own errors (:class:`IndexProblem`) are for operators: their messages name
+server paths, so they carry no HTTP status and a web visitor never reads them.
 """
 
 from __future__ import annotations
@@ -52,3 +55,41 @@ class Forbidden(APIError):
 def error_body(code: str, message: str, **extra) -> dict:
     """``{"error": {"code": ..., "message": ..., **extra}}``: the only JSON error shape."""
     return {"error": {"code": code, "message": message, **extra}}
+
+
+# -- the on-disk index -------------------------------------------------------------------------
+
+class IndexProblem(Exception):
+    """The index in ``path`` cannot be used; the message names the folder and what to do."""
+
+    def __init__(self, path, message: str):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+class IndexMissing(IndexProblem):
+    """There is no index in the folder. ``creatable``: the folder does not exist or is empty,
+    so an index may be made there without mixing with other files."""
+
+    def __init__(self, path, reason: str, *, creatable: bool):
+        super().__init__(path, f"no index at {path}: {reason}")
+        self.creatable = creatable
+
+
+class IndexDamaged(IndexProblem):
+    """A file of the index is missing, truncated or corrupt: it cannot be searched as it is."""
+
+    # What to do, said once. (When documents are kept in a library, rebuilding from it will be
+    # the advice.)
+    ADVICE = ("it cannot be repaired in place: ingest the original files again into a new, "
+              "empty folder (`ingest --index NEW_FOLDER FILES`), make sure `check --index "
+              "NEW_FOLDER` passes and use that folder; keep the damaged one until then")
+
+    def __init__(self, path, what: str):
+        super().__init__(path, f"the index in {path} is damaged: {what}; {self.ADVICE}")
+        self.what = what
+
+
+class IndexUnreadable(IndexProblem):
+    """The operating system refused to read the index (permissions, an I/O error)."""

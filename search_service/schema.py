@@ -6,18 +6,38 @@ With ``search.py`` this is the only module that knows Whoosh, so the engine can 
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import re
+import struct
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
-from whoosh import index
-from whoosh.filedb.filestore import FileStorage
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import FileFormatError
+from whoosh.index import TOC
+from whoosh.index import IndexError as WhooshIndexError
+from whoosh.reading import SegmentReader
 
 from search_service.analysis import (bigram_analyzer, exact_analyzer, folded_analyzer,
                                      word_analyzer)
+from search_service.errors import IndexDamaged, IndexMissing, IndexProblem, IndexUnreadable
 
 logger = logging.getLogger(__name__)
 
 INDEX_NAME = "documents"
+TOC_FILE = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
+# Names a folder may hold and still count as empty: a fresh volume's lost+found, dot files
+# (.gitkeep), the lock file Whoosh leaves behind.
+_IGNORED = ("lost+found", f"{INDEX_NAME}_WRITELOCK")
+
+# What reading a damaged index raises, found by damaging a real one: a truncated segment file
+# gives EOFError ("Ran out of input"), struct.error or UnpicklingError; an overwritten header
+# FileFormatError; a deleted one FileNotFoundError; an unreadable one PermissionError.
+READ_ERRORS = (OSError, EOFError, struct.error, pickle.UnpicklingError, FileFormatError,
+               WhooshIndexError, IndexProblem)
 
 # Searchable text fields and the source field each one is built from. Title fields weigh more:
 # a match in the title says more about a document than one in a long body.
@@ -67,15 +87,197 @@ def build_schema() -> Schema:
 def open_index(index_dir: str | Path, create: bool = True):
     """Open the index in ``index_dir``, creating the folder and an empty index if needed.
 
+    Without ``create``, a folder with no index raises FileNotFoundError. A table of contents
+    that cannot be read raises :class:`IndexDamaged` (or :class:`IndexUnreadable`), not
+    whatever Whoosh happened to trip over.
+
     Files are read, not memory-mapped: whoosh3 copies every file it opens from a mapped
     segment into a private buffer, which made a server's memory grow with the index size
     (350 MB for 5.5k documents); plain reads keep it near 150 MB at the same speed.
     """
     path = Path(index_dir)
-    if index.exists_in(str(path), indexname=INDEX_NAME):
-        return FileStorage(str(path), supports_mmap=False).open_index(INDEX_NAME)
+    generations = _generations(path)
+    if generations:
+        with _reading(path, f"the table of contents {_toc_name(max(generations))}"):
+            return FileStorage(str(path), supports_mmap=False).open_index(INDEX_NAME)
     if not create:
         raise FileNotFoundError(f"no index in {path}")
     path.mkdir(parents=True, exist_ok=True)
     logger.info("creating an empty index in %s", path)
     return FileStorage(str(path), supports_mmap=False).create_index(build_schema(), INDEX_NAME)
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    """What :func:`check_index` found: live documents, deleted ones awaiting a merge, segments
+    and the generation (how many commits made the index)."""
+
+    path: Path
+    documents: int
+    deleted: int
+    segments: int
+    generation: int
+
+
+def check_index(index_dir: str | Path) -> IndexInfo:
+    """Make sure the index in ``index_dir`` can be searched, reading a little of every file.
+
+    Reads the table of contents, checks that each segment file is there and as long as its
+    own directory says, then opens each segment and reads its first and last stored
+    document, every column's last value and each field's first posting list. A missing,
+    emptied, truncated or overwritten file is found; a flipped byte deep inside a posting list
+    is not (Whoosh keeps no checksums). Writes nothing.
+
+    Raises :class:`IndexMissing` (no index in the folder), :class:`IndexDamaged` (the message
+    says which file and what to do) or :class:`IndexUnreadable` (permissions, I/O errors).
+    """
+    path = Path(index_dir)
+    for attempt in range(3):
+        generation = _latest_generation(path)
+        try:
+            return _check(path, generation)
+        except IndexDamaged:
+            # A commit that lands while we read removes the old generation's files: read the
+            # new one rather than call a healthy index damaged.
+            if attempt == 2 or _latest_generation(path) == generation:
+                raise
+    raise AssertionError("unreachable")
+
+
+def index_problem(index_dir: str | Path, exc: BaseException, where: str | None = None
+                  ) -> IndexProblem:
+    """What an error raised while reading the index in ``index_dir`` means to an operator.
+
+    ``where`` names what was being read (``"the segment file documents_x.seg"``).
+    """
+    path = Path(index_dir)
+    if isinstance(exc, IndexProblem):
+        return exc
+    if isinstance(exc, FileNotFoundError):
+        name = Path(exc.filename).name if exc.filename else where or "an index file"
+        return IndexDamaged(path, f"the file {name} is missing")
+    if isinstance(exc, OSError):
+        message = f"cannot read the index in {path}: {exc.strerror or exc}"
+        if exc.filename:
+            message += f": {exc.filename}"
+        if isinstance(exc, PermissionError):
+            message += ("; the user running this command needs read access to the folder "
+                        "and its files")
+        return IndexUnreadable(path, message)
+    kind = type(exc).__name__
+    if kind == "error":                 # struct.error
+        kind = f"{type(exc).__module__}.error"
+    detail = f"{kind}: {str(exc)[:100]}" if str(exc) else kind
+    return IndexDamaged(path, f"{where or 'a file'} is truncated or corrupt ({detail})")
+
+
+def latest_generation(index_dir: str | Path) -> int | None:
+    """The generation of the newest table of contents in ``index_dir``; None when there is none.
+
+    Reads only file names, so it answers even for a damaged index: the CLI compares it before
+    and after a failed run to say truthfully whether the index changed.
+    """
+    try:
+        generations = _generations(Path(index_dir))
+    except OSError:
+        return None
+    return max(generations) if generations else None
+
+
+def _toc_name(generation: int) -> str:
+    return f"_{INDEX_NAME}_{generation}.toc"
+
+
+def _generations(path: Path) -> list[int]:
+    """The generations of the tables of contents in ``path``; [] when it is not a folder."""
+    try:
+        names = os.listdir(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [int(m.group(1)) for m in map(TOC_FILE.match, names) if m]
+
+
+def _latest_generation(path: Path) -> int:
+    """The newest generation in ``path``, or why there is no index there."""
+    if not path.exists():
+        raise IndexMissing(path, "the folder does not exist", creatable=True)
+    if not path.is_dir():
+        raise IndexMissing(path, "it is a file, not a folder", creatable=False)
+    try:
+        names = os.listdir(path)
+    except OSError as exc:
+        raise index_problem(path, exc) from None
+    generations = [int(m.group(1)) for m in map(TOC_FILE.match, names) if m]
+    if generations:
+        return max(generations)
+    names = [n for n in names if not n.startswith(".") and n not in _IGNORED]
+    if any(n.startswith(f"{INDEX_NAME}_") for n in names):
+        raise IndexDamaged(path, f"it holds segment files but no table of contents "
+                                 f"(_{INDEX_NAME}_N.toc)")
+    if not names:
+        raise IndexMissing(path, "the folder is empty (is the disk mounted?)", creatable=True)
+    raise IndexMissing(path, "the folder holds other files but no index (is the path right?)",
+                       creatable=False)
+
+
+@contextmanager
+def _reading(path: Path, what: str):
+    """Turn whatever a damaged or unreadable file makes Whoosh raise into an IndexProblem."""
+    try:
+        yield
+    except IndexProblem:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any error reading the files means the same
+        raise index_problem(path, exc, what) from exc
+
+
+def _check(path: Path, generation: int) -> IndexInfo:
+    storage = FileStorage(str(path), supports_mmap=False)
+    with _reading(path, f"the table of contents {_toc_name(generation)}"):
+        toc = TOC.read(storage, INDEX_NAME, gen=generation)
+    for segment in toc.segments:
+        _check_segment(path, storage, toc, segment)
+    return IndexInfo(path=path, documents=sum(s.doc_count() for s in toc.segments),
+                     deleted=sum(s.deleted_count() for s in toc.segments),
+                     segments=len(toc.segments), generation=generation)
+
+
+def _check_segment(path: Path, storage, toc, segment) -> None:
+    if segment.is_compound():
+        name = segment.make_filename(segment.COMPOUND_EXT)
+        with _reading(path, f"the segment file {name}"):
+            size = storage.file_length(name)
+            parts = segment.open_compound_file(storage)
+            try:
+                for part in parts.list():
+                    offset, length = parts.range(part)
+                    if offset + length > size:
+                        raise IndexDamaged(path, f"the segment file {name} is truncated "
+                                                 f"({size} bytes; its part {part} ends at "
+                                                 f"byte {offset + length})")
+            finally:
+                parts.close()
+        what = f"the segment file {name}"
+    else:
+        what = f"the files of segment {segment.segment_id()}"
+    with _reading(path, what):
+        reader = SegmentReader(storage, toc.schema, segment, generation=toc.generation)
+        try:
+            _read_samples(reader)
+        finally:
+            reader.close()
+
+
+def _read_samples(reader) -> None:
+    """Read a little of every part of one segment: what a first search touches."""
+    last = reader.doc_count_all() - 1
+    for docnum in sorted({0, last}) if last >= 0 else ():
+        if not reader.is_deleted(docnum):
+            reader.stored_fields(docnum)
+    for name, field in reader.schema.items():
+        if last >= 0 and reader.has_column(name):
+            reader.column_reader(name)[last]
+        if field.indexed:
+            first = next(iter(reader.lexicon(name)), None)
+            if first is not None:
+                list(reader.postings(name, first).all_ids())
