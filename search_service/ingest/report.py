@@ -43,11 +43,26 @@ class IngestSummary:
                 f"deleted {self.deleted}, failed {self.failed} ({read} files, "
                 f"{self.seconds:.1f}s)")
 
+    def failure_line(self) -> str | None:
+        """The closing error of a run where files failed: how many, and what became of the rest."""
+        if not self.failed:
+            return None
+        others = sum(1 for f in self.files if f.outcome not in ("failed", "deleted"))
+        failed = "1 file" if self.failed == 1 else f"{self.failed} files"
+        rest = ("there were no other files" if others == 0 else
+                "the other file was indexed" if others == 1 else
+                f"the other {others} files were indexed")
+        return f"{failed} could not be indexed (listed above); {rest}"
+
+    def changed_index(self) -> bool:
+        return bool(self.added or self.updated or self.deleted)
+
     def to_json(self) -> dict:
-        return {"added": self.added, "updated": self.updated, "skipped": self.skipped,
-                "deleted": self.deleted, "failed": self.failed,
-                "seconds": round(self.seconds, 3),
-                "files": [vars(f) for f in self.files]}
+        """The report as JSON-ready values; every string is valid UTF-8 (see printable)."""
+        return printable({"added": self.added, "updated": self.updated,
+                          "skipped": self.skipped, "deleted": self.deleted,
+                          "failed": self.failed, "seconds": round(self.seconds, 3),
+                          "files": [vars(f) for f in self.files]})
 
     def count(self) -> None:
         for report in self.files:
@@ -75,3 +90,26 @@ def failure_reason(exc: Exception) -> str:
     if expected_failure(exc):
         return str(exc)
     return f"the file could not be read (unexpected {type(exc).__name__}: {exc})"
+
+
+def printable(value):
+    """``value`` with every string safe to write as UTF-8, in dicts and lists too.
+
+    A file name that is not valid UTF-8 reaches Python with its bad bytes as surrogate escapes
+    (``bad\\udcff.txt``), which no UTF-8 writer accepts; they are shown as ``\\xff``, so
+    ``bad\\xff.txt`` names the byte to look for. Other lone surrogates show as ``\\udXXX``.
+
+    >>> printable({"path": "/srv/bad\\udcff.txt", "n": [1, "tin tức"]})
+    {'path': '/srv/bad\\\\xff.txt', 'n': [1, 'tin tức']}
+    """
+    if isinstance(value, str):
+        try:
+            raw = value.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return raw.decode("utf-8", "backslashreplace")
+    if isinstance(value, dict):
+        return {printable(k): printable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [printable(v) for v in value]
+    return value
