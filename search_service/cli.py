@@ -1,9 +1,16 @@
-"""Command line: ``python -m search_service ingest|search|serve`` (thin shells over the library)."""
+"""Command line: ``python -m search_service ingest|search|serve|check`` (thin shells over the
+library).
+
+An operator's mistake (a mistyped or unmounted --index, a damaged or unreadable index, a report
+that cannot be written) ends in one ``Error: …`` line naming the path and what to do, and exit
+status 1 — never a traceback.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -11,11 +18,35 @@ from pathlib import Path
 import click
 
 from search_service import config
+from search_service.errors import IndexMissing, IndexProblem
 
 
 def _index_option(f):
     return click.option("--index", "index_dir", type=click.Path(file_okay=False),
                         help="Index folder (default: $SEARCH_INDEX_DIR or index/ at the repo root).")(f)
+
+
+def _settings() -> dict:
+    try:
+        return config.load()
+    except ValueError as exc:
+        raise click.ClickException(f"a SEARCH_* setting is not a number: {exc}") from None
+
+
+def _usable_index(path: Path, missing_hint: str = ""):
+    """check_index(path), or the ClickException that says what is wrong and what to do."""
+    from search_service.schema import check_index
+
+    try:
+        return check_index(path)
+    except IndexMissing as exc:
+        raise click.ClickException(f"{exc}{missing_hint if exc.creatable else ''}") from None
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 @click.group()
@@ -50,6 +81,8 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers
     Example: python -m search_service ingest --sync --report bao-cao.json /srv/ward-files
     """
     from search_service.ingest.pipeline import IndexUnavailable, ingest_paths
+    from search_service.ingest.report import printable
+    from search_service.schema import READ_ERRORS
 
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
@@ -63,28 +96,111 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers
             max_file_mb = float(config.load()["MAX_FILE_MB"])
         except ValueError as exc:
             raise click.ClickException(f"SEARCH_MAX_FILE_MB is not a number: {exc}") from None
+    path = config.index_dir(index_dir)
+    before = _index_to_write(path)
+    _require_readable_folders(paths)
     try:
-        summary = ingest_paths(config.index_dir(index_dir), paths, visibility=visibility,
-                               sync=sync, max_file_mb=max_file_mb, progress=_progress_bar(),
+        summary = ingest_paths(path, paths, visibility=visibility, sync=sync,
+                               max_file_mb=max_file_mb, progress=_progress_bar(),
                                workers=workers)
     except IndexUnavailable as exc:
         raise click.ClickException(f"nothing was indexed: {exc}") from None
+    except (*READ_ERRORS, UnicodeError) as exc:
+        raise click.ClickException(_ingest_failed(path, before, exc)) from None
     for report in summary.files:
         for warning in report.warnings:
-            click.echo(f"warning: {report.path}: {warning}", err=True)
+            click.echo(f"warning: {printable(report.path)}: {printable(warning)}", err=True)
         if report.outcome == "failed":
-            click.echo(f"failed: {report.path}: {report.error}", err=True)
-    if report_path:
-        try:
-            Path(report_path).write_text(json.dumps(summary.to_json(), ensure_ascii=False,
-                                                    indent=2), encoding="utf-8")
-        except OSError as exc:
-            raise click.ClickException(f"the index was updated, but the report could not be "
-                                       f"written: {exc.strerror or exc}") from None
+            click.echo(f"failed: {printable(report.path)}: {printable(report.error)}", err=True)
+    report_error = _write_report(report_path, summary) if report_path else None
     click.echo(summary.line(), err=True)
-    if summary.failed:
-        raise click.ClickException(f"{summary.failed} file(s) could not be indexed (listed "
-                                   "above); the other files were")
+    errors = [e for e in (report_error, summary.failure_line()) if e]
+    for error in errors[:-1]:
+        click.echo(f"Error: {error}", err=True)
+    if errors:
+        raise click.ClickException(errors[-1])
+
+
+def _index_to_write(path: Path) -> int | None:
+    """The generation of the index in ``path`` before a run (None: ingest will create it).
+
+    A damaged or unreadable index is refused before any file is read; so is a folder that
+    holds other files, where a mistyped --index would scatter index files among them.
+    """
+    from search_service.schema import check_index
+
+    try:
+        return check_index(path).generation
+    except IndexMissing as exc:
+        if exc.creatable:
+            return None
+        raise click.ClickException(f"nothing was indexed: {exc}; ingest makes a new index only "
+                                   "in a new or empty folder") from None
+    except IndexProblem as exc:
+        raise click.ClickException(f"nothing was indexed: {exc}") from None
+
+
+def _require_readable_folders(paths) -> None:
+    """Refuse a run when a folder below ``paths`` cannot be listed: the file walk would skip it
+    without a word, leaving its files out and, with --sync, deleting their documents."""
+    for raw in paths:
+        if not Path(raw).is_dir():
+            continue
+        errors: list[OSError] = []
+        for _top, dirs, _files in os.walk(raw, onerror=errors.append):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]    # not ingested anyway
+            if errors:
+                break
+        if errors:
+            exc = errors[0]
+            raise click.ClickException(
+                f"nothing was indexed: cannot read the folder {exc.filename}: "
+                f"{exc.strerror or exc}; the user running ingest needs read access to it "
+                "(its files would be left out, and --sync would remove their documents)")
+
+
+def _ingest_failed(path: Path, before: int | None, exc: Exception) -> str:
+    """The message for a run stopped by the system (permissions, disk, a name that is not
+    UTF-8, a damaged index): what failed, and whether the index changed — read from disk."""
+    from search_service.ingest.report import printable
+    from search_service.schema import index_problem, latest_generation
+
+    if isinstance(exc, UnicodeEncodeError) and isinstance(exc.object, str):
+        what = (f"the name {printable(exc.object)} is not valid UTF-8 and cannot be stored in "
+                "the index; rename it")
+    elif isinstance(exc, UnicodeError):
+        what = f"a file or folder name is not valid UTF-8 ({exc}); rename it"
+    elif not isinstance(exc, OSError):
+        what = str(index_problem(path, exc))
+    else:
+        filename = printable(str(exc.filename)) if exc.filename else None
+        inside = filename and Path(filename).resolve().is_relative_to(path.resolve())
+        if inside or not filename:
+            what = f"cannot write the index in {path}: {exc.strerror or exc}"
+            what += f": {filename}" if filename else ""
+            if isinstance(exc, PermissionError):
+                what += "; the user running ingest needs write access to the folder"
+        else:
+            what = f"cannot read {filename}: {exc.strerror or exc}"
+    after = latest_generation(path)
+    # Generation 0 is the empty index a first run creates before it writes anything.
+    if after is not None and after > (before or 0):
+        return f"the index was updated (generation {after}), but the run then failed: {what}"
+    return f"nothing was indexed: {what}"
+
+
+def _write_report(report_path: str, summary) -> str | None:
+    """Write the JSON report; after the commit, a failure must not hide that the index changed."""
+    try:
+        data = json.dumps(summary.to_json(), ensure_ascii=False, indent=2).encode("utf-8")
+        Path(report_path).write_bytes(data)
+    except Exception as exc:  # noqa: BLE001 - whatever it is, say what state the index is in
+        reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                  else f"{type(exc).__name__}: {exc}")
+        state = ("the index was updated" if summary.changed_index()
+                 else "the index needed no change")
+        return f"{state}, but the report could not be written to {report_path}: {reason}"
+    return None
 
 
 def _progress_bar():
@@ -107,18 +223,21 @@ def search(index_dir, query, limit, as_json, internal):
 
     Example: python -m search_service search "phuc loi hoi nghi"
     """
+    from search_service.schema import READ_ERRORS, index_problem
     from search_service.search import SearchEngine, SearchRequest
 
     text = " ".join(query)
-    if len(text) > config.load()["MAX_QUERY_CHARS"]:
-        raise click.ClickException("the query is longer than 1,000 characters")
+    max_chars = _settings()["MAX_QUERY_CHARS"]
+    if len(text) > max_chars:
+        raise click.ClickException(f"the query is longer than {max_chars:,} characters")
     path = config.index_dir(index_dir)
+    _usable_index(path, "; run `ingest` first")
     try:
         engine = SearchEngine(path, create=False)
-    except FileNotFoundError:
-        raise click.ClickException(f"no index at {path}: run `ingest` first") from None
-    result = engine.search(SearchRequest(q=text, per_page=limit, facets=as_json,
-                                         include_internal=internal))
+        result = engine.search(SearchRequest(q=text, per_page=limit, facets=as_json,
+                                             include_internal=internal))
+    except READ_ERRORS as exc:          # damage that check_index could not see
+        raise click.ClickException(str(index_problem(path, exc))) from None
     if as_json:
         click.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
         return
@@ -139,17 +258,30 @@ def result_json(result) -> dict:
 @_index_option
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=5000, show_default=True)
-def serve(index_dir, host, port):
-    """Serve the web UI and the JSON API; an empty index gets the bundled sample documents first.
+@click.option("--create", is_flag=True,
+              help="Serve a new, empty index (no sample documents) when the folder has none; "
+                   "only in a new or empty folder.")
+def serve(index_dir, host, port, create):
+    """Serve the web UI and the JSON API.
 
-    Example: python -m search_service serve --port 8000
+    The folder must hold an index (made by `ingest`), or --create makes an empty one. Only the
+    default index (no --index, no SEARCH_INDEX_DIR) is made on its first run without asking,
+    with the bundled sample documents so a newcomer sees results.
+
+    Example: python -m search_service serve --index /srv/tra-cuu/index --port 8000
     """
+    from search_service.schema import READ_ERRORS, index_problem
     from search_service.web import create_app
 
+    settings = _settings()
     path = config.index_dir(index_dir)
-    _seed_if_empty(path)
-    app = create_app({"INDEX_DIR": str(path)})
-    app.extensions["search_engine"].warm()
+    index_to_serve(path, default=_is_default_index(path), create=create,
+                   sample_dir=Path(settings["SAMPLE_DIR"]))
+    try:
+        app = create_app({"INDEX_DIR": str(path)})
+        app.extensions["search_engine"].warm()
+    except READ_ERRORS as exc:          # damage that check_index could not see
+        raise click.ClickException(str(index_problem(path, exc))) from None
     click.echo(f"Tra cứu phường: http://{host}:{port}/", err=True)
     # A production WSGI server rather than Flask's development one; one process, so the
     # warm searcher and its caches are shared by every request thread.
@@ -158,17 +290,90 @@ def serve(index_dir, host, port):
     waitress_serve(app, host=host, port=port, threads=8, ident="tra-cuu-phuong")
 
 
-def _seed_if_empty(path: Path) -> None:
-    from search_service.ingest.pipeline import ingest_paths
-    from search_service.schema import open_index
+def _is_default_index(path: Path) -> bool:
+    default = next(s.default for s in config.SETTINGS if s.name == "INDEX_DIR")
+    return path.resolve() == Path(default).resolve()
 
-    with open_index(path).reader() as reader:
-        if reader.doc_count() > 0:
-            return
-    sample = Path(config.load()["SAMPLE_DIR"])
-    if sample.is_dir():
-        summary = ingest_paths(path, [sample])
-        click.echo(f"empty index: ingested the sample documents ({summary.line()})", err=True)
+
+def index_to_serve(path: Path, *, default: bool, create: bool, sample_dir: Path):
+    """Make sure ``path`` holds an index fit to serve; return what check_index found.
+
+    An explicit folder without an index is a mistyped or unmounted path, not a reason to serve
+    sample documents: it is an error unless ``create`` (then an empty index, in a new or empty
+    folder only). The default index is made on its first run, with the samples unless
+    ``create``; "first run" means no index yet, or the empty one a first open left behind.
+    """
+    from search_service.schema import check_index, open_index
+
+    try:
+        info = check_index(path)
+    except IndexMissing as exc:
+        if not (default or (create and exc.creatable)):
+            raise click.ClickException(_missing_to_serve(exc, path, create)) from None
+        info = None
+    except IndexProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    if info is None:
+        try:
+            open_index(path)
+            info = check_index(path)
+        except (OSError, IndexProblem) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise click.ClickException(f"cannot create an index in {path}: {reason}") from None
+        if create:
+            click.echo(f"warning: created a new, empty index in {path}; add documents with "
+                       f"`ingest --index {path} FILES`", err=True)
+            return info
+    if default and not create and info.documents == 0 and info.generation == 0:
+        return _seed(path, sample_dir) or info
+    if info.documents == 0:
+        click.echo(f"warning: the index in {path} has no documents; add some with "
+                   f"`ingest --index {path} FILES`", err=True)
+    return info
+
+
+def _missing_to_serve(exc: IndexMissing, path: Path, create: bool) -> str:
+    if not exc.creatable:
+        return f"{exc}; --create makes an index only in a new or empty folder" if create \
+            else str(exc)
+    return (f"{exc}; build it with `ingest --index {path} FILES`, or add --create to serve a "
+            "new, empty index there")
+
+
+def _seed(path: Path, sample_dir: Path):
+    """Ingest the bundled sample documents into a new default index."""
+    from search_service.ingest.pipeline import IndexUnavailable, ingest_paths
+
+    if not sample_dir.is_dir():
+        click.echo(f"warning: no sample documents in {sample_dir}; serving an empty index",
+                   err=True)
+        return None
+    try:
+        summary = ingest_paths(path, [sample_dir])
+    except (IndexUnavailable, OSError) as exc:
+        raise click.ClickException(f"the sample documents could not be ingested into "
+                                   f"{path}: {exc}") from None
+    click.echo(f"empty index: ingested the sample documents ({summary.line()})", err=True)
+    return _usable_index(path)
+
+
+@main.command()
+@_index_option
+def check(index_dir):
+    """Check that the index can be searched: read a little of every file, print a summary.
+
+    Exit status 1, with the file at fault and what to do, when the index is missing, damaged
+    or unreadable; the index is never written.
+
+    Example: python -m search_service check --index /srv/tra-cuu/index
+    """
+    path = config.index_dir(index_dir)
+    info = _usable_index(path)
+    line = (f"index {path} is usable: {_plural(info.documents, 'document')}, "
+            f"{_plural(info.segments, 'segment')}, generation {info.generation}")
+    if info.deleted:
+        line += f" ({_plural(info.deleted, 'deleted document')} still in the files)"
+    click.echo(line)
 
 
 @main.command("hash-password")

@@ -71,9 +71,29 @@ def test_ingest_with_a_bad_file_exits_1_and_keeps_the_good_ones(runner, tmp_path
         str(small_corpus / "hong.jsonl"), str(small_corpus / "rong.txt")]
     assert "empty" in failed[1] and "line 1" in failed[0]
     assert summary_counts(result.stderr) == (2, 0, 0, 0, 2)
-    assert "Error:" in result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "Error: 2 files could not be indexed (listed above); the other 2 files were indexed")
     found = runner.invoke(main, ["search", "--index", index, "--json", "sân bóng"])
     assert [h["id"] for h in json.loads(found.stdout)["hits"]] == ["san-bong.txt"]
+
+
+@pytest.mark.parametrize("good, bad, sentence", [
+    (1, 1, "1 file could not be indexed (listed above); the other file was indexed"),
+    (0, 1, "1 file could not be indexed (listed above); there were no other files"),
+    (0, 2, "2 files could not be indexed (listed above); there were no other files"),
+])
+def test_the_failure_sentence_is_whole(runner, tmp_path, good, bad, sentence):
+    """It once ended "...; the other files were"."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for n in range(good):
+        (folder / f"tot-{n}.txt").write_text("Họp tổ dân phố\n\nNội dung cuộc họp.\n",
+                                             encoding="utf-8")
+    for n in range(bad):
+        (folder / f"rong-{n}.txt").write_bytes(b"")
+    result = runner.invoke(main, ["ingest", "--index", str(tmp_path / "index"), str(folder)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == f"Error: {sentence}"
 
 
 def test_ingest_of_a_missing_path_is_an_error(runner, tmp_path):
@@ -171,7 +191,8 @@ def test_search_on_a_missing_index_is_an_error(runner, tmp_path):
     missing = tmp_path / "khong-co"
     result = runner.invoke(main, ["search", "--index", str(missing), "phuc loi"])
     assert result.exit_code == 1
-    assert result.stderr == f"Error: no index at {missing}: run `ingest` first\n"
+    assert result.stderr == (f"Error: no index at {missing}: the folder does not exist; "
+                             "run `ingest` first\n")
     assert not missing.exists()
 
 
@@ -181,7 +202,8 @@ def test_search_on_an_empty_folder_is_an_error_and_writes_nothing(runner, tmp_pa
     folder.mkdir()
     result = runner.invoke(main, ["search", "--index", str(folder), "phuc loi"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: ")
+    assert result.stderr == (f"Error: no index at {folder}: the folder is empty (is the disk "
+                             "mounted?); run `ingest` first\n")
     assert list(folder.iterdir()) == []
 
 
@@ -190,6 +212,25 @@ def test_query_over_1000_characters_is_refused(runner, ward_index):
     assert result.exit_code == 1
     assert result.stderr == "Error: the query is longer than 1,000 characters\n"
     assert runner.invoke(main, ["search", "--index", str(ward_index), "a" * 1000]).exit_code == 0
+
+
+@pytest.mark.parametrize("limit, shown", [("50", "50"), ("12000", "12,000")])
+def test_the_query_limit_message_says_the_configured_limit(runner, ward_index, limit, shown):
+    env = {"SEARCH_MAX_QUERY_CHARS": limit}
+    too_long = "a" * (int(limit) + 1)
+    result = runner.invoke(main, ["search", "--index", str(ward_index), too_long], env=env)
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: the query is longer than {shown} characters\n"
+    fits = runner.invoke(main, ["search", "--index", str(ward_index), too_long[:-1]], env=env)
+    assert fits.exit_code == 0, fits.output
+
+
+def test_a_setting_that_is_not_a_number_is_an_error(runner, ward_index):
+    result = runner.invoke(main, ["search", "--index", str(ward_index), "phuc loi"],
+                           env={"SEARCH_MAX_QUERY_CHARS": "nghìn"})
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: a SEARCH_* setting is not a number: invalid literal for "
+                             "int() with base 10: 'nghìn'\n")
 
 
 def test_python_dash_m_entry_point(ward_index):
