@@ -8,6 +8,7 @@ operations over per-document columns read once per index generation.
 
 from __future__ import annotations
 
+import copy
 import math
 import threading
 from collections import OrderedDict
@@ -16,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
 from whoosh.util.times import datetime_to_long
+from whoosh.util.numeric import byte_to_length
 
 K1 = 1.2
 B = {"title": 0.4, "title_f": 0.4, "title_bi": 0.4, "title_w": 0.4}   # titles: short, even
@@ -28,6 +31,7 @@ EPOCH = datetime(1970, 1, 1)
 MISSING_DATE = np.iinfo(np.int64).min
 _EPOCH_LONG = datetime_to_long(EPOCH)
 _LATEST = datetime_to_long(datetime(9999, 12, 31))
+_BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 
 
 @dataclass
@@ -58,26 +62,64 @@ class Scope:
     avg_length: dict[str, float]
 
 
+class PostingsCache:
+    """Decoded posting lists of one generation, least recently used out first, bounded by
+    the number of postings held; shared by every thread reading that generation."""
+
+    def __init__(self, limit: int = POSTINGS_CACHE_MAX):
+        self.limit = limit
+        self._lists: OrderedDict = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            found = self._lists.get(key)
+            if found is not None:
+                self._lists.move_to_end(key)
+            return found
+
+    def put(self, key, postings) -> None:
+        size = len(postings[0])
+        if not 0 < size <= self.limit // 4:
+            return
+        with self._lock:
+            if key not in self._lists:
+                self._lists[key] = postings
+                self._held += size
+            while self._held > self.limit:
+                _, (ids, _) = self._lists.popitem(last=False)
+                self._held -= len(ids)
+
+
 class Collection:
-    """Per-generation statistics and columns of one open searcher."""
+    """Per-generation statistics and columns, read once and shared by every thread.
+
+    Postings and stored fields are read through a searcher of that generation. Whoosh's
+    files are not safe to read from two threads at once (a seek, then a read), so each
+    thread works on its own :meth:`bind` of the collection to its own searcher.
+    """
 
     def __init__(self, searcher, fields, facet_fields):
         self.searcher = searcher
         reader = searcher.reader()
         self.size = reader.doc_count_all()
         self._leaves = list(reader.leaf_readers())
-        self.lengths = {f: self._lengths(reader, f) for f in fields}
-        self.live = np.ones(self.size, dtype=bool)
-        for docnum in range(self.size):
-            if reader.is_deleted(docnum):
-                self.live[docnum] = False
-        self.columns = {f: self._column(reader, f) for f in facet_fields}
-        self.published = self._dates(reader, "published")
+        self.lengths = {f: self._lengths(f) for f in fields}
+        self.live = self._live()
+        self.columns = {f: self._column(f) for f in facet_fields}
+        self.published = self._dates("published")
         self.id_rank = self._id_rank()
         self._scopes: dict[bool, Scope] = {}
-        self._cache: OrderedDict = OrderedDict()
-        self._cached = 0          # postings held by the cache
-        self._lock = threading.Lock()
+        self._cache = PostingsCache()
+
+    def bind(self, searcher) -> "Collection":
+        """This collection read through ``searcher`` (of the same generation): the arrays,
+        scopes and postings cache are shared, not copied."""
+        bound = copy.copy(self)
+        bound.searcher = searcher
+        bound._leaves = list(searcher.reader().leaf_readers())
+        return bound
 
     def scope(self, public_only: bool) -> Scope:
         """The public documents (``public_only``), or every live one (staff)."""
@@ -91,13 +133,29 @@ class Collection:
             found = self._scopes[public_only] = Scope(mask, int(mask.sum()), avg)
         return found
 
-    def _lengths(self, reader, fieldname):
-        if not self.size:
-            return np.zeros(0, dtype=np.float32)
-        return np.fromiter((reader.doc_field_length(d, fieldname, 0) or 0 for d in range(self.size)),
-                           dtype=np.float32, count=self.size)
+    def _lengths(self, fieldname) -> np.ndarray:
+        """Each document's length in ``fieldname`` (Whoosh keeps it as one byte a document),
+        read a segment's column at a time."""
+        out = np.zeros(self.size, dtype=np.float32)
+        for leaf, offset in self._leaves:
+            count = leaf.doc_count_all()
+            column = _length_column(leaf, fieldname)
+            if column is not None:
+                out[offset:offset + count] = _BYTE_LENGTHS[np.asarray(column.load(),
+                                                                      dtype=np.uint8)]
+            else:
+                out[offset:offset + count] = [leaf.doc_field_length(d, fieldname, 0) or 0
+                                              for d in range(count)]
+        return out
 
-    def _column(self, reader, fieldname):
+    def _live(self) -> np.ndarray:
+        live = np.ones(self.size, dtype=bool)
+        for leaf, offset in self._leaves:
+            if leaf.has_deletions():
+                live[[offset + d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d)]] = False
+        return live
+
+    def _column(self, fieldname):
         """``(codes, values)``: the document's value as an index into ``values`` (-1: none)."""
         values, index = [], {}
         codes = np.full(self.size, -1, dtype=np.int32)
@@ -119,8 +177,7 @@ class Collection:
             if fieldname not in leaf.schema or not leaf.has_column(fieldname):
                 continue
             column = leaf.column_reader(fieldname, translate=translate)
-            for docnum in range(leaf.doc_count_all()):
-                yield offset + docnum, column[docnum]
+            yield from enumerate(column.load() if hasattr(column, "load") else column, offset)
 
     def _id_rank(self) -> np.ndarray:
         """Each document's place in the order of ids: ties are broken by it, so an order
@@ -132,7 +189,7 @@ class Collection:
         rank[np.argsort(np.array(ids, dtype=object), kind="stable")] = np.arange(self.size)
         return rank
 
-    def _dates(self, reader, fieldname):
+    def _dates(self, fieldname):
         """Seconds since 1970 per document; ``MISSING_DATE`` where there is none."""
         out = np.full(self.size, MISSING_DATE, dtype=np.int64)
         # Raw values (microseconds since year 1); a missing date is an out-of-range default.
@@ -153,11 +210,9 @@ class Collection:
     def postings(self, fieldname: str, term: str):
         """``(docnums, weights)`` arrays of a term, cached for common terms."""
         key = (fieldname, term)
-        with self._lock:
-            hit = self._cache.get(key)
-            if hit is not None:
-                self._cache.move_to_end(key)
-                return hit
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
         ids, weights = [], []
         for leaf, offset in self._leaves:
             if (fieldname, term) not in leaf:
@@ -166,15 +221,7 @@ class Collection:
             _read_blocks(matcher, offset, ids, weights)
         result = ((np.concatenate(ids), np.concatenate(weights)) if ids
                   else (np.zeros(0, np.int64), np.zeros(0, np.float32)))
-        size = len(result[0])
-        if 0 < size <= POSTINGS_CACHE_MAX // 4:
-            with self._lock:
-                if key not in self._cache:
-                    self._cache[key] = result
-                    self._cached += size
-                while self._cached > POSTINGS_CACHE_MAX:
-                    _, (ids, _) = self._cache.popitem(last=False)
-                    self._cached -= len(ids)
+        self._cache.put(key, result)
         return result
 
     def doc_frequency(self, fieldname: str, term: str, scope: Scope) -> int:
@@ -233,6 +280,15 @@ class Collection:
         if docs:
             mask[np.fromiter(docs, dtype=np.int64, count=len(docs))] = True
         return mask
+
+
+def _length_column(leaf, fieldname):
+    """The column of a W3 segment's field lengths (whoosh3 internals), or None."""
+    perdoc = getattr(leaf, "_perdoc", None)
+    if perdoc is None or not hasattr(perdoc, "_cached_reader"):
+        return None
+    column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    return column if hasattr(column, "load") else None
 
 
 def _read_blocks(matcher, offset, ids, weights):

@@ -1,13 +1,14 @@
 """Query → results: ranking, filters, facets, sorting, paging, snippets, suggestions.
 
-One :class:`SearchEngine` per process keeps a warm searcher and reopens it when a commit
-made it stale (never Whoosh's ``Searcher.refresh()``, which returns wrong results after merges).
+One :class:`SearchEngine` per process, shared by its threads: each search reads one
+immutable snapshot of the index (:mod:`search_service.snapshot`), so searches never wait on
+each other, and a new commit is opened whole in the background and swapped in (never
+Whoosh's ``Searcher.refresh()``, which returns wrong results after merges).
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -21,11 +22,11 @@ from search_service.query import (ParsedQuery, build_plan, constraints, parse_qu
                                   related_plan)
 from search_service.ranking import EPOCH, MISSING_DATE, Collection
 from search_service.schema import TEXT_FIELDS, open_index
-from search_service.suggest import Lexicon, correct, min_doc_frequency
+from search_service.snapshot import FACETS, READERS, Generations, Snapshot
+from search_service.suggest import correct
 
 logger = logging.getLogger(__name__)
 
-FACETS = ("doc_type", "category", "issuer", "year")
 SCORED_FIELDS = tuple(TEXT_FIELDS)
 SORTS = ("relevance", "date", "date_asc")
 
@@ -82,52 +83,35 @@ class SearchResult:
 class SearchEngine:
     """Searches one on-disk index; safe to share between the threads of a server."""
 
-    def __init__(self, index_dir, create: bool = True):
+    def __init__(self, index_dir, create: bool = True, readers: int = READERS):
         self.index = open_index(index_dir, create=create)
-        self._lock = threading.RLock()
-        self._searcher = None
-        self._collection = None
-        self._lexicon = None
+        self.generations = Generations(self.index, SCORED_FIELDS, readers)
 
-    # -- the shared searcher ---------------------------------------------------------------
-    def searcher(self):
-        """A searcher that sees the latest commit (reopened, never refreshed, when stale)."""
-        with self._lock:
-            if self._searcher is None or not self._searcher.up_to_date():
-                if self._searcher is not None:
-                    self._searcher.close()
-                self._searcher = self.index.searcher()
-                self._collection = self._lexicon = None
-            return self._searcher
+    def snapshot(self) -> Snapshot:
+        """The generation searches read now (a newer commit is being opened meanwhile)."""
+        return self.generations.current()
 
-    def collection(self) -> Collection:
-        """Statistics and columns of the current generation, built on first use."""
-        with self._lock:
-            searcher = self.searcher()
-            if self._collection is None:
-                self._collection = Collection(searcher, SCORED_FIELDS, FACETS + ("visibility",))
-            return self._collection
+    def refresh(self) -> Snapshot:
+        """Open the newest commit now: for a script that has just ingested."""
+        return self.generations.refresh()
 
     def warm(self) -> None:
         """Do the one-off work of a first search now (a server calls this before listening):
-        the collection's columns, the segmentation model, the word list for suggestions."""
+        the snapshot (columns, word list for suggestions) and the segmentation model."""
         from search_service.analysis import segment
 
         segment("Khởi động")
-        self.did_you_mean(parse_query("khoi dong"))
+        self.refresh()
 
     def close(self):
-        with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-                self._searcher = self._collection = None
+        self.generations.close()
 
     # -- search ------------------------------------------------------------------------------
     def search(self, req: SearchRequest) -> SearchResult:
         started = time.perf_counter()
         parsed = parse_query(req.q)
-        with self._lock:
-            col = self.collection()
+        snap = self.snapshot()
+        with snap.reading() as col:
             scores, matched = self._match(col, req, parsed)
             order = self._order(col, req, parsed, scores, matched)
             first = (req.page - 1) * req.per_page
@@ -136,7 +120,7 @@ class SearchEngine:
             hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], marks, req.snippets)
                     for d in page]
             facets = self._facet_counts(col, matched, req) if req.facets else {}
-            suggestion = self._suggestion(col, req, parsed, order[:req.per_page])
+            suggestion = self._suggestion(snap, col, req, parsed, order[:req.per_page])
         return SearchResult(
             query=req.q, normalized_query=parsed.normalized(), total=int(matched.sum()),
             page=req.page, per_page=req.per_page,
@@ -159,10 +143,11 @@ class SearchEngine:
             matched &= ~col.docs_matching(excluded)
         return scores, matched & self._filter(col, req)
 
-    def _suggestion(self, col, req: SearchRequest, parsed: ParsedQuery, first_page) -> str | None:
+    def _suggestion(self, snap, col, req: SearchRequest, parsed: ParsedQuery,
+                    first_page) -> str | None:
         """'Did you mean', offered only when the corrected query finds something else: a
         query typed without diacritics usually finds the same documents already."""
-        suggestion = self.did_you_mean(parsed, req.include_internal)
+        suggestion = _correction(snap, col, parsed, req.include_internal)
         if suggestion is None:
             return None
         fixed = parse_query(suggestion)
@@ -244,8 +229,8 @@ class SearchEngine:
     # -- documents -------------------------------------------------------------------------
     def get_document(self, doc_id: str, include_internal: bool = False) -> dict | None:
         """All stored fields of one document, or None if unknown or not visible."""
-        with self._lock:
-            fields = self.searcher().document(id=doc_id)
+        with self.snapshot().reading() as col:
+            fields = col.searcher.document(id=doc_id)
         if not fields or (fields.get("visibility") != "public" and not include_internal):
             return None
         return _public_fields(fields)
@@ -254,8 +239,7 @@ class SearchEngine:
                        include_internal: bool = False) -> list[Hit]:
         """Documents that share the most distinctive syllables with ``doc_id``, weighed by
         what the reader may see only (like every score)."""
-        with self._lock:
-            col = self.collection()
+        with self.snapshot().reading() as col:
             docnum = col.searcher.document_number(id=doc_id)
             if docnum is None:
                 return []
@@ -279,34 +263,34 @@ class SearchEngine:
     def facet_overview(self, include_internal: bool = False) -> dict:
         """Counts of every facet over the whole collection (for the home page)."""
         req = SearchRequest(include_internal=include_internal)
-        with self._lock:
-            col = self.collection()
+        with self.snapshot().reading() as col:
             return self._facet_counts(col, self._filter(col, req), req)
 
     # -- suggestions -------------------------------------------------------------------------
     def did_you_mean(self, parsed: ParsedQuery, include_internal: bool = False) -> str | None:
         """The query as the collection writes it: diacritics restored where they were left
         out, and syllables no document holds (typos, wrong tones) replaced by a near one."""
-        if not parsed.terms or parsed.number_keys:
-            return None
-        with self._lock:
-            col = self.collection()
-            if self._lexicon is None:
-                smallest = col.scope(public_only=True).size
-                self._lexicon = Lexicon.from_searcher(col.searcher, min_doc_frequency(smallest))
-            return correct(col, self._lexicon, parsed, col.scope(not include_internal))
+        snap = self.snapshot()
+        with snap.reading() as col:
+            return _correction(snap, col, parsed, include_internal)
 
     def complete(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[dict]:
         """What the reader may be typing: document numbers, types and categories, titles
         (``[{"text", "kind", "id"}]``, see :mod:`search_service.complete`)."""
-        with self._lock:
-            col = self.collection()
+        with self.snapshot().reading() as col:
             return complete(col, col.scope(public_only=not include_internal), prefix, limit)
 
     def suggest(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[str]:
         """Titles that complete what is typed, accent-insensitively."""
         return [item["text"] for item in self.complete(prefix, limit, include_internal)
                 if item["kind"] == "document"]
+
+
+def _correction(snap: Snapshot, col: Collection, parsed: ParsedQuery,
+                include_internal: bool) -> str | None:
+    if not parsed.terms or parsed.number_keys:
+        return None
+    return correct(col, snap.lexicon, parsed, col.scope(public_only=not include_internal))
 
 
 def _public_fields(fields: dict) -> dict:
