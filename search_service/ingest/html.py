@@ -17,6 +17,8 @@ from search_service.analysis import normalize_text
 from search_service.ingest import IngestError, metadata
 from search_service.ingest.encoding import decode
 
+# Far above a ward portal's article page (some 5,000 tags) or a long report saved from Word.
+MAX_TAGS = 100_000
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "svg", "canvas", "form",
               "button", "input", "select", "textarea", "nav", "aside", "footer", "menu",
               "object", "embed", "link", "meta")
@@ -40,19 +42,28 @@ _DATE_META = (("property", "article:published_time"), ("itemprop", "datePublishe
               ("name", "DC.date.issued"), ("property", "og:published_time"))
 _SAVED_FROM = re.compile(r"saved from url=\(\d+\)(\S+)")
 _HOME = ("trang chủ", "home", "trang chu")
+_MAX_CRUMBS = 20
+_META_ATTRS = ("property", "itemprop", "name")
+_BREADCRUMB = re.compile("breadcrumb", re.IGNORECASE)
 
 
 def parse(path: Path, data: bytes) -> list[dict]:
     """One document from a saved web page."""
     try:
         return _parse(path, data)
-    except RecursionError:   # BeautifulSoup walks the tree recursively
+    except RecursionError:   # a last resort: parts of bs4 we do not call may recurse
         raise IngestError("the web page is nested too deeply to read") from None
 
 
 def _parse(path: Path, data: bytes) -> list[dict]:
     from bs4 import BeautifulSoup
 
+    # Counted before parsing, at C speed: BeautifulSoup keeps some 700 bytes and spends some
+    # 40 µs per tag, so a 50 MB file of "<b>" would take gigabytes and most of an hour.
+    tags = data.count(b"<")
+    if tags > MAX_TAGS:
+        raise IngestError(f"the web page is too large to read: {tags:,} tags, over the "
+                          f"{MAX_TAGS:,} read per page (save the article alone)")
     markup = _decode(data)
     soup = BeautifulSoup(markup, "lxml")
     facts = _page_facts(soup, markup)        # read before the breadcrumbs are dropped
@@ -103,35 +114,67 @@ def _is_utf8(data: bytes) -> bool:
 
 def _page_facts(soup, html: str) -> dict:
     """Title, date, category and address from the page's head and breadcrumbs."""
-    facts = {"og_title": _meta(soup, "property", "og:title"), "title_tag": _title_tag(soup)}
+    found = _landmarks(soup)
+    facts = {"og_title": _meta(found, "property", "og:title"),
+             "title_tag": _title_tag(found.get("title"))}
     for attr, name in _DATE_META:
-        value = _meta(soup, attr, name)
+        value = _meta(found, attr, name)
         if value and _iso(value):
             facts["published"] = _iso(value)
             break
-    facts["category"] = _breadcrumb_category(soup, _first_h1(soup)) or _meta(
-        soup, "property", "article:section")
-    canonical = soup.find("link", rel="canonical")
+    h1 = found.get("h1")
+    facts["category"] = _breadcrumb_category(
+        found.get("crumbs-class") or found.get("crumbs-id"),
+        _first_h1(h1) if h1 is not None else None) or _meta(found, "property", "article:section")
+    canonical = found.get("canonical")
     saved = _SAVED_FROM.search(html[:1000])
-    facts["url"] = (_meta(soup, "property", "og:url")
+    facts["url"] = (_meta(found, "property", "og:url")
                     or (canonical.get("href") if canonical else None)
                     or (saved.group(1) if saved else None))
     return {k: normalize_text(v).strip() for k, v in facts.items() if v}
 
 
-def _meta(soup, attr: str, name: str) -> str | None:
-    tag = soup.find("meta", attrs={attr: name}) or soup.find(attrs={attr: name})
+def _landmarks(soup) -> dict:
+    """The first tag of each kind :func:`_page_facts` reads, found in one pass over the page
+    (a ``soup.find`` per fact read the whole page twenty times)."""
+    from bs4 import Tag
+
+    found: dict = {}
+    for tag in soup.descendants:
+        if not isinstance(tag, Tag):
+            continue
+        keys = [tag.name] if tag.name in ("title", "h1") else []
+        for attr in _META_ATTRS:
+            value = tag.get(attr)
+            if isinstance(value, str):
+                keys.append(("any", attr, value))
+                if tag.name == "meta":
+                    keys.append(("meta", attr, value))
+        if tag.name == "link" and "canonical" in (tag.get("rel") or ()):
+            keys.append("canonical")
+        if _BREADCRUMB.search(" ".join(tag.get("class") or ())):
+            keys.append("crumbs-class")
+        if _BREADCRUMB.search(tag.get("id") or ""):
+            keys.append("crumbs-id")
+        for key in keys:
+            found.setdefault(key, tag)
+    return found
+
+
+def _meta(found: dict, attr: str, name: str) -> str | None:
+    """A ``<meta>`` value, or the text of any other tag carrying the attribute."""
+    tag = found.get(("meta", attr, name)) or found.get(("any", attr, name))
     if tag is None:
         return None
     value = tag.get("content") or tag.get("datetime") or tag.get_text(" ", strip=True)
     return value.strip() or None
 
 
-def _title_tag(soup) -> str | None:
+def _title_tag(title) -> str | None:
     """``<title>`` without the site name after " - " or " | "."""
-    if soup.title is None or not soup.title.string:
+    if title is None or not title.string:
         return None
-    return re.split(r"\s+[|\-]\s+", soup.title.string.strip())[0] or None
+    return re.split(r"\s+[|\-]\s+", title.string.strip())[0] or None
 
 
 def _first_h1(node) -> str | None:
@@ -148,35 +191,93 @@ def _iso(value: str) -> str | None:
     return parsed.replace(tzinfo=None).isoformat(timespec="minutes")
 
 
-def _breadcrumb_category(soup, title: str | None) -> str | None:
+def _breadcrumb_category(crumbs, title: str | None) -> str | None:
     """The last breadcrumb that is neither the home page nor the article itself."""
-    crumbs = soup.find(class_=re.compile("breadcrumb", re.I)) or soup.find(
-        id=re.compile("breadcrumb", re.I))
     if crumbs is None:
         return None
-    items = [" ".join(a.get_text(" ").split()) for a in crumbs.find_all(["a", "li", "span"])]
+    # A handful of crumbs at most: each get_text reads the whole element below it.
+    items = [" ".join(a.get_text(" ").split())
+             for a in crumbs.find_all(["a", "li", "span"], limit=_MAX_CRUMBS)]
     items = [i for i in items if i and i.lower() not in _HOME and i != title and len(i) < 80]
     return items[-1] if items else None
 
 
 def _drop_boilerplate(soup) -> None:
-    for tag in soup.find_all(_DROP_TAGS):
-        tag.decompose()
-    for tag in soup.find_all("header"):
-        if tag.find_parent(["article", "main"]) is None:   # the site's banner
-            tag.decompose()
-    for tag in soup.find_all(True):
-        if tag.decomposed or tag.name in ("html", "body"):
+    """Drop menus, sidebars, footers, scripts and the site's banner; keep what holds the article.
+
+    Every pass visits each tag once: a page nested 100,000 levels deep must cost what 100,000
+    sibling tags cost. (Asking each tag whether it holds the article with ``tag.find`` made
+    this quadratic in the depth, and so did bs4's own ``tag.decomposed``.)
+    """
+    kept = _drop_by_name(soup)
+    holders = _article_holders(kept)
+    dropped: set[int] = set()
+    outermost = []
+    for tag in kept:                        # document order: a parent comes before its children
+        if id(tag.parent) in dropped:
+            dropped.add(id(tag))
             continue
         marks = " ".join(tag.get("class") or []) + " " + (tag.get("id") or "")
-        if _BOILERPLATE.search(marks) and not _holds_article(tag):
-            tag.decompose()
+        if (tag.name not in ("html", "body") and _BOILERPLATE.search(marks)
+                and id(tag) not in holders):
+            dropped.add(id(tag))
+            outermost.append(tag)
+    for tag in outermost:                   # only now: a decomposed tag forgets its parent
+        tag.decompose()
 
 
-def _holds_article(tag) -> bool:
-    """A wrapper named like boilerplate ("has-sidebar") that holds the article stays."""
-    return tag.find(["h1", "article"]) is not None or tag.find(
-        attrs={"itemprop": "articleBody"}) is not None
+def _drop_by_name(soup) -> list:
+    """Decompose scripts, menus, footers (:data:`_DROP_TAGS`) and a ``<header>`` outside
+    ``<article>``/``<main>`` (the site's banner); return the other tags in document order."""
+    kept, doomed = [], []
+    stack = [(child, False) for child in reversed(_child_tags(soup))]
+    while stack:
+        tag, in_article = stack.pop()
+        if tag.name in _DROP_TAGS or (tag.name == "header" and not in_article):
+            doomed.append(tag)
+            continue
+        kept.append(tag)
+        inside = in_article or tag.name in ("article", "main")
+        stack.extend((child, inside) for child in reversed(_child_tags(tag)))
+    for tag in doomed:                      # none is inside another: their insides were skipped
+        tag.decompose()
+    return kept
+
+
+def _article_holders(tags: list) -> set[int]:
+    """``id()`` of every tag with an ``<h1>``, ``<article>`` or ``articleBody`` below it: a
+    wrapper named like boilerplate ("has-sidebar") that holds the article stays."""
+    holders: set[int] = set()
+    for tag in reversed(tags):              # children before parents
+        if (id(tag) in holders or tag.name in ("h1", "article")
+                or tag.get("itemprop") == "articleBody"):
+            holders.add(id(tag.parent))
+    return holders
+
+
+def _child_tags(node) -> list:
+    from bs4 import Tag
+
+    return [child for child in node.contents if isinstance(child, Tag)]
+
+
+def _text_lengths(node) -> dict[int, int]:
+    """``id(tag)`` → the length of ``tag.get_text(strip=True)`` for every tag below ``node``,
+    computed in one pass from the innermost tags out (``get_text`` on each would be
+    quadratic in the depth)."""
+    from bs4 import CData, NavigableString, Tag
+
+    lengths: dict[int, int] = {}
+    tags = [d for d in node.descendants if isinstance(d, Tag)]
+    for tag in reversed(tags):
+        total = 0
+        for child in tag.contents:
+            if isinstance(child, Tag):
+                total += lengths[id(child)]
+            elif type(child) in (NavigableString, CData):
+                total += len(child.strip())
+        lengths[id(tag)] = total
+    return lengths
 
 
 def _article_root(soup):
@@ -184,9 +285,10 @@ def _article_root(soup):
     marked = soup.find(attrs={"itemprop": "articleBody"}) or soup.find("article")
     if marked is not None and len(marked.get_text(strip=True)) > 100:
         return marked
+    lengths = _text_lengths(soup)
     scores = {}
     for paragraph in soup.find_all(["p", "td", "pre"]):
-        length = len(paragraph.get_text(strip=True))
+        length = lengths[id(paragraph)]
         if length < 20:
             continue
         for depth, parent in enumerate(paragraph.parents):
@@ -201,30 +303,34 @@ def _article_root(soup):
     return max(scores.values(), key=lambda pair: pair[1])[0]
 
 
+_BLOCK_END = object()       # marks where a block element ends in :func:`_lines`' stack
+
+
 def _lines(node) -> list[str]:
-    """Text with a line break at every block element; inline markup keeps words together."""
+    """Text with a line break at every block element; inline markup keeps words together.
+
+    Walks with its own stack, not by recursion: pages nest deeper than Python's stack.
+    """
     from bs4 import NavigableString, Tag
 
     parts: list[str] = []
-
-    def walk(element) -> None:
-        for child in element.children:
-            if isinstance(child, Tag):
-                if child.name == "br":
-                    parts.append("\n")
-                elif child.name in _BLOCK_TAGS:
-                    parts.append("\n")
-                    walk(child)
-                    parts.append("\n")
-                elif child.name in _CELL_TAGS:
-                    parts.append("\n")
-                    walk(child)
-                else:
-                    walk(child)
-            elif isinstance(child, NavigableString) and type(child) is NavigableString:
-                parts.append(str(child))
-
-    walk(node)
+    stack = list(reversed(node.contents))
+    while stack:
+        item = stack.pop()
+        if item is _BLOCK_END:
+            parts.append("\n")
+        elif isinstance(item, Tag):
+            if item.name == "br":
+                parts.append("\n")
+                continue
+            if item.name in _BLOCK_TAGS:
+                parts.append("\n")
+                stack.append(_BLOCK_END)
+            elif item.name in _CELL_TAGS:
+                parts.append("\n")
+            stack.extend(reversed(item.contents))
+        elif type(item) is NavigableString:
+            parts.append(str(item))
     text = normalize_text("".join(parts))
     return [re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in text.split("\n")]
 
