@@ -1,11 +1,12 @@
 # Two commands do all set-up on a fresh machine:
 #   make run    install into .venv, then serve the UI and API on the default index
-#   make test   install into .venv (and Debian's chromium for the browser tests), then run pytest
+#   make test   install into .venv (and Debian's chromium and axe-core for the browser tests),
+#               then run pytest
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install browser
+.PHONY: run test install browser axe
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,5 +26,20 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 	    chromium fonts-dejavu-core >/dev/null; }
 
-test: install browser
+# axe-core, the accessibility checker the browser tests inject into pages, from the npm
+# registry at a pinned version, into a git-ignored folder (.cache/npm).
+AXE_CORE := 4.14.1
+AXE_STAMP := .cache/npm/axe-core-$(AXE_CORE).installed
+
+$(AXE_STAMP):
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null; }
+	npm install --silent --no-audit --no-fund --prefix .cache/npm axe-core@$(AXE_CORE)
+	touch $@
+
+axe: $(AXE_STAMP)
+
+test: install browser axe
 	$(PY) -m pytest -q $(ARGS)

@@ -1,4 +1,4 @@
-"""Screenshots of a results page at phone (360 px) and desktop (1280 px) width.
+"""Screenshots of the home page and a results page at phone (360 px) and desktop (1280 px) width.
 
 Builds a throw-away index from ``data/sample/``, serves the app on 127.0.0.1 and shoots it with
 Debian chromium. Run from the repository root:
@@ -22,8 +22,8 @@ from werkzeug.serving import make_server  # noqa: E402
 from search_service.ingest.pipeline import ingest_paths  # noqa: E402
 from search_service.web import create_app  # noqa: E402
 
-PAGE = "/search?q=phong+chay"
-SHOTS = {"screenshot-phone.png": (360, 740), "screenshot-desktop.png": (1280, 900)}
+PAGES = {"": "/search?q=phong+chay", "-home": "/"}
+WIDTHS = {"phone": (360, 740), "desktop": (1280, 900)}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
@@ -31,29 +31,31 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ingest_paths(Path(tmp) / "index", [ROOT / "data" / "sample"])
-        app = create_app({"INDEX_DIR": str(Path(tmp) / "index"), "SECRET_KEY": "shots"})
+        app = create_app({"INDEX_DIR": str(Path(tmp) / "index"), "SECRET_KEY": "shots",
+                          "LIBRARY_DIR": str(Path(tmp) / "library")})
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_port}{PAGE}"
         try:
-            shoot(url)
+            shoot(f"http://127.0.0.1:{server.server_port}")
         finally:
             server.shutdown()
 
 
-def shoot(url: str) -> None:
+def shoot(base_url: str) -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
                                     args=CHROMIUM_ARGS)
-        for name, (width, height) in SHOTS.items():
+        for kind, (width, height) in WIDTHS.items():
             context = browser.new_context(viewport={"width": width, "height": height},
                                           device_scale_factor=1, locale="vi-VN",
-                                          is_mobile=width < 500)
+                                          is_mobile=width < 500, has_touch=width < 500)
             page = context.new_page()
-            page.goto(url)
-            page.screenshot(path=str(ROOT / "docs" / name), full_page=False)
+            for suffix, path in PAGES.items():
+                name = f"screenshot{suffix}-{kind}.png"
+                page.goto(base_url + path)
+                page.screenshot(path=str(ROOT / "docs" / name), full_page=False)
+                print(f"docs/{name} ({width}×{height})")
             context.close()
-            print(f"docs/{name} ({width}×{height})")
         browser.close()
 
 
