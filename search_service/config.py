@@ -28,15 +28,39 @@ SETTINGS = [
     Setting("SECRET_KEY", "", "Flask session key; a random one is made per process when empty."),
     Setting("STAFF_USERS", "",
             "Staff logins as user:pbkdf2-hash pairs separated by commas (see README)."),
+    Setting("LIBRARY_DIR", str(REPO_ROOT / "library"),
+            "Folder of the ward's library data; staff sessions live in sessions.sqlite3 there."),
+    Setting("SESSION_IDLE_MINUTES", 60, "A staff session unused this many minutes ends."),
+    Setting("SESSION_MAX_HOURS", 12, "A staff session ends this many hours after login, used or not."),
+    Setting("COOKIE_SECURE", False,
+            "Send the session cookie over HTTPS only; turn on when served behind HTTPS."),
+    Setting("LOGIN_LIMIT", "5 per 15 minutes",
+            "Failed logins allowed per account before it is refused for the rest of the window."),
+    Setting("LOGIN_CLIENT_LIMIT", "30 per 15 minutes",
+            "Login attempts (POST /login) allowed per client address."),
+    Setting("RATELIMIT_STORAGE_URI", "memory://",
+            "Where rate-limit counters live; memory:// counts per server process."),
     Setting("NEWS_TYPES", "Tin tức, Tin, Bản tin, Thông báo",
             "Document types listed as news (with untyped articles), separated by commas."),
 ]
 
 
 def _coerce(value: str, default: object) -> object:
+    if isinstance(default, bool):        # before int: bool is an int
+        return _yes_no(value)
     if isinstance(default, (int, float)):
         return type(default)(value)
     return value
+
+
+def _yes_no(value: str) -> bool:
+    """``1/true/yes/on`` or ``0/false/no/off`` (any case); anything else is a mistake to report."""
+    word = value.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("", "0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a yes/no value: {value!r} (use 1 or 0)")
 
 
 def load(overrides: dict | None = None) -> dict:

@@ -134,6 +134,16 @@ def build_index(index_dir: Path, corpus: Path) -> Path:
     return index_dir
 
 
+@pytest.fixture(scope="session", autouse=True)
+def library_dir(tmp_path_factory) -> Path:
+    """Every app of the run keeps its library (staff sessions) in a temporary folder, never in
+    the repository's ``library/``: SEARCH_LIBRARY_DIR is set before any app or server starts."""
+    folder = tmp_path_factory.mktemp("library")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SEARCH_LIBRARY_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="session")
 def web_index(tmp_path_factory) -> Path:
     """A real Whoosh index of the web corpus, built once (pyvi indexing is slowish). Read-only."""

@@ -35,7 +35,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["search_engine"] = SearchEngine(app.config["INDEX_DIR"])
 
     # The blueprints import engine() from this module, so they are imported once it exists.
-    from search_service.web import api, auth, ui
+    from search_service.web import api, auth, limits, ui
+    limits.init_app(app)
+    auth.init_app(app)
     app.register_blueprint(ui.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)

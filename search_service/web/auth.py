@@ -1,25 +1,120 @@
 """Staff login: staff see internal documents everywhere; visitors never do.
 
 Users come from the ``STAFF_USERS`` setting (``user:hash,user2:hash``, werkzeug password hashes,
-never plaintext). The session remembers who logged in; every form that changes the session carries
-a per-session CSRF token.
+never plaintext). A login starts a server-side session: the signed cookie holds only a random
+session id, and ``sessions.sqlite3`` in ``LIBRARY_DIR`` (shared by every server process) holds its
+hash, so logging out, an idle or absolute timeout, or removing the user ends it everywhere. Every
+form that changes the session carries a per-session CSRF token.
+
+Guessing is slowed three ways: attempts per client address (Flask-Limiter), failures per account
+(a lockout counted before the password is checked, so parallel guesses cannot overshoot), and at
+most a few password checks at once per process, so a flood of logins cannot take every CPU.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import hmac
 import logging
+import os
+import re
 import secrets
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, current_app, g, redirect, render_template, request, session,
+                   url_for)
 from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.urls import iri_to_uri
 
 from search_service.errors import Forbidden
+from search_service.web.limits import counter, limiter, parse_limit, wait_minutes, wait_seconds
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
 HASH_METHOD = "pbkdf2:sha256"
+SESSIONS_FILE = "sessions.sqlite3"
+MAX_NEXT_CHARS = 2048
+# pbkdf2 (hashlib) releases the GIL, so a check costs a CPU core, not the interpreter: allow
+# half the cores at once, and answer "busy" at once rather than park a request thread (waitress
+# has 8) in a queue: waiting login floods were what left searches no thread to run on.
+_HASH_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) // 2))
+
+WRONG_PASSWORD = "Tên đăng nhập hoặc mật khẩu không đúng."
+ACCOUNT_LOCKED = "Đăng nhập sai quá nhiều lần. Xin thử lại sau {} phút."
+CLIENT_LIMITED = "Có quá nhiều lần đăng nhập từ địa chỉ này. Xin thử lại sau {} phút."
+BUSY = "Máy chủ đang bận. Xin thử lại sau vài giây."
+
+
+def init_app(app: Flask) -> None:
+    """Cookie flags, the session store and the login limits, checked at start-up."""
+    app.config["SESSION_COOKIE_SECURE"] = bool(app.config["COOKIE_SECURE"])
+    for name in ("LOGIN_LIMIT", "LOGIN_CLIENT_LIMIT"):
+        try:
+            parse_limit(app.config[name])
+        except ValueError as exc:
+            raise ValueError(f"SEARCH_{name}: {exc}") from None
+    app.extensions["staff_sessions"] = SessionStore(
+        Path(app.config["LIBRARY_DIR"]) / SESSIONS_FILE,
+        idle_seconds=60 * app.config["SESSION_IDLE_MINUTES"],
+        max_seconds=3600 * app.config["SESSION_MAX_HOURS"])
+    _dummy_hash(_reference_method(staff_users(app.config["STAFF_USERS"])))   # made once, now
+
+
+class SessionStore:
+    """Live staff sessions in SQLite; only a SHA-256 of each session id is stored."""
+
+    def __init__(self, path: Path, *, idle_seconds: float, max_seconds: float):
+        self.path, self.idle, self.max_age = Path(path), idle_seconds, max_seconds
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")        # readers never wait for a writer
+            db.execute("CREATE TABLE IF NOT EXISTS staff_sessions (id_hash TEXT PRIMARY KEY,"
+                       " username TEXT NOT NULL, created REAL NOT NULL, last_seen REAL NOT NULL,"
+                       " revoked REAL)")
+
+    def _connect(self) -> sqlite3.Connection:
+        return closing(sqlite3.connect(self.path, timeout=10, isolation_level=None))
+
+    @staticmethod
+    def _hash(session_id: str) -> str:
+        return hashlib.sha256(session_id.encode()).hexdigest()
+
+    def start(self, username: str) -> str:
+        """A new session for ``username``; returns the id to put in the cookie."""
+        session_id, now = secrets.token_urlsafe(32), time.time()
+        with self._connect() as db:
+            db.execute("DELETE FROM staff_sessions WHERE created < ?", (now - self.max_age,))
+            db.execute("INSERT INTO staff_sessions VALUES (?, ?, ?, ?, NULL)",
+                       (self._hash(session_id), username, now, now))
+        return session_id
+
+    def user(self, session_id: str) -> str | None:
+        """Who owns this live session, or None when it is unknown, revoked or timed out."""
+        now = time.time()
+        with self._connect() as db:
+            row = db.execute("SELECT username, created, last_seen, revoked FROM staff_sessions"
+                             " WHERE id_hash = ?", (self._hash(session_id),)).fetchone()
+            if row is None:
+                return None
+            username, created, last_seen, revoked = row
+            if revoked is not None or now - created > self.max_age or now - last_seen > self.idle:
+                return None
+            if now - last_seen > min(60, self.idle / 10):   # one write a minute, not per request
+                db.execute("UPDATE staff_sessions SET last_seen = ? WHERE id_hash = ?",
+                           (now, self._hash(session_id)))
+        return username
+
+    def revoke(self, session_id: str) -> None:
+        with self._connect() as db:
+            db.execute("UPDATE staff_sessions SET revoked = ? WHERE id_hash = ? AND revoked IS NULL",
+                       (time.time(), self._hash(session_id)))
 
 
 def hash_password(password: str) -> str:
@@ -39,9 +134,16 @@ def staff_users(setting: str | None = None) -> dict[str, str]:
 
 
 def current_staff() -> str | None:
-    """The logged-in staff member, if still listed in the settings."""
-    user = session.get("staff")
-    return user if user and user in staff_users() else None
+    """The logged-in staff member: a live session of a user still listed in the settings."""
+    if "staff_user" not in g:
+        session_id = session.get("sid")
+        user = None
+        if isinstance(session_id, str):
+            user = current_app.extensions["staff_sessions"].user(session_id)
+            if user is None:
+                session.pop("sid")            # revoked or expired: forget it
+        g.staff_user = user if user in staff_users() else None
+    return g.staff_user
 
 
 def include_internal() -> bool:
@@ -67,47 +169,157 @@ def template_context() -> dict:
     return {"staff_user": current_staff(), "csrf_token": csrf_token}
 
 
+# What browsers drop before parsing a URL: leading/trailing C0 controls and spaces, and every
+# tab or newline anywhere (so "/\t/evil.example" is "//evil.example" to them).
+_BROWSER_STRIPPED = re.compile(r"[\t\n\r]")
+_C0_AND_SPACE = "".join(map(chr, range(0x21)))
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def _safe_next(target: str | None) -> str:
-    """Only a path on this site: ``//evil.example`` and ``http://...`` go home instead."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return url_for("ui.index")
+    """``target`` if it is a path on this site, as a browser would read it; else the home page."""
+    home = url_for("ui.index")
+    if not target or len(target) > MAX_NEXT_CHARS:
+        return home
+    cleaned = _BROWSER_STRIPPED.sub("", target).strip(_C0_AND_SPACE)
+    decoded = unquote(cleaned)
+    if _CONTROL.search(decoded) or "\\" in decoded or decoded.startswith("//"):
+        return home
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError:                # e.g. "http://[": not a URL at all
+        return home
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return home
+    return iri_to_uri(cleaned)
+
+
+def _reference_method(users: dict[str, str]) -> str:
+    """The hash method of the first configured user, so a dummy check costs what a real one does."""
+    for pw_hash in users.values():
+        method = pw_hash.split("$", 1)[0]
+        if re.fullmatch(r"(pbkdf2:\w+(:\d{1,8})?|scrypt(:\d+){0,3})", method):
+            return method
+    return HASH_METHOD
+
+
+@functools.lru_cache(maxsize=8)
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_urlsafe(16), method=method)
+
+
+def _attempt(user: str, password: str) -> tuple[str, int | None]:
+    """One login attempt: ``("ok" | "wrong" | "locked" | "busy", seconds to wait)``.
+
+    A busy answer takes nothing from the account's tries: the slot is taken before counting.
+    """
+    if not _HASH_SLOTS.acquire(blocking=False):
+        return "busy", 2
+    try:
+        locked_for = _lock_account_attempt(user)
+        if locked_for:
+            return "locked", locked_for
+        return ("ok" if _verify(user, password) else "wrong"), None
+    finally:
+        _HASH_SLOTS.release()
 
 
 def _verify(user: str, password: str) -> bool:
-    pw_hash = staff_users().get(user)
-    if pw_hash is None:
-        return False
+    """Check the password; an unknown user costs the same hash work, so timing tells nothing."""
+    users = staff_users()
+    pw_hash = users.get(user)
     try:
+        if pw_hash is None:
+            check_password_hash(_dummy_hash(_reference_method(users)), password)
+            return False
         return check_password_hash(pw_hash, password)
     except (ValueError, TypeError):   # a malformed hash in the settings
         logger.error("STAFF_USERS holds an unusable hash for %s", user)
         return False
 
 
+def _account_key(user: str) -> str:
+    return hashlib.sha256(user.encode()).hexdigest()[:32]     # bounded, whatever was typed
+
+
+def _lock_account_attempt(user: str) -> int | None:
+    """Count this attempt against ``user``; seconds to wait when the account is locked."""
+    if not limiter.enabled:
+        return None
+    item = parse_limit(current_app.config["LOGIN_LIMIT"])
+    if counter().hit(item, "login-account", _account_key(user)):
+        return None
+    return wait_seconds(counter().get_window_stats(item, "login-account", _account_key(user))[0])
+
+
+def _forget_failures(user: str) -> None:
+    if limiter.enabled:
+        item = parse_limit(current_app.config["LOGIN_LIMIT"])
+        counter().clear(item, "login-account", _account_key(user))
+
+
+def _login_page(next_url: str, error: str | None = None, status: int = 200,
+                retry_after: int | None = None):
+    page = render_template("login.html", error=error, next_url=next_url,
+                           username=request.form.get("username", "")[:200])
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    return page, status, headers
+
+
+def _client_limited(breach):
+    """Flask-Limiter's on_breach for the per-address limit: the login page, with the wait."""
+    seconds = wait_seconds(breach.window[0])      # reset_at adds a second: 900 s read 16 min
+    logger.warning("login attempts from %s over the limit", request.remote_addr)
+    page, status, headers = _login_page(_safe_next(request.values.get("next")),
+                                        CLIENT_LIMITED.format(wait_minutes(seconds)), 429, seconds)
+    return current_app.make_response((page, status, headers))
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_CLIENT_LIMIT"], methods=["POST"],
+               on_breach=_client_limited)
 def login():
-    error = None
     next_url = _safe_next(request.values.get("next"))
-    if request.method == "POST":
-        check_csrf()
-        user = request.form.get("username", "").strip()
-        if _verify(user, request.form.get("password", "")):
-            session.clear()
-            session["staff"] = user
-            session["csrf"] = secrets.token_urlsafe(32)     # a new token for the new session
-            logger.info("staff login: %s", user)
-            return redirect(next_url)
-        error = "Tên đăng nhập hoặc mật khẩu không đúng."
+    if request.method == "GET":
+        return _login_page(next_url)
+    check_csrf()
+    user = request.form.get("username", "").strip()
+    outcome, wait = _attempt(user, request.form.get("password", ""))
+    if outcome == "busy":
+        return _login_page(next_url, BUSY, 503, wait)
+    if outcome == "locked":
+        logger.warning("login refused: too many failures for %r", user[:50])
+        return _login_page(next_url, ACCOUNT_LOCKED.format(wait_minutes(wait)), 429, wait)
+    if outcome == "wrong":
         logger.warning("failed staff login for %r", user[:50])
-    status = 401 if error else 200
-    return render_template("login.html", error=error, next_url=next_url,
-                           username=request.form.get("username", "")), status
+        return _login_page(next_url, WRONG_PASSWORD, 401)
+    _forget_failures(user)
+    _end_session()                                        # no fixation: always a new session
+    session.clear()
+    session["sid"] = current_app.extensions["staff_sessions"].start(user)
+    session["csrf"] = secrets.token_urlsafe(32)           # a new token for the new session
+    logger.info("staff login: %s", user)
+    return redirect(next_url)
+
+
+def _end_session() -> None:
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        current_app.extensions["staff_sessions"].revoke(session_id)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
     check_csrf()
+    _end_session()
     session.clear()
     return redirect(url_for("ui.index"))
 
+
+@bp.after_app_request
+def _no_store_for_staff(response):
+    """Pages for staff (and the login page) must not stay in a shared or back-button cache."""
+    has_cookie = current_app.config["SESSION_COOKIE_NAME"] in request.cookies
+    if request.endpoint == "auth.login" or (has_cookie and session.get("sid")):
+        response.headers["Cache-Control"] = "no-store"
+    return response
