@@ -45,7 +45,7 @@ def require_files(corpus: Path, names: Iterable[str]) -> list[Path]:
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise BenchError("corpus file(s) not found: " + ", ".join(missing)
-                         + " (point --corpus at the folder of /work/shared/corpus/README.md)")
+                         + " (point --corpus at the shared corpus folder, ../shared/corpus from the repository root)")
     return paths
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from whoosh.searching import Searcher
 
 from search_service.ranking import Collection
-from search_service.suggest import Lexicon, min_doc_frequency
+from search_service.suggest import Lexicon
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ CHECK_SECONDS = 0.2    # how often a request looks for a newer commit
 class Snapshot:
     """Everything a search reads of one generation; immutable once built."""
 
-    def __init__(self, index, scored_fields, readers: int = READERS):
+    def __init__(self, index, scored_fields, readers: int = READERS,
+                 lexicons: dict | None = None):
         toc = index._read_toc()          # one TOC for every searcher: never a mix
         self.generation = toc.generation
         self.opened_at = time.time()
@@ -40,8 +41,7 @@ class Snapshot:
         first = self._open()
         self.collection = Collection(first, scored_fields, COLUMNS)
         self.doc_count = int(self.collection.live.sum())
-        smallest = self.collection.scope(public_only=True).size
-        self.lexicon = Lexicon.from_searcher(first, min_doc_frequency(smallest))
+        self.lexicon = Lexicon.from_searcher(first, lexicons)
         self._pool: queue.LifoQueue = queue.LifoQueue()
         self._pool.put(self.collection)
         for _ in range(readers - 1):
@@ -93,6 +93,10 @@ class Generations:
         self._swap = threading.Lock()
         self._next: threading.Thread | None = None
         self._checked = 0.0
+        self._lexicons: dict = {}         # per segment, kept across generations
+
+    def _snapshot(self) -> Snapshot:
+        return Snapshot(self.index, self._fields, self._readers, self._lexicons)
 
     def current(self) -> Snapshot:
         snap = self._current
@@ -110,7 +114,7 @@ class Generations:
         with self._swap:
             snap = self._current
             if snap is None or self.index.latest_generation() != snap.generation:
-                self._install(Snapshot(self.index, self._fields, self._readers))
+                self._install(self._snapshot())
             return self._current
 
     def _prepare_next(self) -> None:
@@ -122,7 +126,7 @@ class Generations:
 
     def _build_next(self) -> None:
         try:
-            fresh = Snapshot(self.index, self._fields, self._readers)
+            fresh = self._snapshot()
         except Exception:                 # the old snapshot keeps answering
             logger.exception("could not open the new index generation")
             return

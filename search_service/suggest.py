@@ -34,22 +34,34 @@ def min_doc_frequency(documents: int) -> int:
 class Lexicon:
     """The accented forms of each folded syllable and pyvi word, as candidates.
 
-    The term list spans every document, internal ones included, so it only proposes forms:
+    The term lists span every document, internal ones included, so they only propose forms:
     which of them a reader is offered is decided per query from the documents that reader
-    may see (:func:`correct`).
+    may see (:func:`correct`). Forms are listed per segment, and a segment never changes, so
+    a new generation reads only its new segments' terms (``cache``, kept across them).
     """
 
-    def __init__(self, syllables: dict[str, list[str]], words: dict[str, list[str]]):
-        self.syllables = syllables
-        self.words = words
+    def __init__(self, parts: list[tuple[dict, dict]]):
+        self._parts = parts          # per segment: ({folded: [syllables]}, {folded: [words]})
 
     @classmethod
-    def from_searcher(cls, searcher, min_df: int = 1) -> "Lexicon":
-        """Forms held by at least ``min_df`` documents: no reader can be offered rarer
-        ones, so the smallest scope's threshold is the right one here."""
-        reader = searcher.reader()
-        return cls(_all_forms(reader, SYLLABLE_FIELDS, min_df),
-                   _all_forms(reader, WORD_FIELDS, min_df))
+    def from_searcher(cls, searcher, cache: dict | None = None) -> "Lexicon":
+        cache = {} if cache is None else cache
+        parts, current = [], set()
+        for leaf, _ in searcher.reader().leaf_readers():
+            segment = leaf.segment() if hasattr(leaf, "segment") else None
+            key = segment.segment_id() if segment is not None else id(leaf)
+            current.add(key)
+            if key not in cache:
+                cache[key] = (_forms(leaf, SYLLABLE_FIELDS), _forms(leaf, WORD_FIELDS))
+            parts.append(cache[key])
+        for gone in set(cache) - current:      # segments merged away
+            del cache[gone]
+        return cls(parts)
+
+    def forms(self, folded: str, words: bool = False) -> list[str]:
+        """Forms of ``folded`` (``phuc`` or ``phuc_loi``) in any segment, in term order."""
+        found = [f for part in self._parts for f in part[1 if words else 0].get(folded, ())]
+        return list(dict.fromkeys(found)) if len(self._parts) > 1 else found
 
     def restore(self, text: str, choose=None) -> str | None:
         """``phuc loi`` → ``phúc lợi``; None when nothing would change.
@@ -76,7 +88,7 @@ class Lexicon:
                     i += 1
                     break
                 key = "_".join(folded[i:i + size])
-                forms = (self.words if size > 1 else self.syllables).get(key, [])
+                forms = self.forms(key, words=size > 1)
                 form = choose(forms, folded, i, size) if forms else None
                 if form:
                     out += [_like(t, f) for t, f in zip(tokens[i:i + size], form.split("_"))]
@@ -184,17 +196,16 @@ def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset:
     return tally
 
 
-def _all_forms(reader, fields, min_df: int) -> dict[str, list[str]]:
-    """``{folded: [forms]}`` of the alphabetic terms of ``fields`` (in term order)."""
-    forms: dict[str, dict[str, int]] = {}
+def _forms(reader, fields) -> dict[str, list[str]]:
+    """``{folded: [forms]}`` of the alphabetic terms of ``fields`` of one segment."""
+    forms: dict[str, dict[str, None]] = {}
     for fieldname in fields:
         if fieldname not in reader.schema:
             continue
-        for raw, info in reader.iter_field(fieldname):
+        for raw in reader.lexicon(fieldname):
             term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-            if info.doc_frequency() < min_df or not term.replace("_", "").isalpha():
-                continue
-            forms.setdefault(fold(term), {})[term] = None
+            if term.replace("_", "").isalpha():
+                forms.setdefault(fold(term), {})[term] = None
     return {key: list(found) for key, found in forms.items()}
 
 

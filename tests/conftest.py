@@ -18,6 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+# The shared corpus and seeds live beside the repository; tests that read them skip without it.
+SHARED = REPO_ROOT.parent / "shared"
+
 STAFF_PASSWORD = "mật-khẩu đúng 2024"
 # Few iterations: the hash format is the real one, only cheaper to check in tests.
 STAFF_USERS = "can_bo:" + generate_password_hash(STAFF_PASSWORD, method="pbkdf2:sha256:1000")

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import SHARED
 from search_service.analysis import normalize_text
 from search_service.docnumber import (DocNumber, canonical, doc_type_for, find_doc_numbers,
                                       query_doc_numbers)
 
 KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-CORPUS = Path("/work/shared/corpus")
+CORPUS = SHARED / "corpus"
 
 PRINTED = [
     # state style {số}/{LOẠI}-{CƠ QUAN}

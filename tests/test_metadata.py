@@ -1,13 +1,13 @@
 """metadata.extract: number, type, issuer, date, signer and title read from a document's text."""
 
-from pathlib import Path
 
 import pytest
 
+from conftest import SHARED
 from fixtures_files import BC_LINES, BC_META, NQ_META, NQ_TEXT, QD_META, qd_text
 from search_service.ingest.metadata import extract
 
-SEED_DIR = Path("/work/shared/seeds")
+SEED_DIR = SHARED / "seeds"
 
 # A công văn has no type heading: the subject is the "V/v" line under the number. Here the
 # two header columns share lines, as pypdf extracts a PDF made by Word.

@@ -13,13 +13,13 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import ARTICLE_ID, DATA_DIR, NFD_ARTICLE_ID
+from conftest import ARTICLE_ID, DATA_DIR, NFD_ARTICLE_ID, SHARED
 
 from search_service.ingest.pipeline import ingest_paths
 from search_service.search import SearchEngine, SearchRequest
 
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731 - reads like the form it makes
-SEED = Path("/work/shared/seeds/000_45b052ec584e03b0.txt")
+SEED = SHARED / "seeds" / "000_45b052ec584e03b0.txt"
 
 # Engine bug (reported): a query whose number key matches a document's own number_key raises
 # KeyError('number_key') in ranking.Collection._bm25 (number_key is not in SCORED_FIELDS).
