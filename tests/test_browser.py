@@ -263,7 +263,7 @@ def test_completions_are_a_listbox_that_opens_what_is_chosen(page, server_url):
     assert box.get_attribute("aria-controls") == listbox.get_attribute("id")
     items = page.request.get(server_url + "/api/suggest?q=quyet+dinh").json()["items"]
     options = page.get_by_role("option")
-    assert [o.split("\n")[0] for o in options.all_inner_texts()] == [i["text"] for i in items]
+    assert [o.split("\n")[0] for o in options.all_inner_texts()] == [i["label"] for i in items]
     # The keyboard: down to the first document, Enter opens it.
     first_doc = next(n for n, i in enumerate(items) if i["kind"] == "document")
     for _ in range(first_doc + 1):

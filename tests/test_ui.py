@@ -310,7 +310,7 @@ def test_completions_say_what_a_choice_opens(client):
     assert set(body) == {"query", "suggestions", "items"}
     assert body["suggestions"] == [i["text"] for i in body["items"] if i["kind"] == "document"]
     for item in body["items"]:
-        assert set(item) == {"text", "kind", "id", "url"}
+        assert set(item) == {"text", "kind", "id", "label", "url"}
         if item["kind"] in ("document", "number") and item["id"]:
             assert item["url"] == doc_url(item["id"])
             assert client.get(item["url"]).status_code == 200
@@ -321,6 +321,13 @@ def test_completions_say_what_a_choice_opens(client):
     assert documents["Quyết định thành lập Tổ công tác rà soát hộ nghèo, hộ cận nghèo năm 2024"] \
         in ("/documents/qd-123-2024", "/search?q=" + quote(
             "Quyết định thành lập Tổ công tác rà soát hộ nghèo, hộ cận nghèo năm 2024"))
+
+
+def test_completions_of_categories_read_in_sentence_case_and_filter_by_the_stored_value(client):
+    items = client.get("/api/suggest", query_string={"q": "tin tuc"}).get_json()["items"]
+    category = next(i for i in items if i["text"] == "TIN TỨC - SỰ KIỆN")
+    assert (category["kind"], category["label"]) == ("category", "Tin tức - Sự kiện")
+    assert query_of(category["url"]) == {"category": ["TIN TỨC - SỰ KIỆN"]}
 
 
 def test_completions_are_described_in_openapi(client):

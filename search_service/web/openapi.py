@@ -55,9 +55,12 @@ SEARCH_RESULT = {
 }
 
 COMPLETION = {
-    "type": "object", "required": ["text", "kind", "id", "url"],
+    "type": "object", "required": ["text", "kind", "id", "label", "url"],
     "properties": {
-        "text": {"type": "string", "description": "What is shown and completed."},
+        "text": {"type": "string", "description": "The completion as stored (a title, a "
+                                                  "number, a facet value)."},
+        "label": {"type": "string", "description": "How it reads: a category or type in "
+                                                   "capitals is given in sentence case."},
         "kind": {"type": "string", "enum": ["document", "number", "category", "type"],
                  "description": "document: a title; number: a số/ký hiệu; category, type: a "
                                 "facet value."},

@@ -1,9 +1,10 @@
-"""The engine calls the views share."""
+"""The engine calls the views share, and how they show stored values."""
 
 from __future__ import annotations
 
 from flask import url_for
 
+from search_service.analysis import fold
 from search_service.search import Hit
 from search_service.web import engine
 
@@ -16,16 +17,12 @@ def latest_news(limit: int, include_internal: bool = False) -> list[Hit]:
 
 
 def completions(prefix: str, limit: int = 8, include_internal: bool = False) -> list[dict]:
-    """What the search box offers while typing, each ``{"text", "kind", "id", "url"}``: a
-    document's title or số hiệu opens the document, a category or type runs the filtered
-    search (``url`` says where a choice leads)."""
-    complete = getattr(engine(), "complete", None)
-    if complete is None:        # an engine without typed completions: titles, searched for
-        items = [{"text": title, "kind": "document", "id": None}
-                 for title in engine().suggest(prefix, limit, include_internal)]
-    else:
-        items = complete(prefix, limit=limit, include_internal=include_internal)
-    return [{**item, "url": _completion_url(item)} for item in items]
+    """What the search box offers while typing, each ``{"text", "kind", "id", "label", "url"}``:
+    a document's title or số hiệu opens the document, a category or type runs the filtered
+    search (``url`` says where a choice leads; ``label`` is how it reads)."""
+    items = engine().complete(prefix, limit=limit, include_internal=include_internal)
+    return [{**item, "label": vi_label(item["text"]) if item["kind"] in ("category", "type")
+             else item["text"], "url": _completion_url(item)} for item in items]
 
 
 def _completion_url(item: dict) -> str:
@@ -36,3 +33,32 @@ def _completion_url(item: dict) -> str:
     if item["kind"] == "type":
         return url_for("ui.search", type=item["text"])
     return url_for("ui.search", q=item["text"])
+
+
+def vi_label(value) -> str:
+    """A category or type in one case: the website's export writes some in capitals, staff
+    in sentence case. Display only: links keep the stored value.
+
+    >>> vi_label("TIN TỨC - SỰ KIỆN"), vi_label("CÔNG TÁC ĐẢNG"), vi_label("VĂN BẢN HĐND")
+    ('Tin tức - Sự kiện', 'Công tác Đảng', 'Văn bản HĐND')
+    >>> vi_label("Văn bản chỉ đạo, điều hành"), vi_label("PHÒNG CHỐNG COVID-19")
+    ('Văn bản chỉ đạo, điều hành', 'Phòng chống COVID-19')
+    """
+    text = str(value or "")
+    if text != text.upper() or not any(c.isalpha() for c in text):
+        return text
+    segments = []
+    for segment in text.split(" - "):
+        words = [_word_case(w) for w in segment.split(" ")]
+        if words and words[0]:
+            words[0] = words[0][0].upper() + words[0][1:]
+        segments.append(" ".join(words))
+    return " - ".join(segments)
+
+
+def _word_case(word: str) -> str:
+    """Acronyms (no vowel: UBND, HĐND) and words with digits stay; Đảng keeps its capital."""
+    if any(c.isdigit() for c in word) or not any(c in "AEIOUY" for c in fold(word).upper()):
+        return word
+    lower = word.lower()
+    return "Đảng" if lower == "đảng" else lower

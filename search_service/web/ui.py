@@ -7,14 +7,13 @@ from datetime import datetime
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 from markupsafe import Markup
 
-from search_service.analysis import fold
 from search_service.errors import NotFound
 from search_service.highlight import mark
 from search_service.query import parse_query
 from search_service.search import FACETS
 from search_service.web import engine
 from search_service.web.auth import include_internal
-from search_service.web.service import latest_news
+from search_service.web.service import latest_news, vi_label
 from search_service.web.feeds import atom_feed
 from search_service.web.params import (FACET_PARAMS, changed, filter_count, has_filters,
                                        page_count, parse_search, request_args)
@@ -167,35 +166,6 @@ def vi_date(value, with_time: bool = False) -> str:
     if with_time and (moment.hour or moment.minute):
         return moment.strftime("%d/%m/%Y %H:%M")
     return moment.strftime("%d/%m/%Y")
-
-
-def vi_label(value) -> str:
-    """A category or type in one case: the website's export writes some in capitals, staff
-    in sentence case. Display only: links keep the stored value.
-
-    >>> vi_label("TIN TỨC - SỰ KIỆN"), vi_label("CÔNG TÁC ĐẢNG"), vi_label("VĂN BẢN HĐND")
-    ('Tin tức - Sự kiện', 'Công tác Đảng', 'Văn bản HĐND')
-    >>> vi_label("Văn bản chỉ đạo, điều hành"), vi_label("PHÒNG CHỐNG COVID-19")
-    ('Văn bản chỉ đạo, điều hành', 'Phòng chống COVID-19')
-    """
-    text = str(value or "")
-    if text != text.upper() or not any(c.isalpha() for c in text):
-        return text
-    segments = []
-    for segment in text.split(" - "):
-        words = [_word_case(w) for w in segment.split(" ")]
-        if words and words[0]:
-            words[0] = words[0][0].upper() + words[0][1:]
-        segments.append(" ".join(words))
-    return " - ".join(segments)
-
-
-def _word_case(word: str) -> str:
-    """Acronyms (no vowel: UBND, HĐND) and words with digits stay; Đảng keeps its capital."""
-    if any(c.isdigit() for c in word) or not any(c in "AEIOUY" for c in fold(word).upper()):
-        return word
-    lower = word.lower()
-    return "Đảng" if lower == "đảng" else lower
 
 
 def vi_number(value) -> str:

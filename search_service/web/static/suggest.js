@@ -83,7 +83,7 @@
         option.setAttribute("data-kind", item.kind);
         var text = document.createElement("span");
         text.className = "suggest-text";
-        text.textContent = item.text;
+        text.textContent = item.label || item.text;
         option.appendChild(text);
         if (KIND_LABELS[item.kind]) {
           var kind = document.createElement("span");
