@@ -25,7 +25,9 @@ def effective_metadata(guessed: dict, corrections: dict) -> dict:
 
     ``corrections`` maps a field to ``{"value": ..., "by": ..., "at": ...}``. A corrected field
     takes the person's value even when it equals the guess, and a correction to ``None`` (the
-    person cleared the field) hides the guess. Fields without a value are left out.
+    person cleared the field) hides the guess. Fields without a value are left out. Last, a
+    number names its type (``32/KH-UBND``: Kế hoạch) when no type is given, as the index
+    does, so the library shows what a search will show.
 
     >>> effective_metadata({"doc_type": "Quyết định", "issuer": "UBND"},
     ...                    {"doc_type": {"value": "Kế hoạch"}, "issuer": {"value": None}})
@@ -37,6 +39,12 @@ def effective_metadata(guessed: dict, corrections: dict) -> dict:
             merged.pop(field, None)
         else:
             merged[field] = correction["value"]
+    if not merged.get("doc_type") and merged.get("doc_number"):
+        from search_service.docnumber import doc_type_for
+
+        implied = doc_type_for(merged["doc_number"])
+        if implied:
+            merged["doc_type"] = implied
     return merged
 
 

@@ -13,12 +13,13 @@ import mimetypes
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 from search_service.library import audit
 from search_service.library.accounts import PASSWORD_METHOD, Tokens, Users
-from search_service.library.database import Database, now
+from search_service.library.database import Database, connect, now
 from search_service.library.errors import Conflict, InvalidValue, LibraryError, NotFound
 from search_service.library.metadata import (FIELDS, clean_metadata, clean_text, clean_value,
                                              effective_metadata, find_text, fold_for_find,
@@ -169,6 +170,22 @@ class Library:
                                 "ORDER BY created DESC, id LIMIT ? OFFSET ?",
                                 [*params, limit, offset]).fetchall()
         return DocumentPage(total, limit, offset, [from_row(r) for r in rows])
+
+    def iter_documents(self, batch: int = 200) -> Iterator[Document]:
+        """Every document in the order they were added, all from one snapshot of the library.
+
+        Reads through a connection of its own, so the caller may change the library while it
+        iterates (the changes are not seen) and a long iteration blocks no writer.
+        """
+        conn = connect(self.db.path)
+        try:
+            conn.execute("BEGIN")
+            cursor = conn.execute(f"SELECT {COLUMNS} FROM documents ORDER BY rowid")
+            while rows := cursor.fetchmany(batch):
+                yield from (from_row(row) for row in rows)
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
 
     def original_path(self, doc_id: str) -> tuple[Original, Path]:
         """The document's original file: its description and where its bytes are on disk."""

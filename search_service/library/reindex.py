@@ -1,0 +1,189 @@
+"""Rebuild the search index from the library alone: the index is derived data.
+
+The documents go through the same preparation as ingestion (``prepare_document`` and
+``index_fields`` of :mod:`search_service.ingest.prepare`) with their effective metadata, so a
+rebuilt index answers exactly as one built by ``ingest`` from the same documents.
+
+Unpublished documents are indexed as ``internal``, not left out: residents never see
+internal documents, while staff still find a withdrawn or draft text when they search for
+it, which is why it was kept. The library keeps the published flag and the visibility apart,
+so publishing again restores the document's own visibility.
+
+The new index is built in a sibling folder and swapped in with one atomic rename, so a
+server keeps answering from the old index until the new one is complete, and a failed
+rebuild leaves the old one untouched. The old index's write lock is held meanwhile, so an
+ingestion run cannot commit into an index that is about to be replaced.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from search_service.library.errors import Conflict, LibraryError
+from search_service.library.model import Document
+
+logger = logging.getLogger(__name__)
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def index_record(doc: Document) -> dict:
+    """The record ingestion would have read for this document, with people's corrections."""
+    visibility = doc.visibility if doc.is_published else "internal"
+    return {**doc.metadata, "id": doc.id, "body": doc.body, "visibility": visibility}
+
+
+def documents_for_index(library) -> Iterator[dict]:
+    """The keyword arguments of the index writer for every document, in the order added.
+
+    ``path`` is the original's name and ``file_hash`` its SHA-256: bookkeeping the index keeps
+    for incremental ingestion, which never affects ranking.
+    """
+    from search_service.documents import DocumentError
+    from search_service.ingest.prepare import index_fields, prepare_document
+
+    for doc in library.iter_documents():
+        try:
+            prepared = prepare_document(index_record(doc))
+        except DocumentError as exc:    # the library checks values, so this means a bug
+            raise LibraryError(f"document {doc.id!r} cannot be indexed: {exc}") from None
+        yield index_fields({**prepared, "path": doc.original.name,
+                            "file_hash": doc.original.sha256})
+
+
+def reindex(library, index_dir: str | Path, *, workers: int = 0) -> int:
+    """Replace the index in ``index_dir`` with one built from ``library``; returns how many
+    documents it holds. ``workers``: see :class:`~search_service.parallelwriter.
+    ParallelSegmentWriter` (0, the default, writes in this process: safe from any caller)."""
+    target = Path(index_dir).absolute()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target) as old_generation:
+        build = Path(tempfile.mkdtemp(prefix=f".{target.name}.reindex-", dir=target.parent))
+        try:
+            count = _build(library, build, workers, old_generation)
+            _carry_other_files(target, build)
+            old = _swap(build, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
+    logger.info("reindex: %d documents into %s", count, target)
+    return count
+
+
+@contextmanager
+def _locked(target: Path) -> Iterator[int]:
+    """Hold the write lock of the index in ``target`` (if there is one); yields its latest
+    generation, or -1."""
+    from search_service.schema import open_index
+
+    try:
+        ix = open_index(target, create=False)
+    except FileNotFoundError:
+        yield -1
+        return
+    lock = ix.lock("WRITELOCK")
+    if not lock.acquire():
+        raise Conflict(f"the index in {target} is being written by another run (it is "
+                       "locked); try again when that run has finished")
+    try:
+        yield ix.latest_generation()
+    finally:
+        lock.release()
+
+
+def _build(library, folder: Path, workers: int, old_generation: int) -> int:
+    from search_service.parallelwriter import ParallelSegmentWriter
+    from search_service.schema import open_index
+
+    ix = open_index(folder)
+    if old_generation > 0:
+        _continue_generations(ix, old_generation)
+    writer = ParallelSegmentWriter(ix, workers=workers)
+    count = 0
+    try:
+        for fields in documents_for_index(library):
+            writer.add_document(**fields)
+            count += 1
+        writer.commit()
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        raise
+    return count
+
+
+def _continue_generations(ix, generation: int) -> None:
+    """Make the new index's first commit a later generation than the old index's last.
+
+    A server's searcher reopens when the folder's latest generation differs from its own; a
+    rebuilt index starting again at 1 could equal the old number and be taken for unchanged.
+    An empty table of contents at the old number makes the commit one more; Whoosh removes
+    it then as an older generation.
+    """
+    from whoosh.index import TOC
+
+    TOC(ix.schema, [], generation).write(ix.storage, ix.indexname)
+
+
+def _carry_other_files(old: Path, new: Path) -> None:
+    """Copy what is not the index's own from the old folder (a README, ``.gitkeep``)."""
+    from search_service.schema import INDEX_NAME
+
+    if not old.is_dir():
+        return
+    own = re.compile(rf"^_?{re.escape(INDEX_NAME)}[._]")
+    for entry in old.iterdir():
+        if own.match(entry.name):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, new / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, new / entry.name, follow_symlinks=False)
+
+
+def _swap(new: Path, target: Path) -> Path | None:
+    """Put ``new`` at ``target``; returns where the old index now is (to be removed)."""
+    if not target.exists():
+        os.rename(new, target)
+        return None
+    if _exchange(new, target):
+        return new
+    # Not Linux, or a file system without RENAME_EXCHANGE: two renames, a moment apart.
+    aside = new.with_name(new.name + ".old")
+    os.rename(target, aside)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(aside, target)
+        raise
+    return aside
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):       # a C library older than glibc 2.28
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
