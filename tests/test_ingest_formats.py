@@ -1,5 +1,6 @@
 """Reading the ward's real files: encodings, DOCX, PDF, HTML, and the clear errors for bad ones."""
 
+import gzip
 import random
 import unicodedata
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import fixtures_files as fx
-from search_service.ingest import IngestError, docx, encoding, formats, html, pdf
+from search_service.ingest import IngestError, docx, encoding, formats, html, jsonl, pdf
 
 SEED_DIR = Path("/work/shared/seeds")
 SAMPLES = [
@@ -125,6 +126,28 @@ def test_parse_file_reads_a_web_page_saved_as_txt(tmp_path):
     path.write_text(fx.ARTICLE_HTML, encoding="utf-8")
     [doc] = formats.parse_file(path, path.read_bytes())
     assert doc["body"] == "\n".join(fx.ARTICLE_PARAGRAPHS)
+
+
+# --- JSON Lines ---------------------------------------------------------------------------
+
+def test_jsonl_records_are_split_at_newlines_only():
+    # U+2028 and U+0085 may stand raw inside a JSON string; splitlines() cut records there.
+    data = '\ufeff{"title": "Thông báo", "body": "dòng 1\u2028dòng 2\u0085"}\r\n\n{"title": "B"}'
+    assert jsonl.parse(Path("a.jsonl"), data.encode()) == [
+        {"title": "Thông báo", "body": "dòng 1\u2028dòng 2\u0085"}, {"title": "B"}]
+
+
+@pytest.mark.parametrize("data, message", [
+    (b'{"title": "a"}\n{"title": "\xff"}\n', "JSON Lines must be UTF-8 (byte 26 is not)"),
+    (gzip.compress(b'{"title": "a"}\n')[:-9], "corrupt gzip data: Compressed file ended before "
+                                               "the end-of-stream marker was reached"),
+    (gzip.compress(b'{"title": "a"}\n' * 10), "the file inflates to over 0.000134 MB, the "
+                                              "limit per file"),
+], ids=["not-utf8", "truncated-gzip", "over-the-limit"])
+def test_jsonl_refuses_with_a_reason(data, message):
+    with pytest.raises(IngestError) as error:
+        jsonl.parse(Path("a.jsonl"), data, max_bytes=140)
+    assert str(error.value) == message
 
 
 # --- DOCX -------------------------------------------------------------------------------

@@ -546,7 +546,7 @@ def test_cli_reports_failures_on_stderr_and_exits_1(tmp_path):
         "open it in Word and save it as .docx)",
         f"failed: {folder / 'rong.txt'}: empty file",
         "added 8, updated 0, skipped 0, deleted 0, failed 2 (8 files)",
-        "Error: 2 file(s) could not be indexed (listed above); the other files were",
+        "Error: 2 files could not be indexed (listed above); the other 6 files were indexed",
     ]
 
 

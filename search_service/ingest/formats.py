@@ -34,20 +34,30 @@ _HTML_RE = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)\b
                       re.IGNORECASE | re.DOTALL)
 
 
-def _lazy(name: str) -> Callable[[Path, bytes], list[dict]]:
+def _lazy(name: str) -> Callable[..., list[dict]]:
     """A parser that imports its module on first use (pypdf and python-docx are slow)."""
-    def parse(path: Path, data: bytes) -> list[dict]:
-        return importlib.import_module(f"search_service.ingest.{name}").parse(path, data)
+    def parse(path: Path, data: bytes, **options) -> list[dict]:
+        return importlib.import_module(f"search_service.ingest.{name}").parse(
+            path, data, **options)
     parse.__name__ = f"parse_{name}"
     return parse
 
 
-PARSERS: dict[str, Callable[[Path, bytes], list[dict]]] = {name: _lazy(name) for name in FORMATS}
+PARSERS: dict[str, Callable[..., list[dict]]] = {name: _lazy(name) for name in FORMATS}
 
 
 def parse_file(path: Path, data: bytes) -> list[dict]:
     """Detect the format of one file and parse it into document dicts."""
-    return PARSERS[detect(path, data)](path, data)
+    return parse_as(path, data)[1]
+
+
+def parse_as(path: Path, data: bytes, *, max_bytes: int | None = None
+             ) -> tuple[str, list[dict]]:
+    """``(format, document dicts)`` of one file. ``max_bytes`` caps what a compressed file
+    (``.jsonl.gz``) may inflate to; the file's own size is the caller's to check."""
+    kind = detect(path, data)
+    options = {"max_bytes": max_bytes} if kind == "jsonl" and max_bytes is not None else {}
+    return kind, PARSERS[kind](path, data, **options)
 
 
 def extension(path: Path) -> str:

@@ -218,7 +218,7 @@ class _Run:
             report.documents = [{**self._stored_summary(i), "outcome": "skipped"}
                                 for i in unchanged]
             return None
-        kind, raw_docs = _parse(file, data)
+        kind, raw_docs = _parse(file, data, int(self.max_file_mb * 1024 * 1024))
         rel = file.relative_to(root).as_posix()
         docs = []
         for number, raw in enumerate(raw_docs, start=1):
@@ -302,12 +302,11 @@ def _read(file: Path, max_file_mb: float) -> bytes:
     return file.read_bytes()
 
 
-def _parse(file: Path, data: bytes) -> tuple[str, list[dict]]:
+def _parse(file: Path, data: bytes, max_bytes: int) -> tuple[str, list[dict]]:
     """The file's format and its records."""
     from search_service.ingest import formats
 
-    kind = formats.detect(file, data)
-    return kind, formats.PARSERS[kind](file, data)
+    return formats.parse_as(file, data, max_bytes=max_bytes)
 
 
 def _with_guessed(raw: dict, doc: dict, default: str | None) -> dict:
