@@ -3,13 +3,12 @@
 One folder (``library/`` at the repository root unless ``SEARCH_LIBRARY_DIR`` says otherwise)
 holds ``library.sqlite3`` (documents, people's corrections, the audit log, staff accounts, API
 tokens) and ``originals/`` (every original file, by content hash). Nothing here imports Flask
-or click; :mod:`search_service.library.commands` is the command-line shell over it.
+or click; :mod:`search_service.library.commands` is the command-line shell over it. In use::
 
-    >>> from search_service.library import Library            # doctest: +SKIP
-    >>> library = Library("library")
-    >>> doc, created = library.add_document(data, name="qd-123.docx", record=parsed,
-    ...                                     actor="can_bo")
-    >>> library.correct(doc.id, {"doc_type": "Quyết định"}, actor="can_bo")
+    library = Library(folder)
+    doc, created = library.add_document(data, name="qd-123.docx", record=parsed,
+                                        actor="can_bo")
+    library.correct(doc.id, {"doc_type": "Quyết định"}, actor="can_bo")
 """
 
 from search_service.library.accounts import ROLES, Principal

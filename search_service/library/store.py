@@ -9,35 +9,25 @@ the database's write lock is held, so a file is never removed under a document t
 
 from __future__ import annotations
 
-import mimetypes
-import re
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from search_service.library import audit
+from search_service.library import audit, checks, rows
 from search_service.library.accounts import PASSWORD_METHOD, Tokens, Users
 from search_service.library.database import Database, connect, now
-from search_service.library.errors import Conflict, InvalidValue, LibraryError, NotFound
-from search_service.library.metadata import (FIELDS, clean_metadata, clean_text, clean_value,
-                                             effective_metadata, find_text, fold_for_find,
-                                             number_key, with_corrections)
+from search_service.library.errors import InvalidValue, LibraryError
+from search_service.library.metadata import FIELDS, clean_value, with_corrections
 from search_service.library.migrations import migrate
 from search_service.library.model import (COLUMNS, TEXT_SOURCES, VISIBILITIES, Document,
                                           DocumentPage, Original, audit_view, from_row,
                                           guess_view)
-from search_service.library.originals import Originals, sha256_of
+from search_service.library.originals import Originals
 
 DATABASE = "library.sqlite3"
-MAX_ID_CHARS = 500
 MAX_PAGE = 500
-AUTO_ID_CHARS = 16              # ids of uploads without one: the start of the content hash
 STALE_STAGED_SECONDS = 3600
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_MEDIA_TYPES = {".jsonl": "application/jsonl", ".ndjson": "application/jsonl",
-                ".md": "text/markdown", ".gz": "application/gzip"}
 
 
 class Library:
@@ -78,26 +68,27 @@ class Library:
         given that is new (records of one JSON Lines file share their original). An id in use
         with other bytes is a :class:`Conflict`: re-reading a file is :meth:`reguess`.
         """
-        title, body, guesses = _extracted(record)
-        doc_id = _check_id(doc_id if doc_id is not None else _record_id(record))
-        visibility = _check_choice("visibility", visibility or record.get("visibility")
-                                   or "public", VISIBILITIES)
-        text_source = _check_choice("text_source", text_source, TEXT_SOURCES)
-        original = _original(data, name, media_type)
+        title, body, guesses = checks.extracted(record)
+        doc_id = checks.check_id(doc_id if doc_id is not None else checks.record_id(record))
+        visibility = checks.check_choice(
+            "visibility", visibility or record.get("visibility") or "public", VISIBILITIES)
+        text_source = checks.check_choice("text_source", text_source, TEXT_SOURCES)
+        original = checks.original(data, name, media_type)
         actor = audit.check_actor(actor)
         staged = self.originals.stage(data)
         try:
             with self.db.write() as conn:
-                existing = _duplicate(conn, doc_id, original.sha256)
+                existing = rows.duplicate(conn, doc_id, original.sha256)
                 if existing is not None:
                     return existing, False
                 at = now()
-                doc = Document(id=doc_id or _auto_id(conn, original.sha256), title=title,
+                doc = Document(id=doc_id or rows.auto_id(conn, original.sha256), title=title,
                                body=body, guesses=guesses, corrections={},
-                               metadata=_effective(title, guesses, {}), visibility=visibility,
+                               metadata=checks.effective(title, guesses, {}),
+                               visibility=visibility,
                                is_published=bool(is_published), text_source=text_source,
                                original=original, created=at, updated=at)
-                self._place(conn, staged, original.sha256, lambda: _insert(conn, doc))
+                self._place(conn, staged, original.sha256, lambda: rows.insert(conn, doc))
                 audit.record(conn, actor, "add", doc.id, audit.diff({}, audit_view(doc)), at)
         finally:
             staged.unlink(missing_ok=True)
@@ -109,26 +100,26 @@ class Library:
         """Replace a document's extracted text and guesses (and its original, when ``data``
         is given): what people corrected stays as they set it, and so do the visibility and
         the published flag. Nothing is written when nothing changed."""
-        title, body, guesses = _extracted(record)
+        title, body, guesses = checks.extracted(record)
         actor = audit.check_actor(actor)
         if text_source is not None:
-            _check_choice("text_source", text_source, TEXT_SOURCES)
+            checks.check_choice("text_source", text_source, TEXT_SOURCES)
         staged = self.originals.stage(data) if data else None
         try:
             with self.db.write() as conn:
-                before = _get(conn, doc_id)
+                before = rows.get(conn, doc_id)
                 original = before.original
                 if data is not None:
-                    original = _original(data, name or original.name,
+                    original = checks.original(data, name or original.name,
                                          media_type or (None if name else original.media_type))
                 after = replace(before, title=title, body=body, guesses=guesses,
-                                metadata=_effective(title, guesses, before.corrections),
+                                metadata=checks.effective(title, guesses, before.corrections),
                                 text_source=text_source or before.text_source,
                                 original=original, updated=now())
                 changes = audit.diff(guess_view(before), guess_view(after))
                 if not changes:
                     return before
-                self._place(conn, staged, original.sha256, lambda: _update(conn, after))
+                self._place(conn, staged, original.sha256, lambda: rows.update(conn, after))
                 audit.record(conn, actor, "reguess", doc_id, changes, after.updated)
         finally:
             if staged is not None:
@@ -151,7 +142,7 @@ class Library:
     # -- reading -----------------------------------------------------------------------------
     def get(self, doc_id: str) -> Document:
         """The document, or :class:`NotFound`."""
-        return _get(self.db.connection(), doc_id)
+        return rows.get(self.db.connection(), doc_id)
 
     def list_documents(self, *, visibility: str | None = None, is_published: bool | None = None,
                        doc_type: str | None = None, text: str | None = None,
@@ -163,13 +154,13 @@ class Library:
         """
         if not 1 <= limit <= MAX_PAGE or offset < 0:
             raise InvalidValue(f"limit must be 1 to {MAX_PAGE}, offset 0 or more")
-        where, params = _filters(visibility, is_published, doc_type, text)
+        where, params = rows.filters(visibility, is_published, doc_type, text)
         with self.db.read() as conn:
             total = conn.execute(f"SELECT count(*) FROM documents {where}", params).fetchone()[0]
-            rows = conn.execute(f"SELECT {COLUMNS} FROM documents {where} "
-                                "ORDER BY created DESC, id LIMIT ? OFFSET ?",
-                                [*params, limit, offset]).fetchall()
-        return DocumentPage(total, limit, offset, [from_row(r) for r in rows])
+            found = conn.execute(f"SELECT {COLUMNS} FROM documents {where} "
+                                 "ORDER BY created DESC, id LIMIT ? OFFSET ?",
+                                 [*params, limit, offset]).fetchall()
+        return DocumentPage(total, limit, offset, [from_row(r) for r in found])
 
     def iter_documents(self, batch: int = 200) -> Iterator[Document]:
         """Every document in the order they were added, all from one snapshot of the library.
@@ -181,8 +172,8 @@ class Library:
         try:
             conn.execute("BEGIN")
             cursor = conn.execute(f"SELECT {COLUMNS} FROM documents ORDER BY rowid")
-            while rows := cursor.fetchmany(batch):
-                yield from (from_row(row) for row in rows)
+            while chunk := cursor.fetchmany(batch):
+                yield from (from_row(row) for row in chunk)
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -227,7 +218,7 @@ class Library:
 
     def set_visibility(self, doc_id: str, visibility: str, *, actor: str) -> Document:
         """``public`` (residents see it) or ``internal`` (staff only)."""
-        _check_choice("visibility", visibility, VISIBILITIES)
+        checks.check_choice("visibility", visibility, VISIBILITIES)
         return self._revise(doc_id, audit.check_actor(actor), "set_visibility", ["visibility"],
                             now(), lambda doc: {"visibility": visibility})
 
@@ -247,14 +238,14 @@ class Library:
         Only ``correct`` is logged when nothing visible changed: confirming a guess is news.
         """
         with self.db.write() as conn:
-            before = _get(conn, doc_id)
+            before = rows.get(conn, doc_id)
             after = replace(before, updated=at, **change(before))
-            after.metadata = _effective(after.title, after.guesses, after.corrections)
+            after.metadata = checks.effective(after.title, after.guesses, after.corrections)
             old, new = audit_view(before), audit_view(after)
             changes = {f: [old.get(f), new.get(f)] for f in fields}
             if action != "correct" and all(a == b for a, b in changes.values()):
                 return before
-            _update(conn, after)
+            rows.update(conn, after)
             audit.record(conn, actor, action, doc_id, changes, at)
         return after
 
@@ -263,7 +254,7 @@ class Library:
         The audit entry keeps the metadata it had."""
         actor = audit.check_actor(actor)
         with self.db.write() as conn:
-            before = _get(conn, doc_id)
+            before = rows.get(conn, doc_id)
             conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
             audit.record(conn, actor, "delete", doc_id, audit.diff(audit_view(before), {}))
         self._drop_unused(before.original.sha256)
@@ -294,140 +285,3 @@ class Library:
                     path.unlink(missing_ok=True)
                     removed.append(str(path))
         return removed
-
-
-# -- rows --------------------------------------------------------------------------------------
-def _get(conn: sqlite3.Connection, doc_id: str) -> Document:
-    row = conn.execute(f"SELECT {COLUMNS} FROM documents WHERE id = ?", (doc_id,)).fetchone()
-    if row is None:
-        raise NotFound(f"no document {doc_id!r} in the library")
-    return from_row(row)
-
-
-def _duplicate(conn: sqlite3.Connection, doc_id: str | None, sha256: str) -> Document | None:
-    """The document these bytes (or this id with these bytes) already are, if any."""
-    if doc_id is None:
-        row = conn.execute(f"SELECT {COLUMNS} FROM documents WHERE sha256 = ? "
-                           "ORDER BY rowid LIMIT 1", (sha256,)).fetchone()
-        return from_row(row) if row else None
-    row = conn.execute(f"SELECT {COLUMNS} FROM documents WHERE id = ?", (doc_id,)).fetchone()
-    if row is None:
-        return None
-    if row["sha256"] == sha256:
-        return from_row(row)
-    raise Conflict(f"the id {doc_id!r} is in use by a document read from another file "
-                   f"({row['original_name']}); re-read it with reguess to replace its file")
-
-
-def _auto_id(conn: sqlite3.Connection, sha256: str) -> str:
-    """An id for an upload that has none: stable (the content hash), unique (a suffix)."""
-    candidate, number = sha256[:AUTO_ID_CHARS], 1
-    while conn.execute("SELECT 1 FROM documents WHERE id = ?", (candidate,)).fetchone():
-        number += 1
-        candidate = f"{sha256[:AUTO_ID_CHARS]}-{number}"
-    return candidate
-
-
-def _values(doc: Document) -> tuple:
-    from search_service.library.database import dumps
-
-    o = doc.original
-    return (doc.title, doc.body, dumps(doc.guesses), dumps(doc.corrections),
-            dumps(doc.metadata), find_text(doc.metadata), doc.visibility, int(doc.is_published),
-            doc.text_source, o.name, o.media_type, o.size, o.sha256, doc.created, doc.updated,
-            doc.id)
-
-
-def _insert(conn: sqlite3.Connection, doc: Document) -> None:
-    conn.execute("INSERT INTO documents (title, body, guesses, corrections, metadata, find_text, "
-                 "visibility, is_published, text_source, original_name, media_type, "
-                 "original_size, sha256, created, updated, id) "
-                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _values(doc))
-
-
-def _update(conn: sqlite3.Connection, doc: Document) -> None:
-    conn.execute("UPDATE documents SET title = ?, body = ?, guesses = ?, corrections = ?, "
-                 "metadata = ?, find_text = ?, visibility = ?, is_published = ?, "
-                 "text_source = ?, original_name = ?, media_type = ?, original_size = ?, "
-                 "sha256 = ?, created = ?, updated = ? WHERE id = ?", _values(doc))
-
-
-def _filters(visibility, is_published, doc_type, text) -> tuple[str, list]:
-    """The WHERE clause of a document list and its parameters."""
-    clauses, params = [], []
-    if visibility is not None:
-        clauses.append("visibility = ?")
-        params.append(_check_choice("visibility", visibility, VISIBILITIES))
-    if is_published is not None:
-        clauses.append("is_published = ?")
-        params.append(int(bool(is_published)))
-    if doc_type:
-        clauses.append("json_extract(metadata, '$.doc_type') = ?")
-        params.append(clean_text(doc_type, "doc_type"))
-    if text and text.strip():
-        needles = {fold_for_find(clean_text(text, "text")), number_key(text)} - {""}
-        clauses.append("(" + " OR ".join(["find_text LIKE ? ESCAPE '\\'"] * len(needles)) + ")")
-        params.extend(f"%{_escape_like(n)}%" for n in sorted(needles))
-    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-# -- checking input ------------------------------------------------------------------------------
-def _effective(title: str, guesses: dict, corrections: dict) -> dict:
-    """The shown metadata: the extracted title counts as one more guess."""
-    return effective_metadata({"title": title, **guesses}, corrections)
-
-
-def _extracted(record) -> tuple[str, str, dict]:
-    """A parser's record as ``(title, body, guesses)``, cleaned; the title defaults to the
-    body's first line, cut as the index does it."""
-    if not isinstance(record, dict):
-        raise InvalidValue("record: expected the fields a parser read (a dict)")
-    body = clean_text(record.get("body") or "", "body")
-    title = clean_value("title", record.get("title"))
-    title = title or clean_text(body[:120].split("\n")[0], "title")
-    if not title:
-        raise InvalidValue("the document has neither a title nor a body")
-    guesses = clean_metadata({k: record[k] for k in FIELDS if k != "title" and k in record})
-    return title, body, guesses
-
-
-def _original(data, name, media_type) -> Original:
-    if not isinstance(data, bytes) or not data:
-        raise InvalidValue("the original file is empty")
-    if not isinstance(name, str) or not name.strip() or _CONTROL_RE.search(name) \
-            or len(name) > 1000:
-        raise InvalidValue(f"the original file's name is not usable: {name!r}")
-    if not media_type:
-        suffix = Path(name).suffix.lower()
-        media_type = _MEDIA_TYPES.get(suffix) or mimetypes.guess_type(name)[0] \
-            or "application/octet-stream"
-    return Original(name=name.strip(), media_type=media_type, size=len(data),
-                    sha256=sha256_of(data))
-
-
-def _record_id(record) -> str | None:
-    """A record's own id; JSON Lines may give it as a number (``"id": 15``)."""
-    value = record.get("id") if isinstance(record, dict) else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return value if value != "" else None
-
-
-def _check_id(doc_id) -> str | None:
-    if doc_id is None:
-        return None
-    if not isinstance(doc_id, str) or not doc_id or len(doc_id) > MAX_ID_CHARS \
-            or _CONTROL_RE.search(doc_id):
-        raise InvalidValue(f"not a usable document id: {doc_id!r} (1 to {MAX_ID_CHARS} "
-                           "characters, no control characters)")
-    return doc_id
-
-
-def _check_choice(name: str, value, choices: tuple) -> str:
-    if value not in choices:
-        raise InvalidValue(f"{name} must be one of {', '.join(choices)}, not {value!r}")
-    return value
