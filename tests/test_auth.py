@@ -473,3 +473,11 @@ def test_a_limited_route_without_its_own_page_gets_the_shared_429(make_app, libr
     page = BeautifulSoup(client.get("/thu-gioi-han").get_data(as_text=True), "html.parser")
     assert " ".join(page.h1.get_text().split()) == "Quá nhiều yêu cầu"
     assert "Xin thử lại sau 1 phút." in page.get_text()
+
+
+def test_a_server_nobody_logs_in_to_writes_no_session_file(client, library):
+    for url in ("/", "/search?q=phong+chay", "/login", "/api/search?q=sen+hong"):
+        assert client.get(url).status_code == 200
+    assert not library.exists()
+    assert try_login(client).status_code == 302
+    assert (library / "sessions.sqlite3").exists()

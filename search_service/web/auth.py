@@ -68,18 +68,26 @@ def init_app(app: Flask) -> None:
 
 
 class SessionStore:
-    """Live staff sessions in SQLite; only a SHA-256 of each session id is stored."""
+    """Live staff sessions in SQLite; only a SHA-256 of each session id is stored.
+
+    The file is made at the first login, so a server nobody logs in to writes nothing.
+    """
 
     def __init__(self, path: Path, *, idle_seconds: float, max_seconds: float):
         self.path, self.idle, self.max_age = Path(path), idle_seconds, max_seconds
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.execute("PRAGMA journal_mode=WAL")        # readers never wait for a writer
-            db.execute("CREATE TABLE IF NOT EXISTS staff_sessions (id_hash TEXT PRIMARY KEY,"
-                       " username TEXT NOT NULL, created REAL NOT NULL, last_seen REAL NOT NULL,"
-                       " revoked REAL)")
+        self._ready = False
 
-    def _connect(self) -> sqlite3.Connection:
+    def _open(self, create: bool = False) -> closing | None:
+        if not self._ready:
+            if not create and not self.path.exists():
+                return None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(sqlite3.connect(self.path, timeout=10, isolation_level=None)) as db:
+                db.execute("PRAGMA journal_mode=WAL")        # readers never wait for a writer
+                db.execute("CREATE TABLE IF NOT EXISTS staff_sessions (id_hash TEXT PRIMARY KEY,"
+                           " username TEXT NOT NULL, created REAL NOT NULL,"
+                           " last_seen REAL NOT NULL, revoked REAL)")
+            self._ready = True
         return closing(sqlite3.connect(self.path, timeout=10, isolation_level=None))
 
     @staticmethod
@@ -89,7 +97,7 @@ class SessionStore:
     def start(self, username: str) -> str:
         """A new session for ``username``; returns the id to put in the cookie."""
         session_id, now = secrets.token_urlsafe(32), time.time()
-        with self._connect() as db:
+        with self._open(create=True) as db:
             db.execute("DELETE FROM staff_sessions WHERE created < ?", (now - self.max_age,))
             db.execute("INSERT INTO staff_sessions VALUES (?, ?, ?, ?, NULL)",
                        (self._hash(session_id), username, now, now))
@@ -97,8 +105,10 @@ class SessionStore:
 
     def user(self, session_id: str) -> str | None:
         """Who owns this live session, or None when it is unknown, revoked or timed out."""
-        now = time.time()
-        with self._connect() as db:
+        now, connection = time.time(), self._open()
+        if connection is None:
+            return None
+        with connection as db:
             row = db.execute("SELECT username, created, last_seen, revoked FROM staff_sessions"
                              " WHERE id_hash = ?", (self._hash(session_id),)).fetchone()
             if row is None:
@@ -112,9 +122,12 @@ class SessionStore:
         return username
 
     def revoke(self, session_id: str) -> None:
-        with self._connect() as db:
-            db.execute("UPDATE staff_sessions SET revoked = ? WHERE id_hash = ? AND revoked IS NULL",
-                       (time.time(), self._hash(session_id)))
+        connection = self._open()
+        if connection is not None:
+            with connection as db:
+                db.execute("UPDATE staff_sessions SET revoked = ?"
+                           " WHERE id_hash = ? AND revoked IS NULL",
+                           (time.time(), self._hash(session_id)))
 
 
 def hash_password(password: str) -> str:
