@@ -39,15 +39,19 @@ def _char_class(folded: str) -> str:
     return "[" + "".join(re.escape(v) for v in sorted(variants)) + "]"
 
 
+def any_accents(folded: str) -> str:
+    """A regular expression matching every way of writing the folded ``folded`` (any case,
+    any diacritics) in NFC text: ``phuc`` matches ``Phúc``, ``PHỤC``, ``phuc``."""
+    return "".join(_char_class(c) for c in folded)
+
+
 @lru_cache(maxsize=1024)
 def _pattern(terms: frozenset[str], numbers: frozenset[str]) -> re.Pattern | None:
     """Whole syllables folding to one of ``terms``, and document numbers with one of the
     canonical keys ``numbers`` (``15-nq-du``) printed in any separator style."""
-    alternatives = ["".join(_char_class(c) for c in term)
-                    for term in sorted(terms, key=lambda t: (-len(t), t)) if term]
+    alternatives = [any_accents(term) for term in sorted(terms, key=lambda t: (-len(t), t)) if term]
     for key in sorted(numbers, key=lambda k: (-len(k), k)):
-        parts = ["0*" + p if p.isdigit() else "".join(_char_class(c) for c in p)
-                 for p in key.split("-") if p]
+        parts = ["0*" + p if p.isdigit() else any_accents(p) for p in key.split("-") if p]
         if parts:
             alternatives.append(r"[\s/.\-–]*".join(parts))
     if not alternatives:

@@ -14,6 +14,7 @@ import re
 import numpy as np
 
 from search_service.analysis import SYLLABLE_RE, fold, fold_token
+from search_service.highlight import any_accents
 
 # A form seen in one document only may be a typo in it; a small collection has to trust it.
 MIN_DOC_FREQUENCY = 2
@@ -164,11 +165,6 @@ def _frequency(col, scope, fields, term: str) -> int:
     return sum(col.doc_frequency(f, term, scope) for f in fields)
 
 
-# fold() one character at a time, for stored text (NFC): each letter keeps its place.
-_FOLD_TABLE = {c: fold(chr(c)) for c in range(0xC0, 0x1EFA) if len(fold(chr(c))) == 1
-               and fold(chr(c)) != chr(c)}
-
-
 def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset: int,
                size: int) -> dict:
     """How documents spell ``window[offset:offset + size]`` where its folded neighbours are
@@ -181,16 +177,14 @@ def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset:
             pair_docs[col.postings(fieldname, a + "_" + b)[0]] = True
         docs &= pair_docs
     tally: dict[str, int] = {}
-    pattern = re.compile(r"(?<![^\W_])" + r"[\W_]+".join(map(re.escape, window)) + r"(?![^\W_])")
+    pattern = re.compile(r"(?<![^\W_])" + r"[\W_]+".join(map(any_accents, window))
+                         + r"(?![^\W_])")
     for docnum in np.flatnonzero(docs)[:SPELLING_SAMPLE]:
         if docnum not in texts:
             fields = col.searcher.stored_fields(int(docnum))
-            body = fields.get("body", "")[:SPELLING_TEXT_CHARS]
-            exact = (fields.get("title", "") + "\n" + body).lower()
-            texts[docnum] = (exact, exact.translate(_FOLD_TABLE))
-        exact, folded = texts[docnum]
-        for match in pattern.finditer(folded):   # folding keeps every character's place
-            parts = SYLLABLE_RE.findall(exact[match.start():match.end()])
+            texts[docnum] = fields.get("title", "") + "\n" + fields.get("body", "")
+        for match in pattern.finditer(texts[docnum], 0, SPELLING_TEXT_CHARS):
+            parts = SYLLABLE_RE.findall(match.group().lower())
             form = "_".join(parts[offset:offset + size])
             tally[form] = tally.get(form, 0) + 1
     return tally
