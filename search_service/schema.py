@@ -132,16 +132,17 @@ def check_index(index_dir: str | Path) -> IndexInfo:
     says which file and what to do) or :class:`IndexUnreadable` (permissions, I/O errors).
     """
     path = Path(index_dir)
-    for attempt in range(3):
+    attempts = 3
+    while True:
         generation = _latest_generation(path)
         try:
             return _check(path, generation)
         except IndexDamaged:
             # A commit that lands while we read removes the old generation's files: read the
             # new one rather than call a healthy index damaged.
-            if attempt == 2 or _latest_generation(path) == generation:
+            attempts -= 1
+            if not attempts or _latest_generation(path) == generation:
                 raise
-    raise AssertionError("unreachable")
 
 
 def index_problem(index_dir: str | Path, exc: BaseException, where: str | None = None
@@ -154,8 +155,9 @@ def index_problem(index_dir: str | Path, exc: BaseException, where: str | None =
     if isinstance(exc, IndexProblem):
         return exc
     if isinstance(exc, FileNotFoundError):
-        name = Path(exc.filename).name if exc.filename else where or "an index file"
-        return IndexDamaged(path, f"the file {name} is missing")
+        what = (f"the file {Path(exc.filename).name}" if exc.filename
+                else where or "a file of the index")
+        return IndexDamaged(path, f"{what} is missing")
     if isinstance(exc, OSError):
         message = f"cannot read the index in {path}: {exc.strerror or exc}"
         if exc.filename:
@@ -168,7 +170,8 @@ def index_problem(index_dir: str | Path, exc: BaseException, where: str | None =
     if kind == "error":                 # struct.error
         kind = f"{type(exc).__module__}.error"
     detail = f"{kind}: {str(exc)[:100]}" if str(exc) else kind
-    return IndexDamaged(path, f"{where or 'a file'} is truncated or corrupt ({detail})")
+    return IndexDamaged(path, f"{where or 'a file of the index'} is truncated or corrupt "
+                              f"({detail})")
 
 
 def latest_generation(index_dir: str | Path) -> int | None:

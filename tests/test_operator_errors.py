@@ -163,7 +163,8 @@ def test_serve_create_serves_a_new_empty_index_without_samples(tmp_path):
         proc.wait(timeout=30)
         proc.stderr.close()
     assert lines == [f"warning: created a new, empty index in {folder}; add documents with "
-                     f"`ingest --index {folder} FILES`", f"Tra cứu phường: http://127.0.0.1:{port}/"]
+                     f"`ingest --index {folder} FILES`",
+                     f"Tra cứu phường: http://127.0.0.1:{port}/"]
     assert (answer["total"], answer["hits"]) == (0, [])
     assert check_index(folder).documents == 0
 
@@ -250,6 +251,42 @@ def test_a_damaged_index_is_named_with_what_to_do(index, damage, command):
     what = damage(index)
     done = run_cli(*COMMANDS[command][:1], "--index", index, *COMMANDS[command][1:])
     assert_error(done, f"the index in {index} is damaged: {what}; {DAMAGE_ADVICE}")
+
+
+def corrupt_a_term_check_does_not_read(index: Path) -> None:
+    """Overwrite a few bytes after a key of the query's terms until a search trips over them
+    while check_index (which reads only the first term of each field) does not. check_index
+    cannot see every damage (Whoosh keeps no checksums); the CLI must still end cleanly when
+    the search finds one."""
+    from search_service.errors import IndexProblem
+    from search_service.search import SearchEngine, SearchRequest
+
+    seg = segment_file(index)
+    original = seg.read_bytes()
+    keys = [w.encode() for w in ("phong", "phòng", "chay", "cháy")]
+    ends = sorted({m.end() for key in keys for m in re.finditer(re.escape(key), original)})
+    for end in ends:
+        for fill in (b"\xff" * 6, b"\0" * 6):
+            seg.write_bytes(original[:end] + fill + original[end + 6:])
+            try:
+                check_index(index)
+                SearchEngine(index, create=False).search(SearchRequest(q="phòng cháy"))
+            except IndexProblem:
+                continue                # check_index sees this one: not what we want here
+            except Exception:  # noqa: BLE001 - the search failed: this damage will do
+                return
+    pytest.fail("found no damage to the query's terms that only a search trips over")
+
+
+def test_damage_only_a_search_finds_still_ends_cleanly(index):
+    corrupt_a_term_check_does_not_read(index)
+    assert run_cli("check", "--index", index).returncode == 0
+    done = run_cli("search", "--index", index, "phòng cháy")
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith(f"Error: the index in {index} is damaged: a file of the index "
+                                  "is truncated or corrupt (")
+    assert done.stderr.endswith(f"); {DAMAGE_ADVICE}\n")
 
 
 @pytest.mark.parametrize("damage", [truncate_segment, delete_toc], ids=lambda f: f.__name__)
@@ -397,7 +434,7 @@ def test_ingest_into_a_folder_of_other_files_is_refused(tmp_path):
     assert [p.name for p in folder.iterdir()] == ["van-ban.jsonl"]
 
 
-# -- the report -------------------------------------------------------------------------------------
+# -- the report ----------------------------------------------------------------------------------
 
 def test_a_file_name_that_is_not_utf8_is_reported_and_the_report_is_written(tmp_path):
     corpus = write_corpus(tmp_path / "moi")
