@@ -19,8 +19,8 @@ from search_service.analysis import fold, fold_token
 MAX_CHARS = 240      # a snippet never grows past this, whatever the text holds
 # A snippet is looked for in the beginning of a long text only, so its cost is bounded
 # whatever the document's size (a passage past this is rarely the best one anyway).
-SCAN_CHARS = 200_000
-SCAN_MATCHES = 1_000
+SCAN_CHARS = 30_000
+SCAN_MATCHES = 200
 CONTEXT = 3          # syllables shown before the first match
 _WORD = r"[^\W_]"
 _SYLLABLE = re.compile(_WORD + "+")
