@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -146,6 +147,8 @@ def test_many_threads_opening_a_new_library_apply_each_step_once(tmp_path):
      {"doc_number": "15/NQ-ĐU", "doc_type": "Nghị quyết"}),
     ({"doc_number": "32/KH-UBND", "doc_type": "Chương trình"}, {},
      {"doc_number": "32/KH-UBND", "doc_type": "Chương trình"}),
+    ({"doc_number": "32/KH-UBND", "doc_type": "Chương trình"}, {"doc_type": {"value": None}},
+     {"doc_number": "32/KH-UBND", "doc_type": "Kế hoạch"}),
 ])
 def test_effective_metadata_overlays_corrections_on_guesses(guessed, corrections, expected):
     assert effective_metadata(guessed, corrections) == expected
@@ -294,6 +297,18 @@ def test_an_id_in_use_with_other_bytes_is_a_conflict(library):
     assert library.get("qd-123").title == "Một"
     assert [p.name for p in (library.folder / "originals").rglob("*.bin")] == [
         hashlib.sha256(b"one").hexdigest() + ".bin"]
+
+
+def test_sweeping_removes_only_files_no_document_uses(library):
+    doc = add(library)
+    orphan = library.originals.path("f" * 64)
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"left by a crash")
+    stale = library.folder / "originals" / ".incoming-crash.tmp"
+    stale.write_bytes(b"half")
+    os.utime(stale, (0, 0))
+    assert library.sweep_originals() == [str(orphan), str(stale)]
+    assert library.original_path(doc.id)[1].read_bytes() == QD_TEXT.encode()
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -659,6 +674,16 @@ def test_restore_refuses_hostile_archives(library, tmp_path, extra, message):
     assert not (tmp_path / "restored").exists()
     assert not (tmp_path / "evil.txt").exists() and not Path("/tmp/evil-absolute.txt").exists()
     assert [p.name for p in tmp_path.iterdir() if "restore" in p.name] == []
+
+
+def test_restore_refuses_a_backup_without_the_originals_it_names(library, tmp_path):
+    add(library)
+    backup(library, tmp_path / "good.tar.gz")
+    kept = [_file(n, d) for n, d in _members(tmp_path / "good.tar.gz").items()
+            if not n.startswith("originals/")]
+    with pytest.raises(InvalidValue, match="lacks 1 original file"):
+        restore(_tar(tmp_path / "thieu.tar.gz", kept), tmp_path / "restored")
+    assert not (tmp_path / "restored").exists()
 
 
 @pytest.mark.parametrize("members, message", [

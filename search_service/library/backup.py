@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
@@ -29,6 +30,8 @@ from search_service.library.database import now
 from search_service.library.errors import Conflict, InvalidValue, SchemaTooNew
 from search_service.library.migrations import SCHEMA_VERSION
 from search_service.library.originals import relative_path
+
+logger = logging.getLogger(__name__)
 
 FORMAT = 1
 DATABASE = "library.sqlite3"
@@ -50,6 +53,11 @@ def backup(library, file: str | Path) -> dict:
     with tempfile.TemporaryDirectory(prefix=".backup-", dir=library.folder) as tmp:
         manifest = _snapshot(library, Path(tmp))
         _write_archive(Path(tmp), manifest, target)
+    logger.info("backup: %d documents, %d originals to %s", manifest["documents"],
+                manifest["originals"], target)
+    if manifest["missing"]:
+        logger.warning("backup: %d originals are missing from %s", len(manifest["missing"]),
+                       library.folder)
     return manifest
 
 
@@ -119,7 +127,8 @@ def restore(file: str | Path, folder: str | Path) -> dict:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
     try:
         manifest = _unpack(Path(file), staging)
-        _check_database(staging, manifest)
+        # The counts returned are the database's, not the archive's word for them.
+        manifest["documents"] = _check_database(staging, manifest)
         if target.exists():
             target.rmdir()              # fails if something appeared there meanwhile
         os.rename(staging, target)
@@ -127,6 +136,7 @@ def restore(file: str | Path, folder: str | Path) -> dict:
         raise Conflict(f"could not restore into {target}: {exc.strerror or exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    logger.info("restore: %d documents from %s into %s", manifest["documents"], file, target)
     return manifest
 
 
@@ -184,14 +194,16 @@ def _manifest(path: Path) -> dict:
     return manifest
 
 
-def _check_database(folder: Path, manifest: dict) -> None:
-    """The database is sound, not newer than this program, and has its originals."""
+def _check_database(folder: Path, manifest: dict) -> int:
+    """The database is sound, not newer than this program, and has its originals; returns
+    how many documents it holds."""
     try:
         conn = sqlite3.connect(f"file:{folder / DATABASE}?mode=ro", uri=True)
         try:
             check = conn.execute("PRAGMA integrity_check").fetchone()[0]
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             shas = [r[0] for r in conn.execute("SELECT DISTINCT sha256 FROM documents")]
+            count = conn.execute("SELECT count(*) FROM documents").fetchone()[0]
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
@@ -206,3 +218,4 @@ def _check_database(folder: Path, manifest: dict) -> None:
     if lacking:
         raise InvalidValue(f"the backup lacks {len(lacking)} original file(s) its database "
                            f"names (first: {lacking[0]})")
+    return count

@@ -39,12 +39,17 @@ def _role_option(f):
 @contextmanager
 def _library(library_dir: str | None):
     """The library, opened for one command; its errors become click errors."""
+    import sqlite3
+
     from search_service.library.store import Library
 
+    folder = Path(library_dir) if library_dir else default_library_dir()
     try:
-        library = Library(Path(library_dir) if library_dir else default_library_dir())
+        library = Library(folder)
     except LibraryError as exc:
         raise click.ClickException(str(exc)) from None
+    except (OSError, sqlite3.Error) as exc:     # no permission, not a database, disk full
+        raise click.ClickException(f"cannot open the library in {folder}: {exc}") from None
     try:
         yield library
     except LibraryError as exc:

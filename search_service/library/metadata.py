@@ -27,7 +27,8 @@ def effective_metadata(guessed: dict, corrections: dict) -> dict:
     takes the person's value even when it equals the guess, and a correction to ``None`` (the
     person cleared the field) hides the guess. Fields without a value are left out. Last, a
     number names its type (``32/KH-UBND``: Kế hoạch) when no type is given, as the index
-    does, so the library shows what a search will show.
+    does, so the library shows what a search will show (clearing the type of a numbered
+    document therefore shows the type its number names; correct the type to change it).
 
     >>> effective_metadata({"doc_type": "Quyết định", "issuer": "UBND"},
     ...                    {"doc_type": {"value": "Kế hoạch"}, "issuer": {"value": None}})
