@@ -288,6 +288,16 @@ def test_records_of_one_file_share_its_original_until_the_last_is_deleted(librar
     assert not path.exists()
 
 
+def test_a_records_own_visibility_counts_unless_one_is_given(library):
+    record = {"title": "Tờ trình nội bộ", "visibility": "Internal"}
+    own, _ = library.add_document(b"1", name="1.txt", record=record, actor="ingest")
+    given, _ = library.add_document(b"2", name="2.txt", record=record, visibility="public",
+                                    actor="ingest")
+    plain, _ = library.add_document(b"3", name="3.txt", record={"title": "Tin"}, actor="x")
+    assert (own.visibility, given.visibility, plain.visibility) == (
+        "internal", "public", "public")
+
+
 def test_an_id_in_use_with_other_bytes_is_a_conflict(library):
     library.add_document(b"one", name="1.txt", record={"title": "Một"}, doc_id="qd-123",
                          actor="ingest")
@@ -619,9 +629,26 @@ def test_a_backup_names_originals_missing_from_the_folder(library, tmp_path):
 def test_restore_never_writes_over_a_library(library, tmp_path):
     add(library)
     backup(library, tmp_path / "b.tar.gz")
-    with pytest.raises(Conflict, match="is not empty: restore only into a new or empty folder"):
+    with pytest.raises(Conflict, match="already holds a library: restore only into a folder"):
         restore(tmp_path / "b.tar.gz", library.folder)
     assert library.list_documents().total == 1
+    assert sorted(p.name for p in library.folder.iterdir() if not p.name.startswith(
+        "library.sqlite3")) == ["originals"]
+
+
+def test_restore_leaves_other_files_of_the_folder_alone(library, tmp_path):
+    add(library)
+    backup(library, tmp_path / "b.tar.gz")
+    folder = tmp_path / "thu-vien"
+    folder.mkdir()
+    (folder / ".gitkeep").write_text("")
+    (folder / "sessions.sqlite3").write_bytes(b"phien dang nhap")
+    restore(tmp_path / "b.tar.gz", folder)
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".gitkeep", "library.sqlite3", "originals", "sessions.sqlite3"]
+    assert (folder / "sessions.sqlite3").read_bytes() == b"phien dang nhap"
+    with Library(folder) as restored:
+        assert restored.list_documents().total == 1
 
 
 def _members(archive: Path) -> dict[str, bytes]:
@@ -896,7 +923,7 @@ def test_cli_backup_restore_and_reindex(cli, tmp_path):
     made = cli("backup", str(archive))
     assert made.stdout == f"backed up 1 documents and 1 original files to {archive}\n"
     refused = cli("restore", str(archive))
-    assert refused.exit_code == 1 and "is not empty" in refused.stderr
+    assert refused.exit_code == 1 and "already holds a library" in refused.stderr
     runner = CliRunner()
 
     @click.group()

@@ -6,11 +6,11 @@ lock, briefly: SQLite's online backup API copies the database through a second c
 and every original it names is hard-linked (copied where links are impossible) into a
 folder beside the library. Writers wait only for that; the slow compression runs after.
 
-A restore goes into an empty folder only: a backup never overwrites a library. Archive member
-names are checked against the three shapes a backup holds, links and special files are
-refused, and every original must match its hash, so a hostile or damaged archive cannot write
-outside the folder or smuggle in files. It is unpacked beside the target and renamed into
-place at the end, so a refused restore leaves nothing behind.
+A restore goes only into a folder that holds no library: a backup never overwrites one.
+Archive member names are checked against the three shapes a backup holds, links and special
+files are refused, and every original must match its hash, so a hostile or damaged archive
+cannot write outside the folder or smuggle in files. It is unpacked into a hidden folder and
+moved into place at the end, so a refused restore leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -115,29 +115,55 @@ def _write_archive(folder: Path, manifest: dict, target: Path) -> None:
 
 
 def restore(file: str | Path, folder: str | Path) -> dict:
-    """Unpack a backup into ``folder``, which must be empty or not exist; returns the manifest.
+    """Unpack a backup into ``folder``, which must hold no library; returns the manifest.
 
-    A backup from an older version of the program is upgraded when the library is next opened.
+    Other files in the folder (``.gitkeep``, the web server's ``sessions.sqlite3``) stay. The
+    archive is unpacked into a hidden folder inside ``folder`` (so the final moves never cross
+    file systems); the originals move in first and the database last, with a hard link that
+    never replaces a database that appeared meanwhile. A backup from an older version of the
+    program is upgraded when the library is next opened.
     """
     target = Path(folder).absolute()
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        raise Conflict(f"{target} is not empty: restore only into a new or empty folder "
-                       "(a backup never overwrites a library)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
+    if target.exists() and (not target.is_dir() or holds_library(target)):
+        raise Conflict(f"{target} already holds a library: restore only into a folder without "
+                       "one (a backup never overwrites a library)")
+    created = not target.exists()
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=target))
     try:
         manifest = _unpack(Path(file), staging)
         # The counts returned are the database's, not the archive's word for them.
         manifest["documents"] = _check_database(staging, manifest)
-        if target.exists():
-            target.rmdir()              # fails if something appeared there meanwhile
-        os.rename(staging, target)
-    except OSError as exc:
-        raise Conflict(f"could not restore into {target}: {exc.strerror or exc}") from None
-    finally:
+        _move_in(staging, target)
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if created:
+            try:
+                target.rmdir()          # only if nothing else appeared there meanwhile
+            except OSError:
+                pass
+        if isinstance(exc, OSError):
+            raise Conflict(f"could not restore into {target}: {exc.strerror or exc}") from None
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
     logger.info("restore: %d documents from %s into %s", manifest["documents"], file, target)
     return manifest
+
+
+def holds_library(folder: Path) -> bool:
+    """Whether ``folder`` has a library's database (or its journal) or originals."""
+    names = (DATABASE, f"{DATABASE}-wal", f"{DATABASE}-shm", f"{DATABASE}-journal", "originals")
+    return any((folder / name).exists() for name in names)
+
+
+def _move_in(staging: Path, target: Path) -> None:
+    (staging / "originals").mkdir(exist_ok=True)
+    os.rename(staging / "originals", target / "originals")
+    try:
+        os.link(staging / DATABASE, target / DATABASE)
+    except BaseException:
+        os.rename(target / "originals", staging / "originals")
+        raise
 
 
 def _unpack(file: Path, folder: Path) -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 from search_service.library.errors import InvalidValue
 from search_service.library.metadata import (FIELDS, clean_metadata, clean_text, clean_value,
                                              effective_metadata)
-from search_service.library.model import Original
+from search_service.library.model import VISIBILITIES, Original
 from search_service.library.originals import sha256_of
 
 MAX_ID_CHARS = 500
@@ -67,6 +67,13 @@ def check_id(doc_id) -> str | None:
         raise InvalidValue(f"not a usable document id: {doc_id!r} (1 to {MAX_ID_CHARS} "
                            "characters, no control characters)")
     return doc_id
+
+
+def visibility(value) -> str:
+    """``public`` or ``internal``, in any letter case (JSON Lines records say ``Internal``)."""
+    if isinstance(value, str):
+        value = value.strip().lower()
+    return check_choice("visibility", value, VISIBILITIES)
 
 
 def check_choice(name: str, value, choices: tuple) -> str:

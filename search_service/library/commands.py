@@ -209,7 +209,7 @@ def backup_command(library_dir, file):
 @_library_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 def restore_command(library_dir, file):
-    """Restore a backup into an empty (or new) library folder; never over a library.
+    """Restore a backup into a folder that holds no library; never over a library.
 
     Example: python -m search_service restore --library /srv/thu-vien-moi backup.tar.gz
     """

@@ -70,8 +70,7 @@ class Library:
         """
         title, body, guesses = checks.extracted(record)
         doc_id = checks.check_id(doc_id if doc_id is not None else checks.record_id(record))
-        visibility = checks.check_choice(
-            "visibility", visibility or record.get("visibility") or "public", VISIBILITIES)
+        visibility = checks.visibility(visibility or record.get("visibility") or "public")
         text_source = checks.check_choice("text_source", text_source, TEXT_SOURCES)
         original = checks.original(data, name, media_type)
         actor = audit.check_actor(actor)
@@ -88,8 +87,10 @@ class Library:
                                visibility=visibility,
                                is_published=bool(is_published), text_source=text_source,
                                original=original, created=at, updated=at)
-                self._place(conn, staged, original.sha256, lambda: rows.insert(conn, doc))
-                audit.record(conn, actor, "add", doc.id, audit.diff({}, audit_view(doc)), at)
+                self._place(conn, staged, original.sha256, lambda: (
+                    rows.insert(conn, doc),
+                    audit.record(conn, actor, "add", doc.id, audit.diff({}, audit_view(doc)),
+                                 at)))
         finally:
             staged.unlink(missing_ok=True)
         return doc, True
@@ -109,9 +110,10 @@ class Library:
             with self.db.write() as conn:
                 before = rows.get(conn, doc_id)
                 original = before.original
-                if data is not None:
+                if data is not None:    # a new name without a type: guess it from the name
+                    kept_type = None if name else original.media_type
                     original = checks.original(data, name or original.name,
-                                         media_type or (None if name else original.media_type))
+                                               media_type or kept_type)
                 after = replace(before, title=title, body=body, guesses=guesses,
                                 metadata=checks.effective(title, guesses, before.corrections),
                                 text_source=text_source or before.text_source,
@@ -119,8 +121,9 @@ class Library:
                 changes = audit.diff(guess_view(before), guess_view(after))
                 if not changes:
                     return before
-                self._place(conn, staged, original.sha256, lambda: rows.update(conn, after))
-                audit.record(conn, actor, "reguess", doc_id, changes, after.updated)
+                self._place(conn, staged, original.sha256, lambda: (
+                    rows.update(conn, after),
+                    audit.record(conn, actor, "reguess", doc_id, changes, after.updated)))
         finally:
             if staged is not None:
                 staged.unlink(missing_ok=True)
@@ -128,12 +131,12 @@ class Library:
             self._drop_unused(before.original.sha256)
         return after
 
-    def _place(self, conn, staged: Path | None, sha256: str, write_row) -> None:
-        """Put the staged original in place, then write the row; a row that cannot be written
-        takes a file it brought with it away again. Runs inside the write transaction."""
+    def _place(self, conn, staged: Path | None, sha256: str, write_rows) -> None:
+        """Put the staged original in place, then write the rows; rows that cannot be written
+        take a file they brought with them away again. Runs inside the write transaction."""
         placed = self.originals.place(staged, sha256) if staged is not None else False
         try:
-            write_row()
+            write_rows()
         except BaseException:
             if placed:
                 self.originals.remove(sha256)
