@@ -79,8 +79,9 @@ def filters(visibility, is_published, doc_type, text) -> tuple[str, list]:
     if doc_type:
         clauses.append("json_extract(metadata, '$.doc_type') = ?")
         params.append(clean_text(doc_type, "doc_type"))
-    if text and text.strip():
-        needles = {fold_for_find(clean_text(text, "text")), number_key(text)} - {""}
+    text = clean_text(text, "text") if text is not None else ""
+    if text:
+        needles = {fold_for_find(text), number_key(text)} - {""}
         clauses.append("(" + " OR ".join(["find_text LIKE ? ESCAPE '\\'"] * len(needles)) + ")")
         params.extend(f"%{_escape_like(n)}%" for n in sorted(needles))
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
