@@ -55,7 +55,7 @@ def _facet_values(col, scope, prefix: str) -> list[dict]:
         return []
     found = []
     for name, kind in (("doc_type", "type"), ("category", "category")):
-        codes, values = col.columns[name]
+        codes, values = col.columns[name][0], scope.labels[name]
         counts = np.bincount(codes[scope.mask & (codes >= 0)], minlength=len(values))
         for code, value in enumerate(values):
             words = fold(str(value)).lower().split()

@@ -60,6 +60,7 @@ class Scope:
     mask: np.ndarray                  # live documents the reader may see
     size: int
     avg_length: dict[str, float]
+    labels: dict[str, list]           # a facet value as these documents write it most
 
 
 class PostingsCache:
@@ -107,6 +108,8 @@ class Collection:
         self._leaves = list(reader.leaf_readers())
         self.lengths = {f: self._lengths(f) for f in fields}
         self.live = self._live()
+        self.forms: dict[str, tuple[np.ndarray, list, np.ndarray]] = {}
+        self._keys: dict[str, dict] = {}             # facet_key(value) -> code, per column
         self.columns = {f: self._column(f) for f in facet_fields}
         self.published = self._dates("published")
         self.id_rank = self._id_rank()
@@ -130,8 +133,27 @@ class Collection:
                 mask &= self.columns["visibility"][0] == self.codes_of("visibility", "public")
             avg = {f: float(v[mask].mean()) if mask.any() else 1.0
                    for f, v in self.lengths.items()}
-            found = self._scopes[public_only] = Scope(mask, int(mask.sum()), avg)
+            labels = {f: self._labels(f, mask) for f in self.columns}
+            found = self._scopes[public_only] = Scope(mask, int(mask.sum()), avg, labels)
         return found
+
+    def _labels(self, fieldname: str, mask: np.ndarray) -> list:
+        """Per value code, the form most of ``mask``'s documents write (not in capitals
+        when another form exists): ``AN NINH - QUỐC PHÒNG`` and ``An ninh - Quốc phòng``
+        are one value, shown as the documents the reader may see write it."""
+        form_codes, forms, form_value = self.forms[fieldname]
+        labels = list(self.columns[fieldname][1])
+        counts = np.bincount(form_codes[mask & (form_codes >= 0)], minlength=len(forms))
+        best: dict[int, tuple] = {}
+        for form, count in enumerate(counts):
+            if count:
+                rank = (-int(count), str(forms[form]).isupper(), str(forms[form]))
+                code = int(form_value[form])
+                if code not in best or rank < best[code][0]:
+                    best[code] = (rank, forms[form])
+        for code, (_, form) in best.items():
+            labels[code] = form
+        return labels
 
     def _lengths(self, fieldname) -> np.ndarray:
         """Each document's length in ``fieldname`` (Whoosh keeps it as one byte a document),
@@ -156,18 +178,32 @@ class Collection:
         return live
 
     def _column(self, fieldname):
-        """``(codes, values)``: the document's value as an index into ``values`` (-1: none)."""
+        """``(codes, values)``: the document's value as an index into ``values`` (-1: none).
+
+        Values that differ only in case or spacing are one value (its first form stands
+        for it here; :meth:`scope` says how each reader's documents write it); the forms
+        themselves are kept in ``self.forms``."""
         values, index = [], {}
+        forms, form_index, form_value = [], {}, []
         codes = np.full(self.size, -1, dtype=np.int32)
+        form_codes = np.full(self.size, -1, dtype=np.int32)
         field = self._leaves[0][0].schema[fieldname] if self._leaves else None
         missing = getattr(field, "default", None)      # a numeric column's "no value"
         for docnum, value in self._column_values(fieldname, translate=True):
             if value in (None, "", b"", 0) or (missing is not None and value == missing):
                 continue
-            if value not in index:
-                index[value] = len(values)
-                values.append(value)
-            codes[docnum] = index[value]
+            if value not in form_index:
+                key = facet_key(value)
+                if key not in index:
+                    index[key] = len(values)
+                    values.append(value)
+                form_index[value] = len(forms)
+                forms.append(value)
+                form_value.append(index[key])
+            form_codes[docnum] = form_index[value]
+            codes[docnum] = form_value[form_codes[docnum]]
+        self._keys[fieldname] = index
+        self.forms[fieldname] = (form_codes, forms, np.array(form_value, dtype=np.int32))
         return codes, values
 
     def _column_values(self, fieldname, translate):
@@ -199,12 +235,9 @@ class Collection:
         return out
 
     def codes_of(self, fieldname: str, value) -> int:
-        """The code of ``value`` in a facet column, -2 (matches nothing) when absent."""
-        values = self.columns[fieldname][1]
-        try:
-            return values.index(value)
-        except ValueError:
-            return -2
+        """The code of ``value`` (in any case) in a facet column, -2 (matches nothing) when
+        absent."""
+        return self._keys[fieldname].get(facet_key(value), -2)
 
     # -- postings --------------------------------------------------------------------------
     def postings(self, fieldname: str, term: str):
@@ -280,6 +313,15 @@ class Collection:
         if docs:
             mask[np.fromiter(docs, dtype=np.int64, count=len(docs))] = True
         return mask
+
+
+def facet_key(value):
+    """How facet values are compared: case and spacing aside.
+
+    >>> facet_key("  AN NINH -  QUỐC PHÒNG"), facet_key(2024)
+    ('an ninh - quốc phòng', 2024)
+    """
+    return " ".join(value.casefold().split()) if isinstance(value, str) else value
 
 
 def _length_column(leaf, fieldname):

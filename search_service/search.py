@@ -17,7 +17,7 @@ import numpy as np
 
 from search_service import highlight
 from search_service.complete import complete
-from search_service.news import news_mask
+from search_service.news import news_mask, news_types
 from search_service.query import (ParsedQuery, build_plan, constraints, parse_query,
                                   related_plan)
 from search_service.ranking import EPOCH, MISSING_DATE, Collection
@@ -46,7 +46,7 @@ class SearchRequest:
     date_to: date | None = None
     facets: bool = True
     include_internal: bool = False
-    news_only: bool = False     # articles: documents without a loại văn bản
+    news_only: bool = False     # news only, as search_service.news defines it
     snippets: bool = True       # lists that show titles only (latest news) need none
 
 
@@ -83,8 +83,11 @@ class SearchResult:
 class SearchEngine:
     """Searches one on-disk index; safe to share between the threads of a server."""
 
-    def __init__(self, index_dir, create: bool = True, readers: int = READERS):
+    def __init__(self, index_dir, create: bool = True, readers: int = READERS,
+                 news: str | None = None):
+        """``news``: the news types setting (default: ``SEARCH_NEWS_TYPES``)."""
         self.index = open_index(index_dir, create=create)
+        self.news_types = news_types(news)
         self.generations = Generations(self.index, SCORED_FIELDS, readers)
 
     def snapshot(self) -> Snapshot:
@@ -159,15 +162,14 @@ class SearchEngine:
             return None
         return suggestion
 
-    @staticmethod
-    def _filter(col: Collection, req: SearchRequest) -> np.ndarray:
+    def _filter(self, col: Collection, req: SearchRequest) -> np.ndarray:
         mask = col.scope(public_only=not req.include_internal).mask.copy()
         for name in ("doc_type", "category", "issuer", "year"):
             value = getattr(req, name)
             if value:
                 mask &= col.columns[name][0] == col.codes_of(name, value)
         if req.news_only:
-            mask &= news_mask(col)
+            mask &= news_mask(col, self.news_types)
         if req.date_from:
             mask &= col.published >= _seconds(req.date_from)
         if req.date_to and req.date_to < date.max:
@@ -199,17 +201,19 @@ class SearchEngine:
     @staticmethod
     def _facet_counts(col: Collection, matched: np.ndarray, req: SearchRequest) -> dict:
         facets = {}
+        labels = col.scope(public_only=not req.include_internal).labels
         for name in FACETS:
-            codes, values = col.columns[name]
+            codes = col.columns[name][0]
             present = codes[matched & (codes >= 0)]
-            counts = np.bincount(present, minlength=len(values)) if len(values) else []
+            counts = np.bincount(present, minlength=len(labels[name]))
             selected = getattr(req, name)
-            items = {values[i]: int(c) for i, c in enumerate(counts) if c}
-            if selected and selected not in items:
-                items[selected] = 0
+            chosen = col.codes_of(name, selected) if selected else -2
+            items = {labels[name][i]: (int(c), i == chosen) for i, c in enumerate(counts) if c}
+            if selected and not any(is_chosen for _, is_chosen in items.values()):
+                items[selected] = (0, True)
             order = (sorted(items.items(), key=lambda kv: -int(kv[0])) if name == "year" else
-                     sorted(items.items(), key=lambda kv: (-kv[1], str(kv[0]))))
-            facets[name] = [{"value": v, "count": c, "selected": v == selected} for v, c in order]
+                     sorted(items.items(), key=lambda kv: (-kv[1][0], str(kv[0]))))
+            facets[name] = [{"value": v, "count": c, "selected": s} for v, (c, s) in order]
         return facets
 
     @staticmethod

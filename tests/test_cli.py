@@ -132,9 +132,9 @@ def test_search_prints_ranked_results_with_their_numbers(runner, ward_index):
 
 
 def test_search_suggests_diacritics(runner, ward_index):
-    result = runner.invoke(main, ["search", "--index", str(ward_index), "phuc", "loi"])
+    result = runner.invoke(main, ["search", "--index", str(ward_index), "tuyen", "duongg"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[1] == "Có phải bạn muốn tìm: phúc lợi"
+    assert result.stdout.splitlines()[1] == "Có phải bạn muốn tìm: tuyên dương"
 
 
 def test_search_json(runner, ward_index):

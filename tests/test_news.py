@@ -70,9 +70,18 @@ def test_news_are_untyped_articles_news_types_and_notices_newest_first(engine):
     ("tin tuc, Thông  báo", ["tb-lich", "bai-viet"]),         # accents count; spaces do not
     ("", ["bai-viet"]),
 ])
-def test_the_news_types_come_from_the_setting(engine, monkeypatch, setting, expected):
+def test_the_news_types_come_from_the_setting(news_index, monkeypatch, setting, expected):
     monkeypatch.setenv("SEARCH_NEWS_TYPES", setting)
-    assert news_ids(engine) == expected
+    assert news_ids(SearchEngine(news_index)) == expected        # read when the engine starts
+    monkeypatch.delenv("SEARCH_NEWS_TYPES")
+    assert news_ids(SearchEngine(news_index, news=setting)) == expected   # or given to it
+
+
+def test_an_app_takes_the_news_types_from_its_settings(news_index):
+    from search_service.web import create_app
+
+    app = create_app({"TESTING": True, "INDEX_DIR": str(news_index), "NEWS_TYPES": ""})
+    assert news_ids(app.extensions["search_engine"]) == ["bai-viet"]
 
 
 def test_news_types_parse_a_comma_separated_setting():
