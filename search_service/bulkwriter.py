@@ -167,6 +167,32 @@ class BufferedSegmentWriter(SegmentWriter):
             for tbytes in sorted(terms):
                 yield (fieldname, tbytes, *terms[tbytes])
 
+    def cancel(self):
+        """Drop what was added, and the files of the segment begun for it.
+
+        Whoosh's ``cancel`` leaves them (three to five files) until some later commit, so a
+        run that changed nothing would not leave the index folder as it found it. Holding the
+        write lock, every segment file the current table of contents does not name is such
+        a leftover, also of a killed run or its workers, and is removed as a commit would.
+        """
+        self._check_state()
+        try:
+            self._close_segment()
+            self._remove_uncommitted_files()
+        except Exception:
+            self._cleanup_on_error()
+            raise
+        self._finish()
+
+    def _remove_uncommitted_files(self):
+        from whoosh.index import clean_files
+
+        if self.writelock:
+            clean_files(self.storage, self.indexname, self.generation - 1, self.segments)
+        else:                           # a worker's writer: only its own segment is its own
+            for name in self.newsegment.list_files(self.storage):
+                self.storage.delete_file(name)
+
     # -- commit (SegmentWriter.commit calls _flush_segment) ----------------------------------
     def finish_segments(self) -> list:
         """Write out the new segment: ``[segment]``, or ``[]`` when nothing was added."""

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,120 @@ def test_a_record_over_the_record_limit_fails_its_file(tmp_path):
         "van-ban.jsonl": f"line 2: the record is over {jsonl.MAX_RECORD_MB} MB, the limit per "
                          "record"}
     assert set(stored(tmp_path / "index")) == {"z-bai.txt"}
+
+
+# --- #16.9b: what runs leave in the index folder; #12: workers die with their run ---------
+
+def listing(index: Path) -> dict[str, int]:
+    """Every file and folder in the index folder, with its size (folders: -1)."""
+    return {p.relative_to(index).as_posix(): p.stat().st_size if p.is_file() else -1
+            for p in sorted(index.rglob("*"))}
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_run_that_changes_nothing_leaves_the_index_folder_as_it_was(tmp_path, workers):
+    # Over a megabyte of input starts the worker processes with the run, before anything is
+    # known to have changed; the unreadable picture fails on every run.
+    folder = folder_with(tmp_path / "ward", {"anh.jpg": b"\xff\xd8\xff\xe0" + bytes(1 << 20)})
+    index = tmp_path / "index"
+    ingest_paths(index, [folder], workers=workers)
+    before = listing(index)
+
+    summary = ingest_paths(index, [folder], workers=workers)
+
+    assert (summary.skipped, summary.failed) == (1, 1)
+    assert listing(index) == before
+
+
+def dead_pid() -> int:
+    """The id of a process that has just ended (and been reaped)."""
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait(timeout=30)
+    return done.pid
+
+
+def test_temporary_folders_of_killed_workers_are_removed_by_the_next_run(tmp_path):
+    folder, index = folder_with(tmp_path / "ward", {}), tmp_path / "index"
+    ingest_paths(index, [folder], workers=0)
+    before = listing(index)
+    stale = index / f"documents.{dead_pid()}.tmp"       # what a kill -9 of a run leaves
+    stale.mkdir()
+    (stale / "abc.postings").write_bytes(bytes(1000))
+    live = index / f"documents.{os.getpid()}.tmp"       # a process by that id still runs
+    live.mkdir()
+
+    ingest_paths(index, [folder], workers=0)
+
+    assert listing(index) == {**before, live.name: -1}
+
+
+def children_of(pid: int) -> set[int]:
+    """Ids of the live processes whose parent is ``pid`` (read from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue                                    # it ended while we looked
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"                                 # a zombie has ended
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def news_jsonl(count: int) -> str:
+    body = ("Ủy ban nhân dân phường Phúc Lợi tổ chức hội nghị triển khai công tác phòng cháy "
+            "chữa cháy, vệ sinh môi trường và rà soát hộ nghèo trên địa bàn các tổ dân phố. ")
+    return "".join(json.dumps({"id": f"tin-{n}", "title": f"Tin số {n} của phường Phúc Lợi",
+                               "body": body * 6}, ensure_ascii=False) + "\n"
+                   for n in range(count))
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_killed_ingest_leaves_no_process_behind_and_the_next_run_succeeds(tmp_path):
+    index = tmp_path / "index"
+    ingest_paths(index, [folder_with(tmp_path / "ward", {})], workers=0)
+    big = tmp_path / "lon"
+    big.mkdir()
+    (big / "tin-tuc.jsonl").write_text(news_jsonl(3000), encoding="utf-8")      # 3.6 MB
+    run = subprocess.Popen([sys.executable, "-m", "search_service", "ingest", "--workers", "2",
+                            "--index", str(index), str(big)], cwd=REPO_ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        # Both indexing workers have opened their segment (their temporary folders exist).
+        assert wait_for(lambda: len(list(index.glob("documents.*.tmp"))) >= 2, 30)
+        children = children_of(run.pid)
+        assert len(children) >= 2               # the indexing workers (and the parser process)
+    finally:
+        run.kill()                               # kill -9
+        run.wait(timeout=30)
+
+    assert wait_for(lambda: not any(map(alive, children)), 10), \
+        f"still running after their parent was killed: {sorted(filter(alive, children))}"
+    assert list(index.glob("documents.*.tmp"))  # what the next run must clean
+    assert open_index(index).doc_count() == 1
+
+    (tmp_path / "bai-moi.txt").write_text(EXPORT_TEXT, encoding="utf-8")
+    nxt = subprocess.run([sys.executable, "-m", "search_service", "ingest", "--workers", "0",
+                          "--index", str(index), str(tmp_path / "bai-moi.txt")],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert nxt.returncode == 0, nxt.stderr
+    assert nxt.stderr.startswith("added 1, updated 0, skipped 0, deleted 0, failed 0 (")
+    assert open_index(index).doc_count() == 2
+    assert not list(index.glob("*.tmp")), nxt.stderr
