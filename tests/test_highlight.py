@@ -46,3 +46,18 @@ def test_a_number_query_marks_the_number_not_its_parts(tmp_path):
     first = search(engine, "15-NQ/ĐU").hits[0]
     assert first.id == "kh"
     assert marked(first.snippet) == ["15-NQ/ĐU"]
+
+
+def test_the_page_of_a_huge_document_shows_its_beginning_and_says_so(tmp_path):
+    from search_service.web import create_app
+    from search_service.web.ui import PAGE_TEXT_CHARS
+
+    line = "Phòng cháy chữa cháy tại khu dân cư, người dân tham gia đầy đủ.\n"
+    build_engine(tmp_path, [{"id": "dai", "title": "Tài liệu rất dài",
+                             "body": line * (2 * PAGE_TEXT_CHARS // len(line))}])
+    client = create_app({"TESTING": True, "INDEX_DIR": str(tmp_path / "index"),
+                         "SECRET_KEY": "x"}).test_client()
+    page = client.get("/documents/dai?q=phong+chay").get_data(as_text=True)
+    assert page.count("<mark>Phòng</mark>") == -(-PAGE_TEXT_CHARS // len(line))   # lines begun
+    assert "Văn bản rất dài: trang này hiển thị 200.000 ký tự đầu" in page
+    assert len(client.get("/api/documents/dai").get_json()["body"]) > 2 * PAGE_TEXT_CHARS - 100

@@ -23,6 +23,7 @@ bp = Blueprint("ui", __name__)
 LATEST_ON_HOME = 6
 FEED_ENTRIES = 20
 RELATED = 5
+PAGE_TEXT_CHARS = 200_000   # of a document's text shown on its page (the API has it all)
 FACET_LABELS = {"doc_type": "Loại văn bản", "category": "Chuyên mục", "issuer": "Cơ quan ban hành",
                 "year": "Năm"}
 # What "Xem thêm 4 …" counts, per facet.
@@ -76,11 +77,14 @@ def document(doc_id: str):
                                   "hoặc địa chỉ bị sai.")
     q = (request.args.get("q") or "")[:current_app.config["MAX_QUERY_CHARS"]]
     terms = parse_query(q).highlight_terms() if q.strip() else set()
-    paragraphs = [Markup(mark(p, terms)) for p in (doc.get("body") or "").split("\n") if p.strip()]
+    body = doc.get("body") or ""
+    shown = body[:PAGE_TEXT_CHARS]            # a huge text stays a page a phone can open
+    paragraphs = [Markup(mark(p, terms)) for p in shown.split("\n") if p.strip()]
     related = engine().more_like_this(doc_id, limit=RELATED, include_internal=internal)
     return render_template("document.html", doc=doc, q=q,
                            title_html=Markup(mark(doc.get("title", ""), terms)),
                            paragraphs=paragraphs, related=related,
+                           cut=len(body) - len(shown), shown_chars=len(shown),
                            json_url=url_for("api.document", doc_id=doc_id))
 
 
