@@ -24,6 +24,8 @@ SETTINGS = [
     Setting("SAMPLE_DIR", str(REPO_ROOT / "data" / "sample"),
             "Sample documents ingested by `serve` when the index is empty."),
     Setting("MAX_FILE_MB", 50.0, "Files larger than this many megabytes are refused by ingestion."),
+    Setting("MAX_SECONDS_PER_FILE", 60.0,
+            "Ingestion stops reading a file (any format) after this many seconds and refuses it."),
     Setting("MAX_QUERY_CHARS", 1000, "Longest query answered; longer ones are refused."),
     Setting("SECRET_KEY", "", "Flask session key; a random one is made per process when empty."),
     Setting("STAFF_USERS", "",

@@ -9,13 +9,16 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
+import fixtures_files as fx
 from conftest import EXPORT_TEXT
 from search_service.ingest import jsonl
 from search_service.ingest.pipeline import ingest_paths
@@ -70,6 +73,58 @@ def test_a_page_nested_100000_deep_is_refused_with_a_reason(tmp_path):
         "long-nhau.html": "the web page is too large to read: 200,006 tags, over the 100,000 "
                           "read per page (save the article alone)"}
     assert set(stored(tmp_path / "index")) == {"z-bai.txt"}
+
+
+# --- #16.5: a time budget for every file, whatever its format -----------------------------
+
+SLOW_PDF_OPERATIONS = 500_000       # a 60 KB page that takes some 45 s to extract
+
+
+def test_cli_stops_a_file_over_the_time_budget_set_in_the_environment(tmp_path):
+    slow = fx.slow_pdf_bytes(SLOW_PDF_OPERATIONS)
+    folder = folder_with(tmp_path / "ward", {"a-cham.pdf": slow})
+    done = subprocess.run([sys.executable, "-m", "search_service", "ingest", "--workers", "0",
+                           "--index", str(tmp_path / "index"), str(folder)],
+                          capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+                          env={**os.environ, "SEARCH_MAX_SECONDS_PER_FILE": "0.5"})
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0] == (
+        f"failed: {folder / 'a-cham.pdf'}: reading the file took over the 0.5 s allowed per "
+        "file (SEARCH_MAX_SECONDS_PER_FILE); it was stopped")
+    assert set(stored(tmp_path / "index")) == {"z-bai.txt"}
+
+
+def parser_processes() -> set[int]:
+    """This process's parser children (the command line names the module)."""
+    found = set()
+    for pid in children_of(os.getpid()):
+        try:
+            if b"parserprocess" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.add(pid)
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_a_file_that_kills_the_parser_fails_alone(tmp_path):
+    # What the kernel's out-of-memory killer, or a crash in a C library, does mid-file.
+    slow = fx.slow_pdf_bytes(SLOW_PDF_OPERATIONS)
+    folder = folder_with(tmp_path / "ward", {"a-cham.pdf": slow, "b.txt": EXPORT_TEXT})
+
+    def kill_the_parser_during_the_first_file(files):
+        for number, entry in enumerate(files):
+            if number == 0:
+                threading.Timer(0.5, lambda: [os.kill(pid, signal.SIGKILL)
+                                              for pid in parser_processes()]).start()
+            yield entry
+
+    summary = ingest_paths(tmp_path / "index", [folder], workers=0,
+                           progress=kill_the_parser_during_the_first_file)
+    assert failures(summary) == {
+        "a-cham.pdf": "the parser process died while reading the file (killed by SIGKILL); "
+                      "it was restarted"}
+    assert set(stored(tmp_path / "index")) == {"b.txt", "z-bai.txt"}
 
 
 # --- #16.6: a small .jsonl.gz that inflates to gigabytes -----------------------------------
@@ -231,7 +286,7 @@ def test_a_killed_ingest_leaves_no_process_behind_and_the_next_run_succeeds(tmp_
         # Both indexing workers have opened their segment (their temporary folders exist).
         assert wait_for(lambda: len(list(index.glob("documents.*.tmp"))) >= 2, 30)
         children = children_of(run.pid)
-        assert len(children) >= 2               # the indexing workers (and the parser process)
+        assert len(children) >= 3               # two indexing workers and the parser process
     finally:
         run.kill()                               # kill -9
         run.wait(timeout=30)

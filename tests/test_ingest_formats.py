@@ -230,14 +230,6 @@ def test_pdf_over_the_page_cap_is_refused(tmp_path, monkeypatch):
     assert str(error.value) == "the PDF has 3 pages; files over 2 pages are not indexed (split it)"
 
 
-def test_pdf_extraction_stops_when_the_time_budget_is_spent(tmp_path, monkeypatch):
-    monkeypatch.setattr(pdf, "TIME_BUDGET_S", 0.0)
-    path = fx.write_pdf(tmp_path, pages=3)
-    with pytest.raises(IngestError) as error:
-        pdf.parse(path, path.read_bytes())
-    assert str(error.value) == "too slow to extract text: 1 of 3 pages took over 0 s"
-
-
 # --- HTML -------------------------------------------------------------------------------
 
 def test_html_keeps_the_article_and_drops_the_portal_boilerplate(tmp_path):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import json
 import zlib
 from pathlib import Path
@@ -19,6 +20,7 @@ from search_service.ingest import IngestError
 
 MAX_RECORD_MB = 10          # one document's JSON: some 3,000 pages of text
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+_CHUNK = 1 << 20
 
 
 def parse(path: Path, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[dict]:
@@ -46,35 +48,53 @@ def parse(path: Path, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> list[d
 
 
 def _lines(data: bytes, max_bytes: int):
-    """``(line number, text)`` for each line, inflating gzip data as it goes."""
+    """``(line number, text)`` for each line that is not empty, inflating gzip data a chunk
+    at a time. Empty lines are skipped at C speed: a 50 KB file can inflate to 50 million
+    of them (read a line at a time, that took over two minutes)."""
     record_limit = min(MAX_RECORD_MB * 1024 * 1024, max_bytes)
-    compressed = data[:2] == b"\x1f\x8b"
-    stream = gzip.GzipFile(fileobj=io.BytesIO(data)) if compressed else io.BytesIO(data)
-    read, number = 0, 0
-    while True:
-        try:
-            raw = stream.readline(record_limit + 1)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise IngestError(f"corrupt gzip data: {exc}") from None
-        if not raw:
-            return
-        number += 1
-        read += len(raw)
-        if read > max_bytes:
+    stream = gzip.GzipFile(fileobj=io.BytesIO(data)) if data[:2] == b"\x1f\x8b" \
+        else io.BytesIO(data)
+    pending, number, offset = b"", 0, 0     # the unfinished line; lines and bytes before it
+    while chunk := _read(stream):
+        if offset + len(pending) + len(chunk) > max_bytes:
             raise IngestError(f"the file inflates to over {_mb(max_bytes)} MB, the limit "
                               "per file")
-        if len(raw) > record_limit:
-            raise IngestError(f"line {number}: the record is over {_mb(record_limit)} MB, "
-                              "the limit per record")
-        yield number, _decode(raw, number, read - len(raw))
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()
+        if len(pending) > record_limit:
+            raise _too_big(number + len(lines) + 1, record_limit)
+        yield from _numbered(lines, number, offset, record_limit)
+        number += len(lines)
+        offset += sum(map(len, lines)) + len(lines)
+    yield from _numbered([pending], number, offset, record_limit)
 
 
-def _decode(raw: bytes, number: int, offset: int) -> str:
+def _read(stream) -> bytes:
     try:
-        return raw.decode("utf-8-sig" if number == 1 else "utf-8")
-    except UnicodeDecodeError as exc:
-        raise IngestError(f"JSON Lines must be UTF-8 (byte {offset + exc.start} is "
-                          "not)") from None
+        return stream.read(_CHUNK)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise IngestError(f"corrupt gzip data: {exc}") from None
+
+
+def _numbered(lines: list[bytes], before: int, offset: int, record_limit: int):
+    """The lines that are not empty, numbered from ``before`` + 1, decoded; ``offset``: the
+    file's bytes before them (for the error message)."""
+    for index, raw in itertools.compress(enumerate(lines), lines):
+        number = before + index + 1
+        if len(raw) > record_limit:
+            raise _too_big(number, record_limit)
+        try:
+            text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            start = offset + sum(map(len, lines[:index])) + index
+            raise IngestError(f"JSON Lines must be UTF-8 (byte {start + exc.start} is "
+                              "not)") from None
+        yield number, text
+
+
+def _too_big(number: int, record_limit: int) -> IngestError:
+    return IngestError(f"line {number}: the record is over {_mb(record_limit)} MB, the limit "
+                       "per record")
 
 
 def _mb(size: int) -> str:

@@ -1,8 +1,9 @@
 """PDF files with a text layer (pypdf), then metadata.
 
 A scanned PDF has pictures, no text: it is refused with a reason (it needs OCR) rather
-than indexed as an empty document nobody can find. Huge or pathological PDFs are cut off
-by a page cap and a time budget checked between pages, so one file cannot stall a run.
+than indexed as an empty document nobody can find. Huge PDFs are refused by a page cap;
+a pathological one that takes too long is stopped by the time budget every format has
+(:mod:`search_service.ingest.parserprocess`), so one file cannot stall a run.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import time
 from pathlib import Path
 
 from search_service.analysis import normalize_text
@@ -21,7 +21,6 @@ logger = logging.getLogger(__name__)
 logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 MAX_PAGES = 500
-TIME_BUDGET_S = 120.0
 MIN_LETTERS = 20        # fewer letters than this in the whole file: a scan, not text
 _LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl",
                             "\ufb03": "ffi", "\ufb04": "ffl"})
@@ -71,10 +70,8 @@ def _decrypt(reader) -> bool:
 
 
 def _extract(reader) -> str:
-    """All pages' text, normalized; stop when the time budget is spent."""
-    started = time.monotonic()
+    """All pages' text, normalized."""
     pages = []
-    total = len(reader.pages)
     for number, page in enumerate(reader.pages, start=1):
         try:
             pages.append(_clean(page.extract_text() or ""))
@@ -82,9 +79,6 @@ def _extract(reader) -> str:
             logger.debug("pypdf failed on page %d", number, exc_info=True)
             raise IngestError(f"corrupt PDF: page {number} cannot be read "
                               f"({type(exc).__name__})") from None
-        if time.monotonic() - started > TIME_BUDGET_S and number < total:
-            raise IngestError(f"too slow to extract text: {number} of {total} pages took over "
-                              f"{TIME_BUDGET_S:g} s")
     return "\n".join(pages)
 
 

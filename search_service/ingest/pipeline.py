@@ -24,7 +24,7 @@ from pathlib import Path
 
 from search_service.bulkwriter import relaxed_gc
 from search_service.documents import VISIBILITIES, DocumentError
-from search_service.ingest import IngestError
+from search_service.ingest import IngestError, parserprocess
 from search_service.ingest.prepare import index_fields, prepare_document, with_guesses
 from search_service.ingest.report import (FileReport, IngestSummary, expected_failure,
                                           failure_reason, summary_of)
@@ -75,8 +75,8 @@ def _ignored(relative: Path) -> bool:
 
 
 def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool = False,
-                 max_file_mb: float = 50, progress=None, workers: int | None = None
-                 ) -> IngestSummary:
+                 max_file_mb: float = 50, progress=None, workers: int | None = None,
+                 max_seconds_per_file: float | None = None) -> IngestSummary:
     """Index the files in ``paths`` (files or folders, recursively) in one commit.
 
     ``sync``: also remove documents that came from a file below the given folders that is no
@@ -84,13 +84,18 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     :mod:`search_service.ingest.visibility`. ``progress`` wraps the file list (e.g. ``tqdm``)
     when given. ``workers``: processes that index next to this one (default: one per further
     core; 0 indexes in this process only). A script that calls this with workers must guard
-    its entry point, see :mod:`search_service.parallelwriter`.
+    its entry point, see :mod:`search_service.parallelwriter`. ``max_seconds_per_file``: the
+    time one file may take to parse (default: the setting ``MAX_SECONDS_PER_FILE``), see
+    :mod:`search_service.ingest.parserprocess`.
     Raises :class:`IndexUnavailable` when the index is locked by another run, or when a
     worker process failed (then nothing of the run is written).
     """
     if visibility is not None and visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}")
     started = time.perf_counter()
+    seconds = _seconds_per_file(max_seconds_per_file)
+    parser = parserprocess.shared()
+    parser.start()                      # it imports the parsers while the index opens
     ix = _open(index_dir)
     files = collect_files(paths, exclude=Path(index_dir))
     writer = _writer(ix, index_dir, default_workers() if workers is None else workers)
@@ -98,7 +103,7 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
         if sum(_size(file) for file, _ in files) >= EAGER_WORKERS_BYTES:
             writer.start_workers()      # they load pyvi while this process reads the files
         with relaxed_gc(), ix.reader() as reader:
-            run = _Run(writer, reader, visibility, max_file_mb)
+            run = _Run(writer, reader, visibility, max_file_mb, parser, seconds)
             reports = [run.ingest_file(file, root)
                        for file, root in (progress(files) if progress else files)]
             if sync:
@@ -118,6 +123,17 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     summary.seconds = time.perf_counter() - started
     logger.info("ingest: %s", summary.line())
     return summary
+
+
+def _seconds_per_file(value: float | None) -> float:
+    """The time budget per file: ``value``, else the setting; a positive number."""
+    if value is None:
+        from search_service import config
+
+        value = config.load()["MAX_SECONDS_PER_FILE"]
+    if not value > 0:
+        raise ValueError(f"the time per file must be above 0 seconds, not {value!r}")
+    return float(value)
 
 
 def _open(index_dir):
@@ -169,9 +185,11 @@ def _known_documents(reader) -> dict[str, _Known]:
 class _Run:
     """One ingestion run: what the index held before, what this run has seen and written."""
 
-    def __init__(self, writer, reader, visibility: str | None, max_file_mb: float):
+    def __init__(self, writer, reader, visibility: str | None, max_file_mb: float,
+                 parser: parserprocess.ParserProcess, seconds_per_file: float):
         self.writer, self.reader = writer, reader
         self.max_file_mb = max_file_mb
+        self.parser, self.seconds_per_file = parser, seconds_per_file
         self.known = _known_documents(reader)
         self.by_file: dict[tuple[str, str], list[str]] = {}
         self.by_path: dict[str, list[str]] = {}
@@ -218,7 +236,8 @@ class _Run:
             report.documents = [{**self._stored_summary(i), "outcome": "skipped"}
                                 for i in unchanged]
             return None
-        kind, raw_docs = _parse(file, data, int(self.max_file_mb * 1024 * 1024))
+        kind, raw_docs = self.parser.parse(file, data, seconds=self.seconds_per_file,
+                                           max_bytes=int(self.max_file_mb * 1024 * 1024))
         rel = file.relative_to(root).as_posix()
         docs = []
         for number, raw in enumerate(raw_docs, start=1):
@@ -300,13 +319,6 @@ def _read(file: Path, max_file_mb: float) -> bytes:
     if size == 0:
         raise IngestError("empty file")
     return file.read_bytes()
-
-
-def _parse(file: Path, data: bytes, max_bytes: int) -> tuple[str, list[dict]]:
-    """The file's format and its records."""
-    from search_service.ingest import formats
-
-    return formats.parse_as(file, data, max_bytes=max_bytes)
 
 
 def _with_guessed(raw: dict, doc: dict, default: str | None) -> dict:

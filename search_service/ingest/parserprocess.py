@@ -1,0 +1,222 @@
+"""Parse files in a child process, so a file that takes too long can be stopped.
+
+One pathological file (a web page nested 100,000 levels deep, a PDF whose content streams
+loop) must not stall a run that holds the index's write lock, and a thread cannot be stopped:
+only a process can. So every file is parsed by a child process, and when a file overruns its
+time budget (the setting ``SEARCH_MAX_SECONDS_PER_FILE``) the child is killed, the file fails
+with a reason naming the budget, and a new child parses the next file. A file that crashes
+the parser itself (a segfault in a C library, the kernel's out-of-memory killer) fails the
+same way, alone.
+
+The child is a plain ``python -c`` subprocess that imports the parsers only: it needs no
+``__main__`` guard in the caller's script (multiprocessing would re-import that script). It
+starts in about 0.2 s, so each thread keeps its own between runs (:func:`shared`) and the child
+exits by itself after a minute without work. It dies with its parent: see
+:func:`search_service.parallelwriter.die_with_parent`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import weakref
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from search_service.ingest import IngestError
+
+logger = logging.getLogger(__name__)
+
+STARTUP_SECONDS = 60.0      # importing the parsers on a loaded machine, not parsing
+IDLE_EXIT_SECONDS = 60.0    # a child with nothing to do for this long exits
+IDLE_RESTART_SECONDS = 30.0  # so the parent starts a new one after half of that
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
+_CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); "
+          "from search_service.ingest.parserprocess import serve; serve(*sys.argv[2:])")
+_local = threading.local()
+_every: weakref.WeakSet = weakref.WeakSet()
+
+
+def shared() -> ParserProcess:
+    """This thread's parser process, kept between runs (starting one takes some 0.2 s)."""
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = ParserProcess()
+    return parser
+
+
+@atexit.register
+def _close_all() -> None:
+    """Stop and reap every child when this process exits, rather than leave it to notice."""
+    for parser in list(_every):
+        parser.close()
+
+
+class ParserProcess:
+    """A child process that parses one file at a time, killed when a file overruns."""
+
+    def __init__(self):
+        self._proc: subprocess.Popen | None = None
+        self._jobs = self._results = None
+        self._ready = False
+        self._sequence = 0
+        self._last_used = 0.0
+        _every.add(self)
+
+    def start(self) -> None:
+        """Start the child now (it imports the parsers while the caller does other work)."""
+        if self._proc is not None and (self._proc.poll() is not None or self._idle_too_long()):
+            self.close()
+        if self._proc is None:
+            self._spawn()
+
+    def parse(self, path: Path, data: bytes, *, seconds: float, max_bytes: int
+              ) -> tuple[str, list[dict]]:
+        """``(format, records)`` of one file, or :class:`IngestError` (also when the file
+        took over ``seconds`` to parse or killed the parser). Raises what the parser raised."""
+        self.start()
+        try:
+            self._send(path, data, max_bytes)
+            if not self._results.poll(seconds):
+                self.close()
+                raise IngestError(f"reading the file took over the {seconds:g} s allowed per "
+                                  "file (SEARCH_MAX_SECONDS_PER_FILE); it was stopped")
+            reply = self._receive()
+        except IngestError:
+            raise
+        except BaseException:           # Ctrl+C, or a bug here: the child's state is unknown
+            self.close()
+            raise
+        self._last_used = time.monotonic()
+        sequence, outcome, *value = reply
+        if sequence != self._sequence:
+            self.close()
+            raise IngestError("the parser process answered out of turn; it was restarted")
+        if outcome == "error":
+            raise value[0]
+        return value[0], value[1]
+
+    def close(self) -> None:
+        """Stop the child (killed: it may be stuck in a file) and forget it."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+        for conn in (self._jobs, self._results):
+            if conn is not None:
+                conn.close()
+        self._proc = self._jobs = self._results = None
+        self._ready = False
+
+    # -- internals ------------------------------------------------------------------------
+    def _spawn(self) -> None:
+        job_read, job_write = os.pipe()
+        result_read, result_write = os.pipe()
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-c", _CHILD, _PACKAGE_ROOT, str(job_read), str(result_write),
+                 str(os.getpid())],
+                stdin=subprocess.DEVNULL, pass_fds=(job_read, result_write))
+        finally:
+            os.close(job_read)
+            os.close(result_write)
+        self._jobs = Connection(job_write, readable=False)
+        self._results = Connection(result_read, writable=False)
+        self._last_used = time.monotonic()
+
+    def _send(self, path: Path, data: bytes, max_bytes: int) -> None:
+        """Send one job; a child that has died since its last file is replaced once."""
+        for attempt in (1, 2):
+            self._wait_ready()
+            self._sequence += 1
+            try:
+                self._jobs.send((self._sequence, str(path), max_bytes))
+                self._jobs.send_bytes(data)
+                return
+            except (BrokenPipeError, ConnectionResetError):
+                self.close()
+                if attempt == 2:
+                    raise IngestError("the parser process stopped accepting files") from None
+                self._spawn()
+
+    def _idle_too_long(self) -> bool:
+        return self._ready and time.monotonic() - self._last_used > IDLE_RESTART_SECONDS
+
+    def _wait_ready(self) -> None:
+        if self._ready:
+            return
+        if not self._results.poll(STARTUP_SECONDS):
+            self.close()
+            raise IngestError("the parser process did not start in time")
+        try:
+            self._results.recv()
+        except EOFError:
+            code = self._proc.wait()
+            self.close()
+            raise IngestError(f"the parser process could not start (exit code {code}; "
+                              "see the error output)") from None
+        self._ready = True
+
+    def _receive(self) -> tuple:
+        try:
+            return self._results.recv()
+        except EOFError:
+            code = self._proc.wait()
+            self.close()
+            reason = _signal_name(code)
+            raise IngestError(f"the parser process died while reading the file ({reason}); "
+                              "it was restarted") from None
+
+
+def _signal_name(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            pass
+    return f"exit code {code}"
+
+
+# -- the child ------------------------------------------------------------------------------
+
+def serve(job_fd: str, result_fd: str, parent_pid: str) -> None:
+    """The child's loop: parse each file sent, answer with its records or the error."""
+    from search_service.parallelwriter import die_with_parent
+
+    die_with_parent(int(parent_pid))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl+C is the parent's to handle
+    jobs = Connection(int(job_fd), writable=False)
+    results = Connection(int(result_fd), readable=False)
+    from search_service.ingest import formats       # imported before saying "ready"
+
+    results.send(("ready",))
+    while jobs.poll(IDLE_EXIT_SECONDS):
+        try:
+            sequence, path, max_bytes = jobs.recv()
+            data = jobs.recv_bytes()
+        except EOFError:                            # the parent closed the pipe or exited
+            return
+        try:
+            kind, records = formats.parse_as(Path(path), data, max_bytes=max_bytes)
+            reply = (sequence, "ok", kind, records)
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which names the file
+            reply = (sequence, "error", _portable(exc))
+        results.send(reply)
+
+
+def _portable(exc: Exception) -> Exception:
+    """``exc`` with the child's traceback as a note, or a stand-in when it cannot be pickled."""
+    exc.add_note("in the parser process:\n" + "".join(traceback.format_exception(exc)))
+    try:
+        pickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - any exception may refuse pickling
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
