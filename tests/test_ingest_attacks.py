@@ -189,6 +189,124 @@ def test_a_record_over_the_record_limit_fails_its_file(tmp_path):
     assert set(stored(tmp_path / "index")) == {"z-bai.txt"}
 
 
+# --- #16.3: symbolic links out of the ingested folder ---------------------------------------
+
+OUT = "refused: a symbolic link leading out of the ingested folder"
+SECRET = "Bảng lương cán bộ năm 2024: mật, không công bố.\n"
+
+
+def refused(summary) -> dict[str, str]:
+    """Failed paths, relative to the folder ``ward`` they are in, and why."""
+    return {Path(f.path).as_posix().split("/ward/", 1)[1]: f.error
+            for f in summary.files if f.outcome == "failed"}
+
+
+def ward_with_links(tmp_path: Path) -> Path:
+    """A public ward folder, an internal folder inside it, and secrets outside it."""
+    outside = tmp_path / "bi-mat"
+    (outside / "ho-so").mkdir(parents=True)
+    (outside / "luong.txt").write_text(SECRET, encoding="utf-8")
+    (outside / "ho-so" / "can-bo.txt").write_text(SECRET, encoding="utf-8")
+    ward = folder_with(tmp_path / "ward", {"noi-bo/.visibility": "internal",
+                                           "noi-bo/to-trinh.txt": SECRET,
+                                           "cong-khai/bai.txt": EXPORT_TEXT})
+    (ward / "tin").mkdir()
+    (ward / "tin" / "luong.txt").symlink_to(outside / "luong.txt")
+    (ward / "tin" / "to-trinh.txt").symlink_to(ward / "noi-bo" / "to-trinh.txt")
+    (ward / "tin" / "ho-so").symlink_to(outside / "ho-so", target_is_directory=True)
+    (ward / "tin" / "cung-thu-muc").symlink_to(ward / "cong-khai", target_is_directory=True)
+    (ward / "tin" / "bai-cu.txt").symlink_to(Path("..") / "cong-khai" / "bai.txt")
+    return ward
+
+
+def test_links_out_of_the_folder_or_into_an_internal_one_are_refused(tmp_path):
+    ward = ward_with_links(tmp_path)
+    summary = ingest_paths(tmp_path / "index", [ward], workers=0)
+    assert refused(summary) == {
+        "tin/ho-so": OUT, "tin/luong.txt": OUT,
+        "tin/to-trinh.txt": "refused: a symbolic link from a public folder to a file in an "
+                            "internal folder"}
+    docs = stored(tmp_path / "index")
+    # A link that stays inside, at the same visibility, reads its file once (where it is
+    # first met); a link to a folder inside is not descended: its files are read in place.
+    assert {k: v["visibility"] for k, v in docs.items()} == {
+        "cong-khai/bai.txt": "public", "noi-bo/to-trinh.txt": "internal",
+        "z-bai.txt": "public"}
+    assert not [d for d in docs.values() if "lương" in d.get("body", "")
+                and d["visibility"] == "public"]
+
+
+def test_a_link_to_the_servers_password_file_is_refused(tmp_path):
+    if not Path("/etc/passwd").is_file():
+        pytest.skip("no /etc/passwd here")
+    ward = folder_with(tmp_path / "ward", {})
+    (ward / "passwd.txt").symlink_to("/etc/passwd")
+    summary = ingest_paths(tmp_path / "index", [ward], workers=0)
+    assert refused(summary) == {"passwd.txt": OUT}
+    assert set(stored(tmp_path / "index")) == {"z-bai.txt"}
+
+
+def test_a_file_swapped_for_a_link_during_the_run_is_refused(tmp_path):
+    ward = folder_with(tmp_path / "ward", {"a.txt": EXPORT_TEXT})
+    (tmp_path / "luong.txt").write_text(SECRET, encoding="utf-8")
+
+    def swap_after_the_walk(files):
+        (ward / "a.txt").unlink()                       # the attacker wins the race
+        (ward / "a.txt").symlink_to(tmp_path / "luong.txt")
+        yield from files
+
+    summary = ingest_paths(tmp_path / "index", [ward], workers=0,
+                           progress=swap_after_the_walk)
+    assert refused(summary) == {"a.txt": OUT}
+    assert set(stored(tmp_path / "index")) == {"z-bai.txt"}
+
+
+def test_a_file_swapped_for_a_fifo_during_the_run_fails_instead_of_hanging(tmp_path):
+    ward = folder_with(tmp_path / "ward", {"a.txt": EXPORT_TEXT})
+
+    def swap_after_the_walk(files):
+        (ward / "a.txt").unlink()
+        os.mkfifo(ward / "a.txt")                       # open() for reading would block
+        yield from files
+
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(summary=ingest_paths(
+        tmp_path / "index", [ward], workers=0, progress=swap_after_the_walk)))
+    thread.start()
+    thread.join(timeout=30)
+    if thread.is_alive():                               # unblock it, then fail
+        os.close(os.open(ward / "a.txt", os.O_WRONLY | os.O_NONBLOCK))
+        thread.join()
+        pytest.fail("ingest blocked on a FIFO")
+    assert refused(result["summary"]) == {"a.txt": "not a regular file"}
+
+
+def test_cli_refuses_links_given_directly_by_a_shell_glob(tmp_path):
+    (tmp_path / "bi-mat" / "ho-so").mkdir(parents=True)
+    (tmp_path / "bi-mat" / "luong.txt").write_text(SECRET, encoding="utf-8")
+    (tmp_path / "bi-mat" / "ho-so" / "can-bo.txt").write_text(SECRET, encoding="utf-8")
+    tin = folder_with(tmp_path / "ward" / "tin", {"noi-bo/.visibility": "internal",
+                                                  "noi-bo/to-trinh.txt": SECRET})
+    (tin / "luong.txt").symlink_to(tmp_path / "bi-mat" / "luong.txt")
+    (tin / "ho-so").symlink_to(tmp_path / "bi-mat" / "ho-so", target_is_directory=True)
+    (tin / "to-trinh.txt").symlink_to(Path("noi-bo") / "to-trinh.txt")
+    hint = " (name its target if you mean to ingest it)"
+
+    done = subprocess.run([sys.executable, "-m", "search_service", "ingest", "--workers", "0",
+                           "--index", str(tmp_path / "index"),
+                           *sorted(map(str, tin.iterdir()))],             # ingest ward/tin/*
+                          capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[:3] == [
+        f"failed: {tin / 'ho-so'}: {OUT}{hint}",
+        f"failed: {tin / 'luong.txt'}: {OUT}{hint}",
+        f"failed: {tin / 'to-trinh.txt'}: refused: a symbolic link from a public folder to a "
+        f"file in an internal folder{hint}"]
+    assert {k: v["visibility"] for k, v in stored(tmp_path / "index").items()} == {
+        "z-bai.txt": "public", "to-trinh.txt": "internal"}      # noi-bo/ was given as a folder
+
+
 # --- #16.9b: what runs leave in the index folder; #12: workers die with their run ---------
 
 def listing(index: Path) -> dict[str, int]:

@@ -24,11 +24,12 @@ from pathlib import Path
 
 from search_service.bulkwriter import relaxed_gc
 from search_service.documents import VISIBILITIES, DocumentError
-from search_service.ingest import IngestError, parserprocess
+from search_service.ingest import parserprocess
 from search_service.ingest.prepare import index_fields, prepare_document, with_guesses
 from search_service.ingest.report import (FileReport, IngestSummary, expected_failure,
                                           failure_reason, summary_of)
 from search_service.ingest.visibility import FolderMarkers
+from search_service.ingest.walk import Refused, collect_files, read_file
 from search_service.parallelwriter import (ParallelSegmentWriter, WorkerFailed,
                                            default_workers)
 from search_service.schema import open_index
@@ -45,35 +46,6 @@ class IndexUnavailable(Exception):
     """The index cannot be written: another run holds its lock, or it cannot be opened."""
 
 
-def collect_files(paths, exclude: Path | None = None) -> list[tuple[Path, Path]]:
-    """``(file, root)`` pairs: files given directly, and every file below a folder, sorted.
-
-    In folders, hidden files (``.visibility``, ``.git``), Word's ``~$`` lock files and the
-    index folder itself are left out; a file reached twice is taken once.
-    """
-    excluded = exclude.resolve() if exclude else None
-    found, taken = [], set()
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            candidates = [(f, path) for f in sorted(path.rglob("*"))
-                          if f.is_file() and not _ignored(f.relative_to(path))]
-        else:
-            candidates = [(path, path.parent)]
-        for file, root in candidates:
-            resolved = file.resolve()
-            if resolved in taken or (excluded and excluded in resolved.parents):
-                continue
-            taken.add(resolved)
-            found.append((file, root))
-    return found
-
-
-def _ignored(relative: Path) -> bool:
-    return (any(part.startswith(".") for part in relative.parts)
-            or relative.name.startswith("~$"))
-
-
 def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool = False,
                  max_file_mb: float = 50, progress=None, workers: int | None = None,
                  max_seconds_per_file: float | None = None) -> IngestSummary:
@@ -86,7 +58,8 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     core; 0 indexes in this process only). A script that calls this with workers must guard
     its entry point, see :mod:`search_service.parallelwriter`. ``max_seconds_per_file``: the
     time one file may take to parse (default: the setting ``MAX_SECONDS_PER_FILE``), see
-    :mod:`search_service.ingest.parserprocess`.
+    :mod:`search_service.ingest.parserprocess`. Symbolic links: see
+    :mod:`search_service.ingest.walk`.
     Raises :class:`IndexUnavailable` when the index is locked by another run, or when a
     worker process failed (then nothing of the run is written).
     """
@@ -97,15 +70,17 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     parser = parserprocess.shared()
     parser.start()                      # it imports the parsers while the index opens
     ix = _open(index_dir)
-    files = collect_files(paths, exclude=Path(index_dir))
+    refused: list[Refused] = []
+    files = collect_files(paths, exclude=Path(index_dir), refused=refused)
     writer = _writer(ix, index_dir, default_workers() if workers is None else workers)
     try:
         if sum(_size(file) for file, _ in files) >= EAGER_WORKERS_BYTES:
             writer.start_workers()      # they load pyvi while this process reads the files
         with relaxed_gc(), ix.reader() as reader:
             run = _Run(writer, reader, visibility, max_file_mb, parser, seconds)
-            reports = [run.ingest_file(file, root)
-                       for file, root in (progress(files) if progress else files)]
+            reports = [run.refuse(path, reason) for path, reason in refused]
+            reports += [run.ingest_file(file, root)
+                        for file, root in (progress(files) if progress else files)]
             if sync:
                 reports.extend(run.delete_missing(paths))
         if run.changed:
@@ -190,6 +165,7 @@ class _Run:
         self.writer, self.reader = writer, reader
         self.max_file_mb = max_file_mb
         self.parser, self.seconds_per_file = parser, seconds_per_file
+        self.link_markers = FolderMarkers(None)     # the walk's rule, checked again on read
         self.known = _known_documents(reader)
         self.by_file: dict[tuple[str, str], list[str]] = {}
         self.by_path: dict[str, list[str]] = {}
@@ -199,6 +175,11 @@ class _Run:
         self.seen: dict[str, str] = {}          # id → the file that holds it in this run
         self.markers = FolderMarkers(visibility)
         self.changed = False
+
+    def refuse(self, path: Path, reason: str) -> FileReport:
+        """The report of a path the folder walk refused (a symbolic link leading out)."""
+        logger.info("%s: %s", path, reason)
+        return FileReport(path=str(path), outcome="failed", error=reason)
 
     def ingest_file(self, file: Path, root: Path) -> FileReport:
         """Read, parse and write one file; any failure is reported, never raised."""
@@ -226,7 +207,7 @@ class _Run:
         written (indexing starts before a large file is read through); a guess that does not
         fit is dropped, never failing the record.
         """
-        data = _read(file, self.max_file_mb)
+        data = read_file(file, root, self.max_file_mb, self.link_markers)
         default = self.markers.default_for(file)
         file_hash = hashlib.sha1(
             f"{PIPELINE_VERSION}\0{default}\0".encode() + data).hexdigest()
@@ -310,15 +291,6 @@ def _size(file: Path) -> int:
         return file.stat().st_size
     except OSError:
         return 0
-
-
-def _read(file: Path, max_file_mb: float) -> bytes:
-    size = file.stat().st_size
-    if size > max_file_mb * 1024 * 1024:
-        raise IngestError(f"file is {size / 1048576:.3g} MB, over the {max_file_mb:g} MB limit")
-    if size == 0:
-        raise IngestError("empty file")
-    return file.read_bytes()
 
 
 def _with_guessed(raw: dict, doc: dict, default: str | None) -> dict:
