@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install browser axe
+.PHONY: run test install browser axe sphinx
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,14 @@ browser:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
 	    chromium fonts-dejavu-core >/dev/null; }
 
+# The cluster tests start real searchd daemons from Debian's sphinxsearch (Sphinx 2.2.11).
+sphinx:
+	@command -v searchd >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    sphinxsearch >/dev/null; }
+
 # axe-core, the accessibility checker the browser tests inject into pages, from the npm
 # registry at a pinned version, into a git-ignored folder (.cache/npm).
 AXE_CORE := 4.14.1
@@ -41,5 +49,5 @@ $(AXE_STAMP):
 
 axe: $(AXE_STAMP)
 
-test: install browser axe
+test: install browser axe sphinx
 	$(PY) -m pytest -q $(ARGS)

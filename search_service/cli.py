@@ -18,6 +18,8 @@ from pathlib import Path
 import click
 
 from search_service import config
+from search_service.cluster import (ClusterUnavailable, backend_of, cluster_target, engine_for,
+                                    register as register_cluster)
 from search_service.errors import IndexMissing, IndexProblem
 
 
@@ -97,12 +99,13 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers
         except ValueError as exc:
             raise click.ClickException(f"SEARCH_MAX_FILE_MB is not a number: {exc}") from None
     path = config.index_dir(index_dir)
-    before = _index_to_write(path)
+    target = _cluster(cluster_target)           # SEARCH_BACKEND names a cluster: --index unused
+    before = _index_to_write(path) if target is None else None
     _require_readable_folders(paths)
     try:
         summary = ingest_paths(path, paths, visibility=visibility, sync=sync,
                                max_file_mb=max_file_mb, progress=_progress_bar(),
-                               workers=workers)
+                               workers=workers, target=target)
     except IndexUnavailable as exc:
         raise click.ClickException(f"nothing was indexed: {exc}") from None
     except (*READ_ERRORS, UnicodeError) as exc:
@@ -231,13 +234,17 @@ def search(index_dir, query, limit, as_json, internal):
     if len(text) > max_chars:
         raise click.ClickException(f"the query is longer than {max_chars:,} characters")
     path = config.index_dir(index_dir)
-    _usable_index(path, "; run `ingest` first")
+    engine = _cluster(engine_for)               # SEARCH_BACKEND names a cluster: --index unused
+    if engine is None:
+        _usable_index(path, "; run `ingest` first")
     try:
-        engine = SearchEngine(path, create=False)
+        engine = engine or SearchEngine(path, create=False)
         result = engine.search(SearchRequest(q=text, per_page=limit, facets=as_json,
                                              include_internal=internal))
     except READ_ERRORS as exc:          # damage that check_index could not see
         raise click.ClickException(str(index_problem(path, exc))) from None
+    except ClusterUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     if as_json:
         click.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
         return
@@ -275,8 +282,9 @@ def serve(index_dir, host, port, create):
 
     settings = _settings()
     path = config.index_dir(index_dir)
-    index_to_serve(path, default=_is_default_index(path), create=create,
-                   sample_dir=Path(settings["SAMPLE_DIR"]))
+    if _cluster(cluster_target) is None:        # a cluster is served as it is
+        index_to_serve(path, default=_is_default_index(path), create=create,
+                       sample_dir=Path(settings["SAMPLE_DIR"]))
     try:
         app = create_app({"INDEX_DIR": str(path)})
         app.extensions["search_engine"].warm()
@@ -386,3 +394,14 @@ def hash_password_command(password):
     from search_service.web.auth import hash_password
 
     click.echo(hash_password(password))
+
+
+def _cluster(factory):
+    """``factory(settings)`` when SEARCH_BACKEND names a cluster, else None."""
+    try:
+        return factory(_settings()) if backend_of(_settings()) else None
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+register_cluster(main)        # local-cluster up|down

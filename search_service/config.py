@@ -45,6 +45,8 @@ SETTINGS = [
             "Where rate-limit counters live; memory:// counts per server process."),
     Setting("NEWS_TYPES", "Tin tức, Tin, Bản tin, Thông báo",
             "Document types listed as news (with untyped articles), separated by commas."),
+    Setting("BACKEND", "embedded",
+            "embedded (the Whoosh index in INDEX_DIR) or a cluster: sphinxql://HOST:PORT/INDEX."),
 ]
 
 

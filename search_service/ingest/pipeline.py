@@ -48,7 +48,7 @@ class IndexUnavailable(Exception):
 
 def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool = False,
                  max_file_mb: float = 50, progress=None, workers: int | None = None,
-                 max_seconds_per_file: float | None = None) -> IngestSummary:
+                 max_seconds_per_file: float | None = None, target=None) -> IngestSummary:
     """Index the files in ``paths`` (files or folders, recursively) in one commit.
 
     ``sync``: also remove documents that came from a file below the given folders that is no
@@ -69,10 +69,11 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     seconds = _seconds_per_file(max_seconds_per_file)
     parser = parserprocess.shared()
     parser.start()                      # it imports the parsers while the index opens
-    ix = _open(index_dir)
+    ix = _open(index_dir) if target is None else target    # target: search_service.cluster
     refused: list[Refused] = []
     files = collect_files(paths, exclude=Path(index_dir), refused=refused)
-    writer = _writer(ix, index_dir, default_workers() if workers is None else workers)
+    writer = (_writer(ix, index_dir, default_workers() if workers is None else workers)
+              if target is None else target.writer())
     try:
         if sum(_size(file) for file, _ in files) >= EAGER_WORKERS_BYTES:
             writer.start_workers()      # they load pyvi while this process reads the files

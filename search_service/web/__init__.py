@@ -32,8 +32,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True)
     app.json.ensure_ascii = False       # Vietnamese stays readable in JSON
     app.json.sort_keys = False
-    app.extensions["search_engine"] = SearchEngine(app.config["INDEX_DIR"],
-                                                   news=app.config.get("NEWS_TYPES"))
+    from search_service.cluster import engine_for
+    app.extensions["search_engine"] = engine_for(app.config)
 
     # The blueprints import engine() from this module, so they are imported once it exists.
     from search_service.web import api, auth, limits, ui

@@ -1,0 +1,406 @@
+"""``ClusterEngine``: the public methods of :class:`search_service.search.SearchEngine`, over
+a Sphinx/Manticore cluster reached through its coordinator.
+
+The cluster finds the matching documents, filters them by attributes, counts facets and
+picks candidates with its own bm25f; the service ranks the candidates with our BM25F and the
+cluster-wide statistics of what the reader may see, and makes snippets from the stored text.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from search_service.cluster import schema
+from search_service.cluster.ranking import RANKER, Matching, Stats, frequencies, matching, score
+from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnavailable,
+                                             Connections, quote_match)
+from search_service.cluster.writer import stored_fields
+from search_service.news import news_types
+from search_service.query import ParsedQuery, build_plan, parse_query, related_plan
+from search_service.ranking import facet_key
+from search_service.search import Hit, SearchEngine, SearchRequest, SearchResult, _public_fields
+from search_service.snapshot import FACETS
+
+logger = logging.getLogger(__name__)
+
+CANDIDATES = 100          # documents ranked by us per search, at least (the page and more)
+STATS_SECONDS = 10.0      # statistics and labels are read again after this long
+RETRIES = 2               # a shard mirror that failed is skipped on the next try
+PARTIAL_NOTICE = ("Một phần dữ liệu tạm thời không truy cập được: kết quả có thể chưa đầy đủ.")
+_LENGTHS = tuple(f"len_{f}" for f in schema.SCORED)
+_EPOCH = datetime(1970, 1, 1)
+
+
+@dataclass
+class ClusterResult(SearchResult):
+    """A search result; ``partial`` when a shard had no live copy (its documents are missing)."""
+    partial: bool = False
+    notice: str | None = None
+
+
+@dataclass
+class _Scope:
+    stats: Stats
+    labels: dict[str, dict]          # facet → {code: label}
+    read_at: float
+
+
+class ClusterEngine:
+    """Searches a cluster; safe to share between the threads of a server."""
+
+    def __init__(self, backend: Backend, news: str | None = None):
+        self.backend = backend
+        self.index = backend.index
+        self.news_types = news_types(news)
+        self.connections = Connections(backend)
+        self._scopes: dict[bool, _Scope] = {}
+        self._df: dict[tuple, tuple[float, int]] = {}
+        self._lock = threading.Lock()
+
+    # -- lifecycle (as SearchEngine) ------------------------------------------------------------
+    def warm(self) -> None:
+        """Read the statistics now; a cluster that is down is reported, not fatal."""
+        from search_service.analysis import segment
+
+        segment("Khởi động")
+        try:
+            self.refresh()
+        except ClusterUnavailable as exc:
+            logger.warning("%s", exc)
+
+    def refresh(self) -> None:
+        """Forget cached statistics (a script that has just ingested)."""
+        with self._lock:
+            self._scopes.clear()
+            self._df.clear()
+        self._scope(True)
+
+    def close(self) -> None:
+        self.connections.close()
+
+    # -- talking to the cluster ---------------------------------------------------------------
+    def _run(self, statements) -> tuple[list, bool]:
+        """Run statements (each SELECT followed by SHOW META); retried while a shard fails.
+        Returns the result sets and whether some shard had no live copy."""
+        for attempt in range(RETRIES + 1):
+            results = self.connections.run(statements)
+            warnings = [dict(r).get("warning", "") for r in results
+                        if r and len(r[0]) == 2 and any(k == "total_found" for k, _ in r)]
+            failed = any(AGENT_FAILURE.search(w) for w in warnings)
+            if not failed:
+                return results, False
+        logger.warning("search answered without a shard: %s", "; ".join(filter(None, warnings)))
+        return results, True
+
+    def _where(self, req: SearchRequest, match: str | None) -> str:
+        parts = [f"MATCH({quote_match(match)})"] if match else []
+        if not req.include_internal:
+            parts.append("public = 1")
+        for name in ("doc_type", "category", "issuer"):
+            value = getattr(req, name)
+            if value:
+                parts.append(f"{name}_code = {schema.code(value)}")
+        if req.year:
+            parts.append(f"year = {int(req.year)}")
+        if req.news_only:
+            parts.append("news = 1")
+        if req.date_from:
+            parts.append(f"published >= {_seconds(req.date_from)}")
+        if req.date_to and req.date_to < date.max:
+            parts.append(f"published < {_seconds(req.date_to + timedelta(days=1))}")
+            parts.append(f"published > {schema.MISSING_DATE}")
+        return " AND ".join(parts) or "id > 0"
+
+    def _news_select(self) -> str:
+        codes = [schema.code(t) for t in sorted(self.news_types)]
+        return f", IN(doc_type_code, {', '.join(map(str, [0] + codes))}) AS news"
+
+    def _scope(self, public_only: bool) -> _Scope:
+        found = self._scopes.get(public_only)
+        if found is not None and time.monotonic() - found.read_at < STATS_SECONDS:
+            return found
+        where = "WHERE public = 1" if public_only else ""
+        statements = [(f"SELECT COUNT(*) AS n, {', '.join(f'SUM({c})' for c in _LENGTHS)} "
+                       f"FROM {self.index} {where}", ()), ("SHOW META", ())]
+        for name in schema.FACET_ATTRS:
+            statements += [(f"SELECT {name}, {name}_code, COUNT(*) AS n FROM {self.index} "
+                            f"{where} GROUP BY {name} LIMIT 10000 OPTION max_matches=10000", ()),
+                           ("SHOW META", ())]
+        results, _ = self._run(statements)
+        row = results[0][0] if results[0] else (0,) + (0,) * len(_LENGTHS)
+        size = int(row[0] or 0)
+        avg = {f: (float(row[i + 1] or 0) / size if size else 1.0)
+               for i, f in enumerate(schema.SCORED)}
+        labels = {name: _labels(results[2 + 2 * i]) for i, name in enumerate(schema.FACET_ATTRS)}
+        found = _Scope(Stats(size, avg), labels, time.monotonic())
+        with self._lock:
+            self._scopes[public_only] = found
+        return found
+
+    def _doc_frequencies(self, matches: list[str], public_only: bool) -> list[int]:
+        """Documents the reader may see that match each MATCH expression (cached briefly)."""
+        now = time.monotonic()
+        out: list[int | None] = []
+        wanted = []
+        for text in matches:
+            hit = self._df.get((public_only, text))
+            if hit is not None and now - hit[0] < STATS_SECONDS:
+                out.append(hit[1])
+            else:
+                out.append(None)
+                wanted.append(text)
+        where = " AND public = 1" if public_only else ""
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start:start + 100]
+            statements = []
+            for text in chunk:
+                statements += [(f"SELECT COUNT(*) FROM {self.index} WHERE "
+                                f"MATCH({quote_match(text)}){where}", ()), ("SHOW META", ())]
+            results, _ = self._run(statements)
+            for i, text in enumerate(chunk):
+                rows = results[2 * i]
+                self._df[(public_only, text)] = (now, int(rows[0][0]) if rows else 0)
+        if len(self._df) > 100_000:
+            self._df.clear()
+        return [v if v is not None else self._df.get((public_only, t), (0, 0))[1]
+                for v, t in zip(out, matches)]
+
+    # -- search -------------------------------------------------------------------------------
+    def search(self, req: SearchRequest) -> ClusterResult:
+        started = time.perf_counter()
+        parsed = parse_query(req.q)
+        public_only = not req.include_internal
+        scope = self._scope(public_only)
+        m = self._matching(parsed, scope, public_only) if not parsed.empty else None
+        match = _match_text(m, parsed) if m else None
+        needed = req.page * req.per_page
+        relevance = req.sort == "relevance" and m is not None
+        limit = max(CANDIDATES, 2 * needed) if relevance else needed
+        statements = [self._candidates_sql(req, match, limit, relevance, m), ("SHOW META", ())]
+        if req.facets:
+            for name in FACETS:
+                column = "year" if name == "year" else f"{name}_code"
+                statements += [(f"SELECT {column}, COUNT(*) AS n{self._news_select()} FROM "
+                                f"{self.index} WHERE {self._where(req, match)} GROUP BY {column}"
+                                f" LIMIT 10000 OPTION max_matches=10000", ()), ("SHOW META", ())]
+        if m and m.all_of and relevance:      # short queries: every word first, so look there too
+            everything = " ".join(m.clause_match(c) for c in m.all_of)
+            statements += [self._candidates_sql(req, _match_text(m, parsed, everything), limit,
+                                                True, m), ("SHOW META", ())]
+        results, partial = self._run(statements)
+        total = int(dict(results[1]).get("total_found", 0))
+        rows = {r[0]: r for r in results[0]}
+        if m and m.all_of and relevance:
+            rows.update({r[0]: r for r in results[-2]})
+        ranked = self._rank(rows, m, scope, public_only, req, parsed.empty)
+        page = ranked[(req.page - 1) * req.per_page:needed]
+        marks = (parsed.highlight_terms(), parsed.number_keys)
+        stored = self._stored([number for number, _ in page])
+        hits = [SearchEngine._hit(stored[number], value, marks, req.snippets)
+                for number, value in page if number in stored]
+        facets = (self._facets(results[2:2 + 2 * len(FACETS)], req, scope)
+                  if req.facets else {})
+        return ClusterResult(
+            query=req.q, normalized_query=parsed.normalized(), total=total, page=req.page,
+            per_page=req.per_page, took_ms=round((time.perf_counter() - started) * 1000, 2),
+            did_you_mean=None, facets=facets, hits=hits, partial=partial,
+            notice=PARTIAL_NOTICE if partial else None)
+
+    def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool) -> Matching:
+        """The plan of the embedded engine, with cluster-wide document frequencies."""
+        content = list(dict.fromkeys(f for _, f in parsed.terms))
+        known = {}
+        if len(content) > 4:          # long questions drop common syllables: count them first
+            texts = [schema.keyword("body_f", f) for f in content]
+            known = dict(zip(content, self._doc_frequencies(texts, public_only)))
+        plan = build_plan(parsed, scope.stats.size,
+                          lambda fieldname, term: known.get(term, 0))
+        return matching(plan)
+
+    def _candidates_sql(self, req, match, limit: int, relevance: bool, m) -> tuple[str, tuple]:
+        columns = "id, published, " + ", ".join(_LENGTHS)
+        if m is not None:
+            columns += ", PACKEDFACTORS() AS factors"
+        if relevance:
+            order = "WEIGHT() DESC, published DESC"
+        elif req.sort == "date_asc":
+            columns += f", IF(published = {schema.MISSING_DATE}, {2 ** 62}, published) AS shown"
+            order = "shown ASC, WEIGHT() DESC"
+        else:
+            order = "published DESC, WEIGHT() DESC"
+        options = f"max_matches={max(limit, 1)}"
+        if m is not None:
+            options += f", ranker={RANKER}, idf='plain,tfidf_unnormalized'"
+        return (f"SELECT {columns}{self._news_select()} FROM {self.index} "
+                f"WHERE {self._where(req, match)} ORDER BY {order} LIMIT {max(limit, 1)} "
+                f"OPTION {options}", ())
+
+    def _rank(self, rows: dict, m: Matching | None, scope: _Scope, public_only: bool,
+              req: SearchRequest, empty: bool) -> list[tuple[int, float]]:
+        """``(number, score)`` best first, ordered as the embedded engine orders."""
+        scores: dict[int, tuple[float, bool]] = {}
+        if m is not None and rows:
+            df = self._doc_frequencies([m.clause_match(c) for c in range(len(m.clauses))],
+                                       public_only)
+            for number, row in rows.items():
+                lengths = dict(zip(schema.SCORED, row[2:2 + len(_LENGTHS)]))
+                value, hits = score(m, frequencies(row[2 + len(_LENGTHS)]), lengths,
+                                    scope.stats, df)
+                scores[number] = (value, bool(m.all_of) and all(hits[c] for c in m.all_of))
+            if any(all_hit for _, all_hit in scores.values()):
+                top = max(v for v, _ in scores.values())
+                scores = {n: (v + top if a else v, a) for n, (v, a) in scores.items()}
+        ids = self._ids(list(rows))
+        missing = math.inf
+
+        def key(number):
+            value = scores.get(number, (0.0, False))[0]
+            published = rows[number][1]
+            if req.sort == "date_asc":
+                return (published if published != schema.MISSING_DATE else missing, -value,
+                        ids[number])
+            if req.sort == "date" or empty:
+                return (-published, -value, ids[number])
+            return (-value, -published, ids[number])
+
+        return [(n, scores.get(n, (0.0, False))[0]) for n in sorted(rows, key=key)]
+
+    def _ids(self, numbers: list[int]) -> dict[int, str]:
+        if not numbers:
+            return {}
+        rows = self._select(f"SELECT id, doc_id FROM {self.index} WHERE id IN "
+                            f"({', '.join(map(str, numbers))}) LIMIT {len(numbers)} "
+                            f"OPTION max_matches={len(numbers)}")
+        return {number: doc_id for number, doc_id in rows}
+
+    def _stored(self, numbers: list[int]) -> dict[int, dict]:
+        if not numbers:
+            return {}
+        rows = self._select(f"SELECT id, stored FROM {self.index} WHERE id IN "
+                            f"({', '.join(map(str, numbers))}) LIMIT {len(numbers)} "
+                            f"OPTION max_matches={len(numbers)}")
+        return {number: stored_fields(text) for number, text in rows}
+
+    def _select(self, sql: str) -> list:
+        results, _ = self._run([(sql, ()), ("SHOW META", ())])
+        return results[0]
+
+    def _facets(self, results: list, req: SearchRequest, scope: _Scope) -> dict:
+        """Facet counts as the embedded engine gives them (same order, same labels)."""
+        facets = {}
+        for i, name in enumerate(FACETS):
+            counts = {row[0]: int(row[1]) for row in results[2 * i] if row[0]}
+            labels = scope.labels.get(name, {})
+            selected = getattr(req, name)
+            chosen = (int(selected) if name == "year" else schema.code(selected)) if selected \
+                else None
+            items = {}
+            for value, count in counts.items():
+                label = value if name == "year" else labels.get(value)
+                if label is not None:
+                    items[label] = (count, value == chosen)
+            if selected and not any(is_chosen for _, is_chosen in items.values()):
+                items[selected] = (0, True)
+            order = (sorted(items.items(), key=lambda kv: -int(kv[0])) if name == "year" else
+                     sorted(items.items(), key=lambda kv: (-kv[1][0], str(kv[0]))))
+            facets[name] = [{"value": v, "count": c, "selected": s} for v, (c, s) in order]
+        return facets
+
+    # -- documents ----------------------------------------------------------------------------
+    def get_document(self, doc_id: str, include_internal: bool = False) -> dict | None:
+        rows = self._select(f"SELECT doc_id, stored, public FROM {self.index} WHERE "
+                            f"id = {schema.doc_number(doc_id)}")
+        if not rows or rows[0][0] != doc_id or (not rows[0][2] and not include_internal):
+            return None
+        return _public_fields(stored_fields(rows[0][1]))
+
+    def more_like_this(self, doc_id: str, limit: int = 5,
+                       include_internal: bool = False) -> list[Hit]:
+        """Documents sharing the most distinctive syllables with ``doc_id`` (as embedded)."""
+        doc = self.get_document(doc_id, include_internal=True)
+        if doc is None:
+            return []
+        public_only = not include_internal
+        scope = self._scope(public_only)
+        text = doc.get("title", "") + "\n" + doc.get("body", "")
+        plan = related_plan(text, scope.stats.size, self._body_frequency(text, public_only))
+        if not plan.clauses:
+            return []
+        m = matching(plan)
+        req = SearchRequest(include_internal=include_internal, facets=False)
+        results, _ = self._run([self._candidates_sql(req, m.any_of(), CANDIDATES, True, m),
+                                ("SHOW META", ())])
+        rows = {r[0]: r for r in results[0] if r[0] != schema.doc_number(doc_id)}
+        ranked = self._rank(rows, m, scope, public_only, req, False)
+        ranked = sorted(ranked, key=lambda nv: -nv[1])[:limit]
+        stored = self._stored([n for n, _ in ranked])
+        return [SearchEngine._hit(stored[n], v, snippet=False) for n, v in ranked if n in stored]
+
+    def _body_frequency(self, text: str, public_only: bool):
+        from search_service.analysis import fold_token, syllables
+        from search_service.query import RELATED_TEXT_CHARS
+
+        terms = list(dict.fromkeys(fold_token(s.lower()) for s, _, _, _ in
+                                   syllables(text[:RELATED_TEXT_CHARS])))
+        counts = dict(zip(terms, self._doc_frequencies(
+            [schema.keyword("body_f", t) for t in terms], public_only)))
+        return lambda fieldname, term: counts.get(term, 0)
+
+    def latest(self, limit: int = 5, include_internal: bool = False, **filters) -> list[Hit]:
+        req = SearchRequest(per_page=limit, facets=False, include_internal=include_internal,
+                            snippets=False, **filters)
+        return self.search(req).hits
+
+    def facet_overview(self, include_internal: bool = False) -> dict:
+        req = SearchRequest(include_internal=include_internal, per_page=1)
+        return self.search(req).facets
+
+    # -- suggestions --------------------------------------------------------------------------
+    def did_you_mean(self, parsed: ParsedQuery, include_internal: bool = False) -> str | None:
+        """Not offered on a cluster (the embedded engine reads its word lists for it)."""
+        return None
+
+    def complete(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[dict]:
+        """Document numbers, types and categories, and titles that complete ``prefix``."""
+        from search_service.cluster.complete import complete
+
+        return complete(self, prefix, limit, include_internal)
+
+    def suggest(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[str]:
+        return [item["text"] for item in self.complete(prefix, limit, include_internal)
+                if item["kind"] == "document"]
+
+
+def _match_text(m: Matching, parsed: ParsedQuery, required: str = "") -> str:
+    """The MATCH of a plan: any keyword, quoted phrases required, excluded words out."""
+    parts = [m.any_of()]
+    if required:
+        parts.append(required)
+    for phrase in parsed.phrases:
+        words = [f for _, f in phrase]
+        parts.append('("' + " ".join(schema.keyword("body_f", w) for w in words) + '" | "'
+                     + " ".join(schema.keyword("title_f", w) for w in words) + '")')
+    for word in parsed.excluded:
+        parts.append(f"-{schema.keyword('body_f', word)} -{schema.keyword('title_f', word)}")
+    return " ".join(parts)
+
+
+def _labels(rows) -> dict[int, str]:
+    """Per value code, the form most documents write (not in capitals when another exists)."""
+    best: dict[int, tuple] = {}
+    for form, value_code, count in rows:
+        if not form:
+            continue
+        rank = (-int(count), str(form).isupper(), str(form))
+        if value_code not in best or rank < best[value_code][0]:
+            best[value_code] = (rank, form)
+    return {value_code: form for value_code, (_, form) in best.items()}
+
+
+def _seconds(day: date) -> int:
+    return int((datetime(day.year, day.month, day.day) - _EPOCH).total_seconds())
