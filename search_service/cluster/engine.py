@@ -43,6 +43,15 @@ class ClusterResult(SearchResult):
     notice: str | None = None
 
 
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """What the web layer reads of a "snapshot": a cluster has no index generations, so
+    ``generation`` is -1 (no on-disk commit to tag answers with: nothing is cached by it)."""
+    generation: int
+    doc_count: int
+    opened_at: float
+
+
 @dataclass
 class _Scope:
     stats: Stats
@@ -82,6 +91,12 @@ class ClusterEngine:
 
     def close(self) -> None:
         self.connections.close()
+
+    def snapshot(self) -> ClusterSnapshot:
+        """The documents the cluster holds now (raises ClusterUnavailable when it is down)."""
+        scope = self._scope(False)
+        return ClusterSnapshot(-1, scope.stats.size, time.time() - (time.monotonic()
+                                                                     - scope.read_at))
 
     # -- talking to the cluster ---------------------------------------------------------------
     def _run(self, statements) -> tuple[list, bool]:

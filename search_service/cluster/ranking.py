@@ -14,6 +14,19 @@ from search_service.cluster.schema import keyword
 from search_service.ranking import B, DEFAULT_B, K1, Plan
 
 _WORD = re.compile(r"word(\d+)=\(tf=(\d+)")
+
+
+def _field_boosts() -> dict[str, float]:
+    """The embedded schema's index-time boosts: Whoosh multiplies a title's frequencies by
+    them, so our score must too."""
+    from search_service.schema import build_schema
+
+    schema = build_schema()
+    return {name: float(getattr(getattr(schema[name], "format", None), "field_boost", 1.0)
+                        or 1.0) for name in schema.names()}
+
+
+FIELD_BOOST = _field_boosts()
 # Field weights of Sphinx's own bm25f, which only picks the candidates: titles count twice,
 # as their index-time boost does in the embedded index.
 SPHINX_WEIGHTS = "{title=2, title_f=2, title_bi=2, title_w=2}"
@@ -86,6 +99,7 @@ def score(m: Matching, tf: dict[int, int], lengths: dict[str, int], stats: Stats
             if not freq:
                 continue
             hit = True
+            freq *= FIELD_BOOST.get(fieldname, 1.0)
             if fieldname not in lengths:           # number keys: no length to normalise
                 weighted += weight * freq
                 continue

@@ -1,0 +1,189 @@
+"""The cluster backend against real searchd daemons on loopback (Debian's sphinxsearch).
+
+One cluster for the module: two shards, two mirrors each, a coordinator; the web corpus is
+ingested into it and into an embedded index, and both engines must answer alike. Daemons are
+killed on purpose below and always stopped at the end.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+from conftest import INTERNAL_IDS, SECRET_WORDS, STAFF_USERS, write_web_corpus
+from search_service.cluster import local
+from search_service.search import SearchRequest
+
+pytestmark = pytest.mark.skipif(local.searchd_path() is None,
+                                reason="searchd is not installed (apt-get install sphinxsearch)")
+
+QUERIES = ["phong chay", "phòng cháy chữa cháy", "15-NQ/ĐU", "123/QĐ-UBND", "hộ nghèo",
+           "ke hoach dau tu cong", '"trật tự đô thị"', "quyết định -nghèo", "tiêm chủng"]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cluster")
+    started = local.up(folder, shards=2, port=local.free_port())
+    try:
+        yield started
+    finally:
+        local.down(folder)
+
+
+@pytest.fixture(scope="module")
+def engines(cluster, web_index, tmp_path_factory):
+    """``(embedded, cluster)`` engines over the same documents."""
+    from search_service.cluster import cluster_target, engine_for
+    from search_service.ingest.pipeline import ingest_paths
+
+    corpus = write_web_corpus(tmp_path_factory.mktemp("web") / "corpus")
+    settings = {"BACKEND": cluster.url, "INDEX_DIR": str(web_index), "NEWS_TYPES": None}
+    summary = ingest_paths(tmp_path_factory.mktemp("unused"), [corpus],
+                           target=cluster_target(settings))
+    assert summary.failed == 0, summary.to_json()
+    embedded = engine_for({**settings, "BACKEND": "embedded"})
+    clustered = engine_for(settings)
+    clustered.refresh()
+    yield embedded, clustered
+    embedded.close()
+    clustered.close()
+
+
+def _ids(result):
+    return [hit.id for hit in result.hits]
+
+
+@pytest.mark.parametrize("q", QUERIES)
+@pytest.mark.parametrize("internal", [False, True])
+def test_same_results_and_facets_as_embedded(engines, q, internal):
+    embedded, clustered = engines
+    req = SearchRequest(q=q, include_internal=internal)
+    ours, theirs = embedded.search(req), clustered.search(req)
+    assert (theirs.total, theirs.facets) == (ours.total, ours.facets)
+    assert _ids(theirs) == _ids(ours)
+    assert not theirs.partial
+
+
+@pytest.mark.parametrize("filters", [{"doc_type": "Quyết định"}, {"year": 2023},
+                                     {"category": "VĂN BẢN CHỈ ĐẠO, ĐIỀU HÀNH"},
+                                     {"sort": "date"}, {"sort": "date_asc"}, {"news_only": True}])
+def test_filters_and_sorts_match_embedded(engines, filters):
+    embedded, clustered = engines
+    req = SearchRequest(q="phường", per_page=20, **filters)
+    ours, theirs = embedded.search(req), clustered.search(req)
+    assert (theirs.total, theirs.facets, _ids(theirs)) == (ours.total, ours.facets, _ids(ours))
+
+
+def test_overview_latest_and_documents_match_embedded(engines):
+    embedded, clustered = engines
+    assert clustered.facet_overview() == embedded.facet_overview()
+    assert [h.id for h in clustered.latest(limit=5)] == [h.id for h in embedded.latest(limit=5)]
+    assert clustered.get_document("qd-123-2024") == embedded.get_document("qd-123-2024")
+
+
+def test_internal_documents_are_invisible_to_residents(engines):
+    _, clustered = engines
+    assert clustered.search(SearchRequest(q=SECRET_WORDS)).total == 0
+    assert clustered.search(SearchRequest(q=SECRET_WORDS, include_internal=True)).total >= 1
+    for doc_id in INTERNAL_IDS:
+        assert clustered.get_document(doc_id) is None
+        assert clustered.get_document(doc_id, include_internal=True)["id"] == doc_id
+    everything = clustered.search(SearchRequest(per_page=100))
+    assert not set(INTERNAL_IDS) & set(_ids(everything))
+
+
+def test_number_and_accent_queries(engines):
+    _, clustered = engines
+    assert _ids(clustered.search(SearchRequest(q="123-QĐ/UBND")))[0] == "qd-123-2024"
+    assert "kh-45-2022" in _ids(clustered.search(SearchRequest(q="phong chay")))
+
+
+def _searching(engine, stop, failures, partial):
+    while not stop.is_set():
+        try:
+            result = engine.search(SearchRequest(q="phòng cháy chữa cháy"))
+            partial.append(result.partial)
+        except Exception as exc:  # noqa: BLE001 - every failure is the test's business
+            failures.append(exc)
+
+
+def test_a_mirror_killed_while_serving_fails_no_request(cluster, engines):
+    _, clustered = engines
+    expected = clustered.search(SearchRequest(q="phòng cháy chữa cháy")).total
+    stop, failures, partial = threading.Event(), [], []
+    worker = threading.Thread(target=_searching, args=(clustered, stop, failures, partial))
+    worker.start()
+    try:
+        time.sleep(0.3)
+        local.stop(cluster.daemon("shard0-a"), signal.SIGKILL)
+        time.sleep(1.0)
+        after = clustered.search(SearchRequest(q="phòng cháy chữa cháy"))
+    finally:
+        stop.set()
+        worker.join(10)
+        local.start(cluster.daemon("shard0-a"))
+        local.wait_until_answering([cluster.daemon("shard0-a")])
+    assert failures == [] and not any(partial) and len(partial) > 10
+    assert (after.total, after.partial) == (expected, False)
+
+
+def test_a_shard_without_live_copy_gives_partial_results(cluster, engines, make_app):
+    _, clustered = engines
+    full = clustered.search(SearchRequest(q="phường", per_page=50)).total
+    shard = [cluster.daemon("shard1-a"), cluster.daemon("shard1-b")]
+    try:
+        for daemon in shard:
+            local.stop(daemon, signal.SIGKILL)
+        result = clustered.search(SearchRequest(q="phường", per_page=50))
+        client = make_app(BACKEND=cluster.url).test_client()
+        response = client.get("/api/search?q=phuong")
+    finally:
+        for daemon in shard:
+            local.start(daemon)
+        local.wait_until_answering(shard)
+    assert result.partial and 0 < result.total < full
+    assert result.notice.startswith("Một phần dữ liệu")
+    assert response.status_code == 200 and response.get_json()["partial"] is True
+
+
+def test_cluster_down_is_a_503_then_recovers(cluster, make_app):
+    app = make_app(BACKEND=cluster.url, STAFF_USERS=STAFF_USERS)
+    client = app.test_client()
+    assert client.get("/api/search?q=phuong").status_code == 200
+    coordinator = cluster.daemon("coordinator")
+    try:
+        local.stop(coordinator, signal.SIGKILL)
+        api = client.get("/api/search?q=phuong")
+        page = client.get("/search?q=phuong")
+        home = client.get("/")
+    finally:
+        local.start(coordinator)
+        local.wait_until_answering([coordinator])
+    assert api.status_code == 503
+    assert api.get_json()["error"]["code"] == "backend_unavailable"
+    assert page.status_code == home.status_code == 503
+    assert "thử lại sau" in page.get_data(as_text=True)
+    assert client.get("/api/search?q=phuong").status_code == 200
+
+
+def test_local_cluster_commands(tmp_path):
+    from click.testing import CliRunner
+
+    from search_service.cli import main
+
+    port = local.free_port()
+    runner = CliRunner()
+    try:
+        up = runner.invoke(main, ["local-cluster", "up", "--dir", str(tmp_path), "--shards", "1",
+                                  "--port", str(port)])
+        assert up.exit_code == 0, up.output
+        assert up.stdout.strip() == f"sphinxql://127.0.0.1:{port}/ward"
+    finally:
+        down = runner.invoke(main, ["local-cluster", "down", "--dir", str(tmp_path)])
+    assert down.exit_code == 0
+    assert down.stdout.startswith("stopped 3 daemons")
+    assert not any(local._alive(d) for d in local.LocalCluster.load(tmp_path).daemons)
