@@ -279,7 +279,9 @@ def _read_samples(reader) -> None:
             reader.stored_fields(docnum)
     for name, field in reader.schema.items():
         if last >= 0 and reader.has_column(name):
-            reader.column_reader(name)[last]
+            # Raw values: an undated document's date column holds an out-of-range default
+            # that only translating it into a datetime would trip over.
+            reader.column_reader(name, translate=False)[last]
         if field.indexed:
             first = next(iter(reader.lexicon(name)), None)
             if first is not None:

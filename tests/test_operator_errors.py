@@ -495,3 +495,18 @@ def test_a_report_that_cannot_be_written_says_the_index_was_updated(tmp_path, re
     assert lines[1:] == [f"Error: the index was updated, but the report could not be written "
                          f"to {report}: {reason}"]
     assert check_index(index).documents == 2
+
+
+def test_an_index_whose_last_document_has_no_date_is_healthy(tmp_path):
+    """A document without a date keeps an out-of-range default in the date column: the
+    check must not take it for damage (it refused every index ending with such a document)."""
+    from search_service.ingest.pipeline import ingest_paths
+
+    corpus = write_corpus(tmp_path / "corpus")
+    (corpus / "z-khong-ngay.jsonl").write_text(json.dumps(
+        {"id": "khong-ngay", "title": "Tờ rơi tuyên truyền", "body": "Không ghi ngày."},
+        ensure_ascii=False) + "\n", encoding="utf-8")
+    ingest_paths(tmp_path / "index", [corpus], workers=0)
+    done = run_cli("check", "--index", tmp_path / "index")
+    assert (done.returncode, done.stderr) == (0, ""), done.stderr
+    assert run_cli("search", "--index", tmp_path / "index", "tờ rơi").returncode == 0
