@@ -28,8 +28,9 @@ from search_service.snapshot import FACETS
 
 logger = logging.getLogger(__name__)
 
-CANDIDATES = 100          # documents ranked by us per search, at least (the page and more)
+CANDIDATES = 1000         # documents ranked by us per search, at least (the page and more)
 STATS_SECONDS = 10.0      # statistics and labels are read again after this long
+BATCH = 30                # queries per round trip (a coordinator passes at most 32 to an agent)
 RETRIES = 2               # a shard mirror that failed is skipped on the next try
 PARTIAL_NOTICE = ("Một phần dữ liệu tạm thời không truy cập được: kết quả có thể chưa đầy đủ.")
 _LENGTHS = tuple(f"len_{f}" for f in schema.SCORED)
@@ -170,8 +171,8 @@ class ClusterEngine:
                 out.append(None)
                 wanted.append(text)
         where = " AND public = 1" if public_only else ""
-        for start in range(0, len(wanted), 100):
-            chunk = wanted[start:start + 100]
+        for start in range(0, len(wanted), BATCH):
+            chunk = wanted[start:start + BATCH]
             statements = []
             for text in chunk:
                 statements += [(f"SELECT COUNT(*) FROM {self.index} WHERE "
