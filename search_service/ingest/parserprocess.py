@@ -73,17 +73,18 @@ class ParserProcess:
         _every.add(self)
 
     def start(self) -> None:
-        """Start the child now (it imports the parsers while the caller does other work)."""
-        if self._proc is not None and (self._proc.poll() is not None or self._idle_too_long()):
-            self.close()
-        if self._proc is None:
-            self._spawn()
+        """Start the child now (it imports the parsers while the caller does other work).
+        Never raises: a child that cannot start is reported for each file instead."""
+        try:
+            self._ensure()
+        except IngestError:
+            logger.warning("could not start the parser process", exc_info=True)
 
     def parse(self, path: Path, data: bytes, *, seconds: float, max_bytes: int
               ) -> tuple[str, list[dict]]:
         """``(format, records)`` of one file, or :class:`IngestError` (also when the file
         took over ``seconds`` to parse or killed the parser). Raises what the parser raised."""
-        self.start()
+        self._ensure()
         try:
             self._send(path, data, max_bytes)
             if not self._results.poll(seconds):
@@ -117,6 +118,14 @@ class ParserProcess:
         self._ready = False
 
     # -- internals ------------------------------------------------------------------------
+    def _ensure(self) -> None:
+        """A child is running or starting: the one there is, unless it has ended or has been
+        idle so long that it may be about to exit, else a new one."""
+        if self._proc is not None and (self._proc.poll() is not None or self._idle_too_long()):
+            self.close()
+        if self._proc is None:
+            self._spawn()
+
     def _spawn(self) -> None:
         job_read, job_write = os.pipe()
         result_read, result_write = os.pipe()
@@ -125,6 +134,10 @@ class ParserProcess:
                 [sys.executable, "-c", _CHILD, _PACKAGE_ROOT, str(job_read), str(result_write),
                  str(os.getpid())],
                 stdin=subprocess.DEVNULL, pass_fds=(job_read, result_write))
+        except OSError as exc:
+            os.close(job_write)
+            os.close(result_read)
+            raise IngestError(f"cannot start the parser process: {exc}") from None
         finally:
             os.close(job_read)
             os.close(result_write)
@@ -148,7 +161,9 @@ class ParserProcess:
                 self._spawn()
 
     def _idle_too_long(self) -> bool:
-        return self._ready and time.monotonic() - self._last_used > IDLE_RESTART_SECONDS
+        """Counted from the last answer (or the start), which is never before the child
+        began counting its own idle time: so the parent always gives up first."""
+        return time.monotonic() - self._last_used > IDLE_RESTART_SECONDS
 
     def _wait_ready(self) -> None:
         if self._ready:
