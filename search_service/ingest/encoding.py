@@ -1,8 +1,10 @@
 """Turn the bytes of a text file into NFC text, or refuse with a reason.
 
 Ward files come as UTF-8 (with or without a BOM), UTF-16 with a BOM (Notepad's
-"Unicode") and Windows-1258 (old Vietnamese Windows, where tone marks are separate
-combining characters). Anything else is refused: a clear error beats indexing mojibake
+"Unicode"), Windows-1258 (old Vietnamese Windows, where tone marks are separate
+combining characters) and the bytes of the legacy fonts TCVN3 (.VnTime) and VNI
+(VNI-Times), converted by :mod:`search_service.ingest.legacy` (also when such text was
+pasted into a UTF-8 file). Anything else is refused: a clear error beats indexing mojibake
 that no search will ever match.
 
 charset-normalizer is deliberately not used: on short Windows-1258 text it answers
@@ -17,7 +19,7 @@ import re
 import unicodedata
 
 from search_service.analysis import normalize_text
-from search_service.ingest import IngestError
+from search_service.ingest import IngestError, legacy
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
@@ -46,12 +48,25 @@ def decode(data: bytes) -> str:
     >>> decode("Phúc Lợi".encode("utf-16"))
     'Phúc Lợi'
     """
+    text, _ = decode_with_encoding(data)
+    return normalize_text(text)
+
+
+def decode_with_encoding(data: bytes) -> tuple[str, str | None]:
+    """``(text, legacy encoding or None)``: :func:`decode` before normalization.
+
+    Legacy-font text is converted before anything normalizes it: moving tone marks
+    (``oá`` → ``óa``) would break VNI's letter-and-mark spellings.
+    """
     text = _decode_raw(data)
+    fixed, encoding = legacy.fix_text(text)
+    if encoding is not None:
+        return fixed, encoding
     if _looks_like_mojibake(text):
         raise IngestError(
             "the text looks garbled (sequences such as 'Ã¡' or 'Ä‘'): it was converted "
             "with the wrong encoding before; open it and save it again as UTF-8")
-    return normalize_text(text)
+    return text, None
 
 
 def _decode_raw(data: bytes) -> str:
@@ -70,12 +85,21 @@ def _decode_raw(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    eight_bit = _decode_cp1252(data)
+    if legacy.detect(eight_bit):
+        return eight_bit            # decode_with_encoding converts it
     text = _decode_cp1258(data)
     if text is None:
         raise IngestError(
-            "cannot detect the text encoding: it is neither UTF-8, UTF-16 nor Windows-1258 "
-            "Vietnamese (old VNI/TCVN3 fonts are not supported); save it as UTF-8")
+            "cannot detect the text encoding: it is neither UTF-8, UTF-16, Windows-1258 "
+            "nor the old TCVN3 (ABC) or VNI fonts' Vietnamese; save it as UTF-8")
     return text
+
+
+def _decode_cp1252(data: bytes) -> str:
+    """The bytes as Windows-1252, as Word shows an 8-bit font's text. Neither TCVN3 nor
+    VNI uses the five bytes it leaves undefined: they become U+FFFD."""
+    return data.decode("cp1252", errors="replace")
 
 
 def _decode_cp1258(data: bytes) -> str | None:
