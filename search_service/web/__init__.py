@@ -68,8 +68,9 @@ def _error_response(status: int, code: str, message: str, title_vi: str, message
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def handle_api_error(exc: APIError):
-        return _error_response(exc.status, exc.code, exc.message, exc.title_vi, exc.message_vi,
-                               exc.body())
+        body, status = _error_response(exc.status, exc.code, exc.message, exc.title_vi,
+                                       exc.message_vi, exc.body())
+        return body, status, getattr(exc, "headers", None) or {}
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):

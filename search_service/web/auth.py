@@ -1,10 +1,14 @@
 """Staff login: staff see internal documents everywhere; visitors never do.
 
-Users come from the ``STAFF_USERS`` setting (``user:hash,user2:hash``, werkzeug password hashes,
-never plaintext). A login starts a server-side session: the signed cookie holds only a random
-session id, and ``sessions.sqlite3`` in ``LIBRARY_DIR`` (shared by every server process) holds its
-hash, so logging out, an idle or absolute timeout, or removing the user ends it everywhere. Every
-form that changes the session carries a per-session CSRF token.
+Accounts come from the library (``users add NAME --role editor|viewer``: editors may also add,
+correct, publish and delete) and from the older ``STAFF_USERS`` setting (``user:hash,...``,
+werkzeug password hashes, never plaintext), whose users are viewers. A name the library knows is
+the library's account: a setting entry of the same name is then ignored. A login starts a
+server-side session: the signed cookie holds only a random session id, and ``sessions.sqlite3``
+in ``LIBRARY_DIR`` (shared by every server process) holds its hash, so logging out, an idle or
+absolute timeout, or removing the user ends it everywhere. Every form that changes anything
+carries a per-session CSRF token. Programs use API tokens (``Authorization: Bearer``) under
+``/api/`` instead, which the library checks by their hash.
 
 Guessing is slowed three ways: attempts per client address (Flask-Limiter), failures per account
 (a lockout counted before the password is checked, so parallel guesses cannot overshoot), and at
@@ -32,7 +36,9 @@ from flask import (Blueprint, Flask, current_app, g, redirect, render_template, 
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.urls import iri_to_uri
 
-from search_service.errors import Forbidden
+from search_service.errors import APIError, Forbidden
+from search_service.library import Library, Principal
+from search_service.library.store import DATABASE
 from search_service.web.limits import counter, limiter, parse_limit, wait_minutes, wait_seconds
 
 logger = logging.getLogger(__name__)
@@ -40,6 +46,11 @@ bp = Blueprint("auth", __name__)
 
 HASH_METHOD = "pbkdf2:sha256"
 SESSIONS_FILE = "sessions.sqlite3"
+# The setting's users predate roles; they keep what they could do then: read internal documents.
+LEGACY_ROLE = "viewer"
+# How a session names a library account ("library:can_bo"); setting users are stored bare.
+# Neither kind of name can hold ':', so the two never mix.
+LIBRARY_PREFIX = "library:"
 MAX_NEXT_CHARS = 2048
 # pbkdf2 (hashlib) releases the GIL, so a check costs a CPU core, not the interpreter: allow
 # half the cores at once, and answer "busy" at once rather than park a request thread (waitress
@@ -64,7 +75,32 @@ def init_app(app: Flask) -> None:
         Path(app.config["LIBRARY_DIR"]) / SESSIONS_FILE,
         idle_seconds=60 * app.config["SESSION_IDLE_MINUTES"],
         max_seconds=3600 * app.config["SESSION_MAX_HOURS"])
+    app.extensions["library_lock"] = threading.Lock()
     _dummy_hash(_reference_method(staff_users(app.config["STAFF_USERS"])))   # made once, now
+
+
+class Unauthorized(APIError):
+    """No usable API token: missing where one is needed, unknown, or revoked."""
+    status = 401
+    code = "unauthorized"
+    title_vi = "Cần đăng nhập"
+    headers = {"WWW-Authenticate": 'Bearer realm="tra-cuu-phuong"'}
+
+
+def library(create: bool = False) -> Library | None:
+    """The app's library, opened once per process. Without ``create``, None while the folder
+    holds no library yet: reading pages never creates one, and no library means no accounts."""
+    app = current_app
+    lib = app.extensions.get("library")
+    if lib is not None:
+        return lib
+    folder = Path(app.config["LIBRARY_DIR"])
+    if not create and not (folder / DATABASE).is_file():
+        return None
+    with app.extensions["library_lock"]:
+        if app.extensions.get("library") is None:
+            app.extensions["library"] = Library(folder)
+        return app.extensions["library"]
 
 
 class SessionStore:
@@ -147,21 +183,80 @@ def staff_users(setting: str | None = None) -> dict[str, str]:
 
 
 def current_staff() -> str | None:
-    """The logged-in staff member: a live session of a user still listed in the settings."""
-    if "staff_user" not in g:
+    """The logged-in staff member's name: a live session of an account that still exists."""
+    principal = session_principal()
+    return principal.name if principal else None
+
+
+def session_principal() -> Principal | None:
+    """Who the session cookie belongs to, with their role; None for visitors."""
+    if "staff_principal" not in g:
         session_id = session.get("sid")
-        user = None
+        principal = None
         if isinstance(session_id, str):
-            user = current_app.extensions["staff_sessions"].user(session_id)
-            if user is None:
+            stored = current_app.extensions["staff_sessions"].user(session_id)
+            if stored is None:
                 session.pop("sid")            # revoked or expired: forget it
-        g.staff_user = user if user in staff_users() else None
-    return g.staff_user
+            else:
+                principal = _account(stored)
+        g.staff_principal = principal
+    return g.staff_principal
+
+
+def _library_roles() -> dict[str, str]:
+    """``{name: role}`` of the library's accounts (a ward has a handful)."""
+    lib = library()
+    return {row["name"]: row["role"] for row in lib.users.list()} if lib else {}
+
+
+def _account(stored: str) -> Principal | None:
+    """The account a session was started for, if it still exists (its role as it is now)."""
+    roles = _library_roles()
+    if stored.startswith(LIBRARY_PREFIX):
+        name = stored[len(LIBRARY_PREFIX):]
+        return Principal(name, roles[name]) if name in roles else None
+    shadowed = stored.casefold() in {name.casefold() for name in roles}
+    if stored in staff_users() and not shadowed:
+        return Principal(stored, LEGACY_ROLE)
+    return None
+
+
+def bearer_principal() -> Principal | None:
+    """The API token's owner under ``/api/``; None when no token was sent. A token that was
+    sent but is malformed, unknown or revoked is refused (401), never read as "no token"."""
+    if "bearer_principal" not in g:
+        header = request.headers.get("Authorization")
+        principal = None
+        if header is not None and _api_request():
+            scheme, _, token = header.strip().partition(" ")
+            lib = library()
+            if scheme.lower() == "bearer" and token.strip() and lib is not None:
+                principal = lib.tokens.verify(token.strip())
+            if principal is None:
+                raise Unauthorized("The API token is missing, unknown or revoked",
+                                   message_vi="Mã truy cập không hợp lệ hoặc đã bị thu hồi.")
+        g.bearer_principal = principal
+    return g.bearer_principal
+
+
+def _api_request() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def current_principal() -> Principal | None:
+    """Who is asking: the API token's owner under ``/api/``, else the logged-in staff member."""
+    return bearer_principal() or session_principal()
 
 
 def include_internal() -> bool:
-    """Whether this request may see internal documents."""
-    return current_staff() is not None
+    """Whether this request may see internal documents (viewers and editors may)."""
+    return current_principal() is not None
+
+
+def can_edit() -> bool:
+    """Whether this request may add, correct, publish and delete documents."""
+    principal = current_principal()
+    return principal is not None and principal.role == "editor"
 
 
 def csrf_token() -> str:
@@ -179,7 +274,11 @@ def check_csrf() -> None:
 
 
 def template_context() -> dict:
-    return {"staff_user": current_staff(), "csrf_token": csrf_token}
+    principal = session_principal()
+    return {"staff_user": principal.name if principal else None,
+            "staff_role": principal.role if principal else None,
+            "staff_can_edit": bool(principal and principal.role == "editor"),
+            "csrf_token": csrf_token}
 
 
 # What browsers drop before parsing a URL: leading/trailing C0 controls and spaces, and every
@@ -221,38 +320,44 @@ def _dummy_hash(method: str) -> str:
     return generate_password_hash(secrets.token_urlsafe(16), method=method)
 
 
-def _attempt(user: str, password: str) -> tuple[str, int | None]:
-    """One login attempt: ``("ok" | "wrong" | "locked" | "busy", seconds to wait)``.
-
-    A busy answer takes nothing from the account's tries: the slot is taken before counting.
-    """
+def _attempt(user: str, password: str) -> tuple[str, int | str | None]:
+    """One login attempt: ``("ok", session name)`` or ``("wrong" | "locked" | "busy", seconds
+    to wait)``. A busy answer takes nothing from the account's tries: the slot is taken before
+    counting."""
     if not _HASH_SLOTS.acquire(blocking=False):
         return "busy", 2
     try:
         locked_for = _lock_account_attempt(user)
         if locked_for:
             return "locked", locked_for
-        return ("ok" if _verify(user, password) else "wrong"), None
+        stored = _verify(user, password)
+        return ("ok", stored) if stored else ("wrong", None)
     finally:
         _HASH_SLOTS.release()
 
 
-def _verify(user: str, password: str) -> bool:
-    """Check the password; an unknown user costs the same hash work, so timing tells nothing."""
+def _verify(user: str, password: str) -> str | None:
+    """The name to start a session for, if the password is right: a library account first,
+    else a setting user. An unknown user costs the same hash work, so timing tells nothing."""
+    lib = library()
+    if lib is not None and user.casefold() in {n.casefold() for n in _library_roles()}:
+        principal = lib.users.verify(user, password)
+        return LIBRARY_PREFIX + principal.name if principal else None
     users = staff_users()
     pw_hash = users.get(user)
     try:
         if pw_hash is None:
             check_password_hash(_dummy_hash(_reference_method(users)), password)
-            return False
-        return check_password_hash(pw_hash, password)
+            return None
+        return user if check_password_hash(pw_hash, password) else None
     except (ValueError, TypeError):   # a malformed hash in the settings
         logger.error("STAFF_USERS holds an unusable hash for %s", user)
-        return False
+        return None
 
 
 def _account_key(user: str) -> str:
-    return hashlib.sha256(user.encode()).hexdigest()[:32]     # bounded, whatever was typed
+    # Library names are case-insensitive: "CAN_BO" must not get tries of its own.
+    return hashlib.sha256(user.casefold().encode()).hexdigest()[:32]   # bounded, whatever typed
 
 
 def _lock_account_attempt(user: str) -> int | None:
@@ -297,19 +402,19 @@ def login():
         return _login_page(next_url)
     check_csrf()
     user = request.form.get("username", "").strip()
-    outcome, wait = _attempt(user, request.form.get("password", ""))
+    outcome, detail = _attempt(user, request.form.get("password", ""))
     if outcome == "busy":
-        return _login_page(next_url, BUSY, 503, wait)
+        return _login_page(next_url, BUSY, 503, detail)
     if outcome == "locked":
         logger.warning("login refused: too many failures for %r", user[:50])
-        return _login_page(next_url, ACCOUNT_LOCKED.format(wait_minutes(wait)), 429, wait)
+        return _login_page(next_url, ACCOUNT_LOCKED.format(wait_minutes(detail)), 429, detail)
     if outcome == "wrong":
         logger.warning("failed staff login for %r", user[:50])
         return _login_page(next_url, WRONG_PASSWORD, 401)
     _forget_failures(user)
     _end_session()                                        # no fixation: always a new session
     session.clear()
-    session["sid"] = current_app.extensions["staff_sessions"].start(user)
+    session["sid"] = current_app.extensions["staff_sessions"].start(detail)
     session["csrf"] = secrets.token_urlsafe(32)           # a new token for the new session
     logger.info("staff login: %s", user)
     return redirect(next_url)
@@ -331,8 +436,10 @@ def logout():
 
 @bp.after_app_request
 def _no_store_for_staff(response):
-    """Pages for staff (and the login page) must not stay in a shared or back-button cache."""
+    """Pages for staff (and the login page) and answers to API tokens must not stay in a
+    shared or back-button cache."""
     has_cookie = current_app.config["SESSION_COOKIE_NAME"] in request.cookies
-    if request.endpoint == "auth.login" or (has_cookie and session.get("sid")):
+    if request.endpoint == "auth.login" or (has_cookie and session.get("sid")) \
+            or "Authorization" in request.headers:
         response.headers["Cache-Control"] = "no-store"
     return response
