@@ -1,7 +1,9 @@
 """The Flask application: ``create_app()`` wires settings, the search engine and the blueprints.
 
 ``ui`` serves Vietnamese HTML pages and Atom feeds, ``api`` their JSON twins under ``/api/``,
-``auth`` the staff login. Every error, whatever raised it, is answered in one place here.
+``auth`` the staff login, ``write_api`` the token-authenticated writes under ``/api/`` and
+``console`` the staff's pages for adding and correcting documents. Every error, whatever raised
+it, is answered in one place here.
 """
 
 from __future__ import annotations
@@ -36,12 +38,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["search_engine"] = engine_for(app.config)
 
     # The blueprints import engine() from this module, so they are imported once it exists.
-    from search_service.web import api, auth, limits, ui
+    from search_service.web import api, auth, console, limits, ui, write_api
     limits.init_app(app)
     auth.init_app(app)
+    write_api.init_app(app)
     app.register_blueprint(ui.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(write_api.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(console.bp)
     app.context_processor(auth.template_context)
     app.jinja_env.filters.update(ui.FILTERS)
     _register_error_handlers(app)

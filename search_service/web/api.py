@@ -12,6 +12,7 @@ from search_service.web import engine, openapi
 from search_service.web.auth import include_internal
 from search_service.web.params import changed, page_count, parse_search, request_args
 from search_service.web.service import completions
+from search_service.web.write_api import document_links
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -54,7 +55,7 @@ def document(doc_id: str):
     if doc is None:
         raise NotFound(f"No document with id {doc_id!r}",
                        message_vi="Không tìm thấy tài liệu này.")
-    doc["links"] = {"html": url_for("ui.document", doc_id=doc_id)}
+    doc["links"] = document_links(doc_id)
     return doc
 
 

@@ -91,6 +91,135 @@ ERROR_SCHEMA = {
 }
 
 
+# The write API: what may be sent and what comes back.
+EDITABLE_FIELDS = {
+    "title": "Tiêu đề", "doc_number": "Số/ký hiệu, e.g. 123/QĐ-UBND",
+    "doc_type": "Loại văn bản, e.g. Quyết định", "issuer": "Cơ quan ban hành",
+    "signer": "Người ký", "published": "Date issued or published (YYYY-MM-DD)",
+    "category": "Chuyên mục",
+}
+VISIBILITY = {"type": "string", "enum": ["public", "internal"],
+              "description": "public: everyone once published; internal: staff and tokens only."}
+DOCUMENT = {
+    "type": "object", "required": ["id", "title", "links"],
+    "description": "The stored fields of a document (the keys of a search hit and its body).",
+    "properties": {
+        "id": {"type": "string"}, "title": {"type": "string"}, "body": {"type": "string"},
+        "visibility": VISIBILITY,
+        "links": {"type": "object", "required": ["html", "json"], "properties": {
+            "html": {"type": "string"}, "json": {"type": "string"},
+            "original": {"type": "string", "description": "Download of the original file, "
+                                                          "when the library keeps it."}}},
+    },
+}
+UPLOAD = {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary",
+                 "description": "DOCX, PDF with text, HTML, plain text or JSON Lines."},
+        **{name: {"type": "string", "description": f"{help_}; wins over what is read from "
+                                                  "the file."}
+           for name, help_ in EDITABLE_FIELDS.items()},
+        "visibility": VISIBILITY,
+        "is_published": {"type": "boolean", "default": True,
+                         "description": "false keeps the document as a draft, hidden from "
+                                        "residents."},
+    },
+}
+CHANGES = {
+    "type": "object", "minProperties": 1, "additionalProperties": False,
+    "description": "Fields to correct (null or \"\" clears one), the visibility, and whether "
+                   "the document is published.",
+    "properties": {
+        **{name: {"type": ["string", "null"], "description": help_}
+           for name, help_ in EDITABLE_FIELDS.items()},
+        "visibility": VISIBILITY,
+        "is_published": {"type": "boolean"},
+    },
+}
+AUDIT = {
+    "type": "object", "required": ["events"],
+    "properties": {"events": {"type": "array", "items": {
+        "type": "object", "required": ["at", "actor", "action", "document_id", "changes"],
+        "properties": {
+            "at": {"type": "string", "description": "ISO 8601, UTC"},
+            "actor": {"type": "string", "description": "A user, token:NAME, or cli:USER."},
+            "action": {"type": "string", "description": "add, correct, set_visibility, "
+                                                        "publish, unpublish, delete, ..."},
+            "document_id": {"type": ["string", "null"]},
+            "changes": {"type": "object", "description": "field: [before, after]"},
+        }}}},
+}
+TOKEN = [{"bearerAuth": []}]
+TOKEN_OPTIONAL = [{}, {"bearerAuth": []}]
+UNAUTHORIZED = {**_error_response("The API token is missing, unknown or revoked"),
+                "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}}
+FORBIDDEN = _error_response("The token is a viewer's: it may read, not write")
+BUSY = _error_response("The index is being written by another run; retry shortly")
+
+
+def _write_paths(doc_id: dict) -> dict:
+    """The operations that need a token, and the original files."""
+    upload = {"post": {
+        "summary": "Add a document from a file", "operationId": "addDocument",
+        "security": TOKEN,
+        "requestBody": {"required": True,
+                        "content": {"multipart/form-data": {"schema": UPLOAD}}},
+        "responses": {"201": _json(DOCUMENT, "Added; Location names it"),
+                      "200": _json(DOCUMENT, "The same bytes were added before: that "
+                                             "document"),
+                      "400": _error_response("No file, or a field's value is not acceptable"),
+                      "401": UNAUTHORIZED, "403": FORBIDDEN,
+                      "409": _error_response("Conflicts with what the library holds"),
+                      "413": _error_response("Larger than SEARCH_MAX_FILE_MB"),
+                      "422": _error_response("The file cannot be read; the message says why"),
+                      "503": BUSY}}}
+    one = {
+        "patch": {
+            "summary": "Correct a document's metadata, visibility or publication",
+            "operationId": "patchDocument", "parameters": [doc_id], "security": TOKEN,
+            "requestBody": {"required": True,
+                            "content": {"application/json": {"schema": CHANGES}}},
+            "responses": {"200": _json(DOCUMENT, "The corrected document; searches see it "
+                                                 "at once"),
+                          "400": _error_response("An unknown field or a bad value; nothing "
+                                                 "was changed"),
+                          "401": UNAUTHORIZED, "403": FORBIDDEN,
+                          "404": _error_response("No such document in the library"),
+                          "503": BUSY}},
+        "delete": {
+            "summary": "Delete a document and its original", "operationId": "deleteDocument",
+            "parameters": [doc_id], "security": TOKEN,
+            "responses": {"204": {"description": "Deleted: gone from search, API and pages"},
+                          "401": UNAUTHORIZED, "403": FORBIDDEN,
+                          "404": _error_response("No such document in the library"),
+                          "503": BUSY}},
+    }
+    original = {"get": {
+        "summary": "The original file, byte for byte, as a download",
+        "operationId": "getOriginal", "parameters": [doc_id], "security": TOKEN_OPTIONAL,
+        "responses": {"200": {"description": "The file, with its media type and "
+                                             "Content-Disposition: attachment",
+                              "content": {"*/*": {"schema": {"type": "string",
+                                                             "format": "binary"}}}},
+                      "401": UNAUTHORIZED,
+                      "404": _error_response("Unknown, not visible to the caller, or kept "
+                                             "without its original")}}}
+    audit = {"get": {
+        "summary": "The audit log, newest first", "operationId": "audit",
+        "security": TOKEN,
+        "parameters": [
+            {"name": "limit", "in": "query", "required": False,
+             "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}},
+            {"name": "document_id", "in": "query", "required": False,
+             "schema": {"type": "string"}, "description": "Only this document's events."}],
+        "responses": {"200": _json(AUDIT, "Who changed what, when"),
+                      "400": _error_response("limit out of range"),
+                      "401": UNAUTHORIZED}}}
+    return {"/api/documents": upload, "/api/documents/{doc_id}/original": original,
+            "/api/audit": audit}, one
+
+
 def _parameters(max_query_chars: int) -> list[dict]:
     params = [{"name": p.name, "in": "query", "required": False, "description": p.help,
                "schema": dict(p.schema)} for p in SEARCH_PARAMS]
@@ -102,34 +231,48 @@ def spec(max_query_chars: int = 1000) -> dict:
     """The whole OpenAPI document."""
     doc_id = {"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"},
               "description": "Document id (may contain '/', '#', '.'; percent-encode '#')."}
+    write_paths, one_document = _write_paths(doc_id)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Tra cứu phường API", "version": __version__,
                  "description": "Vietnamese-aware search over a ward's news and documents. "
                                 "Accents are optional in queries. Internal documents are "
-                                "visible to logged-in staff only."},
+                                "visible to logged-in staff and API tokens only. Writes need "
+                                "an editor's API token (Authorization: Bearer TOKEN)."},
         "paths": {
             "/api/search": {"get": {
                 "summary": "Search documents", "operationId": "search",
-                "parameters": _parameters(max_query_chars),
+                "parameters": _parameters(max_query_chars), "security": TOKEN_OPTIONAL,
                 "responses": {"200": _json(SEARCH_RESULT, "One page of results"),
-                              "400": _error_response("A parameter is malformed or out of range")},
+                              "400": _error_response("A parameter is malformed or out of range"),
+                              "401": UNAUTHORIZED},
             }},
             "/api/documents/{doc_id}": {"get": {
                 "summary": "One document with all its stored fields and body",
                 "operationId": "getDocument", "parameters": [doc_id],
+                "security": TOKEN_OPTIONAL,
                 "responses": {"200": _json({"type": "object", "required": ["id", "title"]},
                                            "The document"),
+                              "401": UNAUTHORIZED,
                               "404": _error_response("Unknown or not public")},
-            }},
+            }, **one_document},
+            **write_paths,
             "/api/suggest": {"get": {
                 "summary": "Completions (titles, numbers, categories, types), "
                            "accent-insensitive", "operationId": "suggest",
                 "parameters": [{"name": "q", "in": "query", "required": False,
                                 "schema": {"type": "string", "maxLength": 200}}],
                 "responses": {"200": _json(SUGGESTIONS, "Up to 8 titles and 8 completions"),
-                              "400": _error_response("q is too long")},
+                              "400": _error_response("q is too long"),
+                              "401": UNAUTHORIZED},
             }},
         },
-        "components": {"schemas": {"Error": ERROR_SCHEMA, "Hit": HIT, "Completion": COMPLETION}},
+        "components": {
+            "schemas": {"Error": ERROR_SCHEMA, "Hit": HIT, "Completion": COMPLETION},
+            "securitySchemes": {"bearerAuth": {
+                "type": "http", "scheme": "bearer",
+                "description": "An API token from `python -m search_service tokens create`. "
+                               "Viewer tokens read internal documents; editor tokens also "
+                               "write."}},
+        },
     }

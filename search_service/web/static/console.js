@@ -1,0 +1,161 @@
+// The staff console's uploads, one file at a time with a progress bar (XMLHttpRequest, for
+// its upload progress events). Progressive enhancement only: without this script the same
+// form sends every file at once and the server answers with the same results as a page.
+// Everything the server sends back is put in the page with textContent, never as HTML.
+(function () {
+  "use strict";
+
+  var form = document.getElementById("upload-form");
+  if (!form || !window.FormData || !window.XMLHttpRequest) { return; }
+  var input = form.querySelector("input[type=file]");
+  var zone = form.querySelector(".drop-zone");
+  var results = document.getElementById("upload-results");
+  var resultsTitle = document.getElementById("ket-qua-tai-len");
+  var maxBytes = +form.getAttribute("data-max-bytes") || 0;
+  var queue = [];
+  var busy = false;
+
+  var STATUS_TEXT = {
+    413: "Tệp quá lớn.",
+    403: "Phiên làm việc đã hết hạn hoặc tài khoản không được phép. Xin tải lại trang.",
+    503: "Máy chủ đang bận. Xin thử lại sau ít phút."
+  };
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (text !== undefined && text !== null) { node.textContent = text; }
+    return node;
+  }
+
+  function chosenVisibility() {
+    var checked = form.querySelector("input[name=visibility]:checked");
+    return checked ? checked.value : "public";
+  }
+
+  function addFiles(files) {
+    resultsTitle.hidden = false;
+    for (var i = 0; i < files.length; i++) {
+      var item = el("li", "upload-result upload-pending");
+      item.appendChild(el("p", "upload-name", files[i].name));
+      var bar = el("progress", "upload-progress");
+      bar.max = 100;
+      bar.value = 0;
+      bar.setAttribute("aria-label", "Đang tải " + files[i].name);
+      item.appendChild(bar);
+      var status = el("p", "upload-status", "Đang chờ…");
+      item.appendChild(status);
+      results.appendChild(item);
+      queue.push({file: files[i], item: item, bar: bar, status: status,
+                  visibility: chosenVisibility()});
+    }
+    next();
+  }
+
+  function next() {
+    if (busy || !queue.length) { return; }
+    var job = queue.shift();
+    if (maxBytes && job.file.size > maxBytes) {
+      refused(job, STATUS_TEXT[413], "");
+      next();
+      return;
+    }
+    busy = true;
+    send(job);
+  }
+
+  function send(job) {
+    var data = new FormData();
+    data.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
+    data.append("visibility", job.visibility);
+    data.append("files", job.file, job.file.name);
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.setRequestHeader("Accept", "application/json");
+    job.status.textContent = "Đang tải lên…";
+    xhr.upload.onprogress = function (event) {
+      if (event.lengthComputable) { job.bar.value = Math.round(100 * event.loaded / event.total); }
+    };
+    xhr.upload.onload = function () { job.status.textContent = "Đang đọc tệp…"; };
+    xhr.onload = function () {
+      var body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+      if (xhr.status === 200 && body && body.results && body.results.length) {
+        show(job, body.results[0]);
+      } else {
+        refused(job, STATUS_TEXT[xhr.status] || "Không tải lên được (lỗi " + xhr.status + ").", "");
+      }
+      done();
+    };
+    xhr.onerror = function () {
+      refused(job, "Mất kết nối tới máy chủ. Xin thử lại.", "");
+      done();
+    };
+    xhr.send(data);
+  }
+
+  function done() {
+    busy = false;
+    next();
+  }
+
+  function refused(job, reason, detail) {
+    job.item.className = "upload-result upload-refused";
+    job.bar.remove();
+    job.status.remove();
+    job.item.appendChild(el("p", "form-error", "Không nhận: " + reason));
+    if (detail) { job.item.appendChild(el("p", "hint", "Chi tiết: " + detail)); }
+  }
+
+  function show(job, result) {
+    if (result.status === "refused") {
+      refused(job, result.reason, result.detail);
+      return;
+    }
+    job.item.className = "upload-result upload-" + result.status;
+    job.bar.remove();
+    job.status.textContent = result.status === "created" ? "Đã nhận (bản nháp)"
+      : "Tệp này đã có trong thư viện";
+    job.item.appendChild(el("h3", "upload-title", result.title));
+    if (result.metadata && result.metadata.length) {
+      var list = el("dl", "console-meta");
+      result.metadata.forEach(function (pair) {
+        list.appendChild(el("dt", null, pair[0]));
+        list.appendChild(el("dd", null, pair[1]));
+      });
+      job.item.appendChild(list);
+    }
+    job.item.appendChild(el("p", "upload-excerpt", result.excerpt));
+    var line = el("p");
+    var link = el("a", "button-link", "Xem, sửa và công bố");
+    link.href = result.edit_url;
+    line.appendChild(link);
+    job.item.appendChild(line);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!input.files.length) { input.focus(); return; }
+    addFiles(input.files);
+    input.value = "";
+  });
+
+  ["dragenter", "dragover"].forEach(function (name) {
+    zone.addEventListener(name, function (event) {
+      event.preventDefault();
+      zone.classList.add("drop-active");
+    });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    zone.addEventListener(name, function () { zone.classList.remove("drop-active"); });
+  });
+  zone.addEventListener("drop", function (event) {
+    event.preventDefault();
+    if (event.dataTransfer && event.dataTransfer.files.length) {
+      addFiles(event.dataTransfer.files);
+    }
+  });
+  // A file dropped beside the zone must not make the browser leave the page to open it.
+  window.addEventListener("dragover", function (event) { event.preventDefault(); });
+  window.addEventListener("drop", function (event) { event.preventDefault(); });
+})();
