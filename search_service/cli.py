@@ -268,17 +268,25 @@ def result_json(result) -> dict:
 @click.option("--create", is_flag=True,
               help="Serve a new, empty index (no sample documents) when the folder has none; "
                    "only in a new or empty folder.")
-def serve(index_dir, host, port, create):
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Server processes sharing the port, each with its own copy of the open "
+                   "index (default: one per core).")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Request threads per process.")
+def serve(index_dir, host, port, create, workers, threads):
     """Serve the web UI and the JSON API.
 
     The folder must hold an index (made by `ingest`), or --create makes an empty one. Only the
     default index (no --index, no SEARCH_INDEX_DIR) is made on its first run without asking,
     with the bundled sample documents so a newcomer sees results.
 
-    Example: python -m search_service serve --index /srv/tra-cuu/index --port 8000
+    Runs gunicorn: --workers processes on one port; SIGTERM lets requests in flight finish.
+    Health: GET /healthz (the process answers) and GET /readyz (the index is open).
+
+    Example: python -m search_service serve --index /srv/tra-cuu/index --port 8000 --workers 2
     """
     from search_service.schema import READ_ERRORS, index_problem
-    from search_service.web import create_app
+    from search_service.web import create_app, ops
 
     settings = _settings()
     path = config.index_dir(index_dir)
@@ -290,12 +298,35 @@ def serve(index_dir, host, port, create):
         app.extensions["search_engine"].warm()
     except READ_ERRORS as exc:          # damage that check_index could not see
         raise click.ClickException(str(index_problem(path, exc))) from None
+    except ValueError as exc:           # a SEARCH_* limit that does not parse
+        raise click.ClickException(str(exc)) from None
+    workers = workers or os.cpu_count() or 1
+    _require_free_port(host, port)
+    ops.log_access_to_stderr()
     click.echo(f"Tra cứu phường: http://{host}:{port}/", err=True)
-    # A production WSGI server rather than Flask's development one; one process, so the
-    # warm searcher and its caches are shared by every request thread.
-    from waitress import serve as waitress_serve
+    # The index was opened here to check it; ops.run_server closes it before forking and each
+    # worker opens its own.
+    ops.run_server(app, host=host, port=port, workers=workers, threads=threads)
 
-    waitress_serve(app, host=host, port=port, threads=8, ident="tra-cuu-phuong")
+
+def _require_free_port(host: str, port: int) -> None:
+    """Fail now, in one line, when the address cannot be listened on (gunicorn would retry
+    for 5 seconds and then log the error among its own)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port}: {exc.strerror or exc}; is another server "
+                "running there? Choose another --port or stop it") from None
 
 
 def _is_default_index(path: Path) -> bool:

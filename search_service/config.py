@@ -43,6 +43,16 @@ SETTINGS = [
             "Login attempts (POST /login) allowed per client address."),
     Setting("RATELIMIT_STORAGE_URI", "memory://",
             "Where rate-limit counters live; memory:// counts per server process."),
+    Setting("RATE_LIMIT", "120 per minute",
+            "Searches (search page, its feed, /api/search) allowed per client address; "
+            "empty: no limit. Counted per server process."),
+    Setting("RATE_LIMIT_EXEMPT", "127.0.0.1, ::1",
+            "Client addresses never rate-limited (this machine), separated by commas."),
+    Setting("TRUSTED_PROXIES", 0,
+            "Reverse proxies in front of the server; above 0, the client address is read from "
+            "X-Forwarded-For (that many hops)."),
+    Setting("MAX_RESULT_DEPTH", 1000,
+            "Deepest result a search may page to (page × per_page); deeper pages are refused."),
     Setting("NEWS_TYPES", "Tin tức, Tin, Bản tin, Thông báo",
             "Document types listed as news (with untyped articles), separated by commas."),
     Setting("BACKEND", "embedded",

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from search_service import config
 from search_service.errors import APIError, error_body
 from search_service.search import SearchEngine
+from search_service.web import caching, ops
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # The blueprints import engine() from this module, so they are imported once it exists.
     from search_service.web import api, auth, console, limits, ui, write_api
+    ops.init_app(app)              # probes and the access log, which times everything after
     limits.init_app(app)
     auth.init_app(app)
     write_api.init_app(app)
@@ -50,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.context_processor(auth.template_context)
     app.jinja_env.filters.update(ui.FILTERS)
     _register_error_handlers(app)
+    caching.init_app(app)          # after the limits: a 429 comes before a 304
     app.after_request(_security_headers)
     return app
 

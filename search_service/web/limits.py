@@ -6,23 +6,34 @@ login's per-account lockout) uses ``counter()`` over the same storage. Counters 
 
 A breached limit answers 429 with ``Retry-After``: a view's ``on_breach`` may render its own page,
 otherwise the generic Vietnamese error page (or the JSON error under ``/api/``) is used.
+
+Searches (the search page, its feed and ``/api/search``) share one budget per client address,
+``RATE_LIMIT``; the client address comes from ``X-Forwarded-For`` only behind
+``TRUSTED_PROXIES`` proxies. They also may not page deeper than ``MAX_RESULT_DEPTH`` results.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse
 from limits.strategies import MovingWindowRateLimiter
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from search_service.errors import BadParameter
 
 # Flask-Limiter's documented pattern: one instance at import time, bound to each app by init_app.
 # Everything that would otherwise be frozen at the first init_app is passed here explicitly.
 limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers_enabled=False,
                   retry_after="delta-seconds")
+
+# The views that run a search: one budget per client for all of them.
+SEARCH_ENDPOINTS = frozenset({"api.search", "ui.search", "ui.search_feed"})
 
 
 def init_app(app: Flask) -> None:
@@ -32,6 +43,15 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     app.register_error_handler(RateLimitExceeded, _too_many_requests)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies > 0:       # the last `proxies` hops of X-Forwarded-For are ours to believe
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)
+    if app.config.get("RATE_LIMIT"):
+        try:
+            parse_limit(app.config["RATE_LIMIT"])
+        except ValueError as exc:
+            raise ValueError(f"SEARCH_RATE_LIMIT: {exc}") from None
+    app.before_request(_limit_searches)
 
 
 def counter() -> MovingWindowRateLimiter:
@@ -39,9 +59,61 @@ def counter() -> MovingWindowRateLimiter:
     return MovingWindowRateLimiter(limiter.storage)
 
 
+@functools.lru_cache(maxsize=32)
 def parse_limit(value: str) -> RateLimitItem:
     """``"5 per 15 minutes"`` as a limit item (a bad setting raises ``ValueError``)."""
     return parse(value)
+
+
+def _limit_searches():
+    """Before a search view: the client's search budget, then the depth of the page asked."""
+    if request.endpoint not in SEARCH_ENDPOINTS:
+        return None
+    setting = current_app.config.get("RATE_LIMIT")
+    client = get_remote_address()
+    if setting and limiter.enabled and client not in _exempt(current_app.config):
+        item = parse_limit(setting)
+        if not counter().hit(item, "search", client):
+            reset_at, _ = counter().get_window_stats(item, "search", client)
+            return too_many_requests(wait_seconds(reset_at))
+    _check_depth(current_app.config.get("MAX_RESULT_DEPTH") or 0)
+    return None
+
+
+def _exempt(settings) -> frozenset[str]:
+    return _addresses(settings.get("RATE_LIMIT_EXEMPT") or "")
+
+
+@functools.lru_cache(maxsize=8)
+def _addresses(value: str) -> frozenset[str]:
+    return frozenset(a.strip() for a in value.split(",") if a.strip())
+
+
+def _check_depth(depth: int) -> None:
+    """Refuse ``page × per_page`` beyond ``depth`` results. Values the view's parser refuses
+    anyway (not numbers, out of range) are left to it: it names them."""
+    from search_service.web.params import MAX_PAGE, MAX_PER_PAGE
+
+    try:
+        page = int(request.args.get("page") or 1)
+        per_page = int(request.args.get("per_page") or 10)
+    except ValueError:
+        return
+    if depth <= 0 or not (1 < page <= MAX_PAGE and 1 <= per_page <= MAX_PER_PAGE):
+        return
+    if page * per_page > depth:
+        deepest = max(1, depth // per_page)
+        raise BadParameter(
+            "page", f"only the first {depth} results can be paged to: page × per_page must be "
+                    f"at most {depth} (with per_page={per_page}, page {deepest} at most); "
+                    "narrow the search instead",
+            message_vi=f"Chỉ xem được {_vi_number(depth)} kết quả đầu tiên (với {per_page} kết "
+                       f"quả mỗi trang: đến trang {_vi_number(deepest)}). Xin thu hẹp tìm kiếm, "
+                       "ví dụ chọn loại văn bản hoặc năm.")
+
+
+def _vi_number(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
 
 
 def wait_seconds(reset_at: float) -> int:
@@ -58,10 +130,14 @@ def _too_many_requests(exc: RateLimitExceeded):
     """A view's own 429 page when its ``on_breach`` made one, else the generic error page."""
     if isinstance(exc.response, Response):
         return exc.response
+    current = limiter.current_limit
+    return too_many_requests(wait_seconds(current.window[0]) if current else 60)
+
+
+def too_many_requests(seconds: int):
+    """429 with ``Retry-After``: JSON under ``/api/``, the Vietnamese error page elsewhere."""
     from search_service.web import _error_response
 
-    current = limiter.current_limit
-    seconds = wait_seconds(current.window[0]) if current else 60
     body, status = _error_response(
         429, "too_many_requests", "Too many requests; retry after %d seconds" % seconds,
         "Quá nhiều yêu cầu",

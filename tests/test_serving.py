@@ -1,0 +1,304 @@
+"""Serving a whole ward: probes, access log, rate and depth limits, ETags, and the real server
+(`serve --workers 2` on one port, SIGTERM finishing a request in flight)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from conftest import INTERNAL_IDS, PUBLIC_COUNT, REPO_ROOT, WEB_DOCUMENTS, WEB_NEWS
+
+VISITOR = {"REMOTE_ADDR": "203.0.113.7"}        # a documentation address: not exempt
+OTHER_VISITOR = {"REMOTE_ADDR": "198.51.100.4"}
+ALL_DOCUMENTS = len(WEB_DOCUMENTS) + len(WEB_NEWS) + 1
+
+
+def _wait_until(condition, seconds: float, step: float = 0.05):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(step)
+    return condition()
+
+
+@pytest.fixture
+def warm_app(make_app):
+    from search_service.web import ops
+
+    app = make_app()
+    ops.warm(app)
+    return app
+
+
+@pytest.fixture
+def own_index(web_index, tmp_path) -> Path:
+    """A copy of the web index that a test may change."""
+    return Path(shutil.copytree(web_index, tmp_path / "index"))
+
+
+# -- probes -----------------------------------------------------------------------------------
+def test_healthz_answers_without_opening_the_index(make_app):
+    app = make_app()
+    response = app.test_client().get("/healthz")
+    assert (response.status_code, response.get_json()) == (200, {"status": "ok",
+                                                                 "pid": os.getpid()})
+    assert not app.extensions["readiness"].warmed.is_set()
+
+
+def test_readyz_reports_the_generation_served(warm_app, web_index):
+    body = warm_app.test_client().get("/readyz").get_json()
+    assert body["status"] == "ready"
+    assert (body["generation"], body["latest_generation_on_disk"]) == (1, 1)
+    assert body["documents"] == ALL_DOCUMENTS
+    committed = (web_index / "_documents_1.toc").stat().st_mtime
+    assert body["committed_at"].startswith(
+        time.strftime("%Y-%m-%dT%H:%M", time.gmtime(committed)))
+
+
+def test_readyz_is_503_until_the_index_is_open_then_ready(make_app):
+    client = make_app().test_client()
+    first = client.get("/readyz")
+    assert (first.status_code, first.get_json()["reason"]) == (503, "opening the index")
+    ready = _wait_until(lambda: client.get("/readyz").status_code == 200, 30, step=0.1)
+    assert ready
+
+
+def test_readyz_is_503_when_the_index_folder_loses_its_index(make_app, own_index):
+    from search_service.web import ops
+
+    app = make_app(INDEX_DIR=str(own_index))
+    ops.warm(app)
+    assert app.test_client().get("/readyz").status_code == 200
+    own_index.rename(own_index.with_name("moved-away"))     # an unmounted disk, say
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "not_ready", "pid": os.getpid(),
+                                   "reason": "the index folder holds no index"}
+
+
+# -- access log -------------------------------------------------------------------------------
+def test_one_access_line_per_request_without_the_login_query(warm_app, caplog):
+    caplog.set_level(logging.INFO, logger="search_service.access")
+    client = warm_app.test_client()
+    client.get("/api/search?q=ph%C3%B2ng+ch%C3%A1y", environ_base=VISITOR)
+    client.get("/login?next=/search%3Fq%3Dbi-mat")
+    client.get("/khong-co")
+    lines = [json.loads(r.getMessage()) for r in caplog.records
+             if r.name == "search_service.access"]
+    for line in lines:
+        assert line.pop("ms") >= 0
+    assert lines == [
+        {"method": "GET", "path": "/api/search?q=ph%C3%B2ng+ch%C3%A1y", "status": 200,
+         "generation": 1, "client": "203.0.113.7", "pid": os.getpid()},
+        {"method": "GET", "path": "/login", "status": 200, "generation": None,
+         "client": "127.0.0.1", "pid": os.getpid()},
+        {"method": "GET", "path": "/khong-co", "status": 404, "generation": None,
+         "client": "127.0.0.1", "pid": os.getpid()},
+    ]
+
+
+# -- limits -----------------------------------------------------------------------------------
+def test_searches_over_the_limit_get_429_with_retry_after_on_the_api_and_the_page(make_app):
+    client = make_app(RATE_LIMIT="3 per minute").test_client()
+    for url in ("/api/search?q=a", "/search?q=b", "/search.xml?q=c"):
+        assert client.get(url, environ_base=VISITOR).status_code == 200
+    api = client.get("/api/search?q=d", environ_base=VISITOR)
+    assert api.status_code == 429
+    assert 1 <= int(api.headers["Retry-After"]) <= 60
+    assert api.get_json()["error"]["code"] == "too_many_requests"
+    page = client.get("/search?q=d", environ_base=VISITOR)
+    assert page.status_code == 429 and 1 <= int(page.headers["Retry-After"]) <= 60
+    assert "Bạn gửi quá nhiều yêu cầu" in page.get_data(as_text=True)
+    # Per client: another address, and this machine itself (exempt), are still served.
+    assert client.get("/api/search?q=d", environ_base=OTHER_VISITOR).status_code == 200
+    assert all(client.get("/api/search?q=e").status_code == 200 for _ in range(5))
+    # Other pages do not count.
+    assert client.get("/api/documents/qd-123-2024", environ_base=VISITOR).status_code == 200
+
+
+def test_forwarded_addresses_count_only_behind_trusted_proxies(make_app):
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+
+    def statuses(app, forwarded_for):
+        client = app.test_client()
+        return [client.get("/api/search?q=a", environ_base=proxy,
+                           headers={"X-Forwarded-For": ip}).status_code for ip in forwarded_for]
+
+    clients = ["203.0.113.1", "203.0.113.2", "203.0.113.3"]
+    assert statuses(make_app(RATE_LIMIT="2 per minute"), clients) == [200, 200, 429]
+    assert statuses(make_app(RATE_LIMIT="2 per minute", TRUSTED_PROXIES=1), clients) == \
+        [200, 200, 200]
+
+
+def test_a_bad_rate_limit_setting_is_named(make_app):
+    with pytest.raises(ValueError, match="SEARCH_RATE_LIMIT"):
+        make_app(RATE_LIMIT="often")
+
+
+@pytest.mark.parametrize("query, status", [
+    ("page=100&per_page=10", 200), ("page=10&per_page=100", 200),
+    ("page=101&per_page=10", 400), ("page=11&per_page=100", 400)])
+def test_pages_deeper_than_the_result_depth_are_refused(client, query, status):
+    response = client.get("/api/search?q=ph%C6%B0%E1%BB%9Dng&" + query)
+    assert response.status_code == status
+    if status == 400:
+        assert response.get_json()["error"]["parameter"] == "page"
+        assert "at most 1000" in response.get_json()["error"]["message"]
+        page = client.get("/search?q=ph%C6%B0%E1%BB%9Dng&" + query)
+        assert page.status_code == 400
+        assert "Chỉ xem được 1.000 kết quả đầu tiên" in page.get_data(as_text=True)
+
+
+# -- caching ----------------------------------------------------------------------------------
+def test_etag_304_then_a_new_etag_after_a_commit(make_app, own_index, tmp_path):
+    from search_service.ingest.pipeline import ingest_paths
+    from search_service.web import ops
+
+    app = make_app(INDEX_DIR=str(own_index))
+    ops.warm(app)
+    client = app.test_client()
+    url = "/api/search?q=ph%C3%B2ng+ch%C3%A1y"
+    first = client.get(url)
+    assert first.status_code == 200 and first.headers["Cache-Control"] == "no-cache"
+    tag = first.headers["ETag"]
+    assert tag.startswith('W/"')
+    again = client.get(url, headers={"If-None-Match": tag})
+    assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", tag)
+    assert client.get(url + "&page=2", headers={"If-None-Match": tag}).status_code == 200
+    assert client.get("/search?q=ph%C3%B2ng+ch%C3%A1y",
+                      headers={"If-None-Match": tag}).status_code == 200
+
+    news = tmp_path / "moi.jsonl"
+    news.write_text(json.dumps({"id": "tb-moi", "title": "Thông báo phòng cháy mùa khô",
+                                "body": "Phòng cháy chữa cháy mùa khô năm nay.",
+                                "published": "2024-12-01"}, ensure_ascii=False) + "\n",
+                    encoding="utf-8")
+    assert ingest_paths(own_index, [news]).failed == 0
+    # Until the new generation is swapped in, the old one answers: 200, never a stale 304.
+    fresh = _wait_until(lambda: (r := client.get(url, headers={"If-None-Match": tag}))
+                        .status_code == 200 and r.get_json()["total"] > first.get_json()["total"]
+                        and r, 10)
+    assert fresh, "the new commit was not served within 10 s"
+    assert fresh.get_json()["total"] == first.get_json()["total"] + 1
+    assert fresh.headers["ETag"] not in (None, tag)
+    assert client.get("/readyz").get_json()["generation"] == 2
+
+
+def test_staff_get_their_own_etag_and_no_store(client, staff_client):
+    url = "/api/search?q=ph%C3%B2ng+ch%C3%A1y"
+    visitor, staff = client.get(url), staff_client.get(url)
+    assert visitor.headers["ETag"] != staff.headers["ETag"]
+    assert staff.headers["Cache-Control"] == "no-store"
+    assert {h.strip() for h in staff.headers["Vary"].split(",")} >= {"Cookie"}
+    # The visitor's tag never answers the staff member's request, and the reverse.
+    assert staff_client.get(url, headers={"If-None-Match": visitor.headers["ETag"]}) \
+        .status_code == 200
+    assert client.get(url, headers={"If-None-Match": staff.headers["ETag"]}).status_code == 200
+    assert set(INTERNAL_IDS) & {h["id"] for h in staff.get_json()["hits"]}
+    assert visitor.get_json()["total"] < staff.get_json()["total"] <= PUBLIC_COUNT + 2
+
+
+# -- the real server --------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RealServer:
+    """`python -m search_service serve` in its own process group on 127.0.0.1."""
+
+    def __init__(self, index: Path, log: Path, workers: int):
+        self.port = _free_port()
+        self.log = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "search_service", "serve", "--index", str(index),
+                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                 "--threads", "2"],
+                cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def get(self, path: str, timeout: float = 10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            conn.close()
+
+    def wait_ready(self, seconds: float = 90) -> None:
+        def ready():
+            if self.proc.poll() is not None:
+                pytest.fail(f"the server exited: {self.log.read_text(errors='replace')[-2000:]}")
+            try:
+                return self.get("/readyz", timeout=2)[0] == 200
+            except OSError:
+                return False
+        assert _wait_until(ready, seconds, step=0.2), self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)    # the group this test started
+        self.proc.wait(10)
+
+
+def test_serve_with_two_workers_answers_on_one_port_from_two_processes(web_index, tmp_path):
+    server = RealServer(web_index, tmp_path / "server.log", workers=2)
+    try:
+        server.wait_ready()
+        pids: set[int] = set()
+        deadline = time.monotonic() + 30
+        with ThreadPoolExecutor(8) as pool:
+            while len(pids) < 2 and time.monotonic() < deadline:
+                answers = list(pool.map(lambda _: server.get("/api/search?q=ph%C6%B0%E1%BB%9Dng"
+                                                             "&facets=false"), range(16)))
+                assert {status for status, _ in answers} == {200}
+                pids |= {server.get("/healthz")[1]["pid"] for _ in range(4)}
+                pids |= {pid for pid in pool.map(lambda _: server.get("/readyz")[1]["pid"],
+                                                 range(8))}
+        assert len(pids) == 2, pids
+        parents = {int(Path(f"/proc/{pid}/status").read_text().split("PPid:")[1].split()[0])
+                   for pid in pids}
+        assert parents == {server.proc.pid}
+    finally:
+        server.kill()
+
+
+def test_sigterm_lets_a_request_in_flight_finish(web_index, tmp_path):
+    server = RealServer(web_index, tmp_path / "server.log", workers=1)
+    try:
+        server.wait_ready()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=20) as slow:
+            # A slow client: half of the request now, the rest after SIGTERM.
+            slow.sendall(b"GET /api/search?q=ph%C3%B2ng+ch%C3%A1y&facets=false HTTP/1.1\r\n")
+            time.sleep(0.5)
+            server.proc.send_signal(signal.SIGTERM)
+            time.sleep(1.0)
+            assert server.proc.poll() is None, "the server did not wait for the request"
+            slow.sendall(b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            answer = b""
+            while chunk := slow.recv(65536):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head
+        assert json.loads(body)["total"] >= 2
+        assert server.proc.wait(30) == 0
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
+    finally:
+        server.kill()
