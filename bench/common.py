@@ -27,6 +27,7 @@ if str(REPO_ROOT) not in sys.path:
 DEFAULT_CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 OUT_DIR = REPO_ROOT / "bench" / "out"
 LEGAL = "legal_alqac_articles.jsonl"
+BKAI = "legal_passages_bkai.jsonl"
 DANTRI = "news_dantri_2020.jsonl"
 BAOMOI = "news_baomoi_2017.jsonl.gz"
 MANIFEST = "bench-manifest.json"
@@ -69,9 +70,15 @@ def load_documents(paths: Iterable[Path], limit: int | None = None) -> list[dict
     return docs
 
 
-def load_dev(corpus: Path, limit: int | None = None) -> tuple[list[tuple[str, str]], dict]:
-    """``[(qid, question)]`` and ``{qid: {relevant doc ids}}`` of the development set."""
-    queries_path, qrels_path = require_files(Path(corpus) / "dev", ["queries.jsonl", "qrels.tsv"])
+# The development question sets: name -> (questions file, judgments file) in ``dev/``.
+DEV_SETS = {"alqac": ("queries.jsonl", "qrels.tsv"),
+            "bkai": ("bkai_queries.jsonl", "bkai_qrels.tsv")}
+
+
+def load_dev(corpus: Path, limit: int | None = None, name: str = "alqac"
+             ) -> tuple[list[tuple[str, str]], dict]:
+    """``[(qid, question)]`` and ``{qid: {relevant doc ids}}`` of a development set."""
+    queries_path, qrels_path = require_files(Path(corpus) / "dev", DEV_SETS[name])
     queries = [(q["qid"], q["query"]) for q in read_jsonl(queries_path)]
     qrels: dict[str, set[str]] = {}
     for line in qrels_path.read_text(encoding="utf-8").splitlines()[1:]:
@@ -80,6 +87,64 @@ def load_dev(corpus: Path, limit: int | None = None) -> tuple[list[tuple[str, st
             qrels.setdefault(qid, set()).add(doc_id)
     queries = [q for q in queries if q[0] in qrels]
     return (queries[:limit] if limit else queries), qrels
+
+
+def known_item_queries(docs: list[dict], count: int = 200, seed: int = 13,
+                       prefix: str = "dantri-") -> tuple[list[tuple[str, str]], dict]:
+    """Short queries the way residents type a headline they remember: 2 to 4 syllables of
+    consecutive words of one news title (pyvi's words, not cut inside a word), lowercased,
+    a third of them without diacritics; first and last syllables are not function words.
+
+    Each phrase (folded, whole syllables) occurs in exactly one document of ``docs``, title
+    or body, so that document is the one right answer. Deterministic for a given ``seed``.
+    """
+    import random
+
+    from search_service.analysis import fold as shared_fold
+    from search_service.analysis import normalize_text, segment
+    from search_service.query import STOP_WORDS
+
+    rng = random.Random(seed)
+    candidates = sorted((d for d in docs if d["id"].startswith(prefix) and d.get("title")),
+                        key=lambda d: d["id"])
+    rng.shuffle(candidates)
+    proposals = []                          # (doc id, typed text, folded syllables)
+    for doc in candidates[:count * 3]:
+        words = [w.split("_") for w in segment(normalize_text(doc["title"])).split()
+                 if all(p.isalnum() for p in w.split("_"))]
+        for _ in range(6):
+            start = rng.randrange(len(words)) if words else 0
+            span = []
+            for word in words[start:]:
+                if len(span) + len(word) > 4:
+                    break
+                span += word
+                if len(span) >= 2 and rng.random() < 0.5:
+                    break
+            folded = [shared_fold(w).lower() for w in span]
+            content = [w for w in folded if w not in STOP_WORDS and not w.isdigit()]
+            if len(span) < 2 or len(content) < 2 or folded[0] in STOP_WORDS \
+                    or folded[-1] in STOP_WORDS:
+                continue
+            text = " ".join(span).lower()
+            proposals.append((doc["id"], shared_fold(text) if rng.random() < 1 / 3 else text,
+                              tuple(folded)))
+    wanted = {p[2] for p in proposals}
+    seen: dict[tuple, int] = dict.fromkeys(wanted, 0)
+    for doc in docs:                        # how many documents hold each proposed phrase
+        syll = _FTS_TOKEN.findall(shared_fold((doc.get("title") or "") + " \n "
+                                              + (doc.get("body") or "")).lower())
+        found = {tuple(syll[i:i + n]) for n in (2, 3, 4) for i in range(len(syll) - n + 1)}
+        for phrase in found & wanted:
+            seen[phrase] += 1
+    queries, qrels, used = [], {}, set()
+    for doc_id, text, folded in proposals:
+        if len(queries) < count and doc_id not in used and seen[folded] == 1:
+            used.add(doc_id)
+            qid = f"known-{len(queries) + 1}"
+            queries.append((qid, text))
+            qrels[qid] = {doc_id}
+    return queries, qrels
 
 
 def fold(text: str) -> str:
@@ -112,11 +177,13 @@ def recall(ranked: list[str], relevant: set[str], k: int = 10) -> float:
 
 
 def evaluate(runs: dict[str, list[str]], qrels: dict, k: int = 10) -> dict:
-    """Mean reciprocal rank and mean recall at ``k`` over the questions in ``runs``."""
+    """Mean reciprocal rank, mean recall at ``k`` and success at 1 (the first hit is
+    relevant) over the questions in ``runs``."""
     n = len(runs) or 1
     return {"queries": len(runs),
             f"mrr@{k}": sum(reciprocal_rank(r, qrels[q], k) for q, r in runs.items()) / n,
-            f"recall@{k}": sum(recall(r, qrels[q], k) for q, r in runs.items()) / n}
+            f"recall@{k}": sum(recall(r, qrels[q], k) for q, r in runs.items()) / n,
+            "success@1": sum(bool(r) and r[0] in qrels[q] for q, r in runs.items()) / n}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -216,11 +283,13 @@ def dir_size(path: Path) -> int:
 
 
 def ensure_index(index_dir: Path, paths: list[Path], rebuild: bool = False,
-                 extra: dict | None = None, make_inputs=None) -> dict:
+                 extra: dict | None = None, make_inputs=None, keep: bool = False) -> dict:
     """Our index of ``paths`` in ``index_dir``, reused when the inputs and the engine are unchanged.
 
     ``extra`` adds to what must match for reuse (e.g. a subset size); ``make_inputs()``, when
     given, returns the files to ingest instead of ``paths`` (called only when building).
+    ``keep`` reuses an index of the same files even if the indexing code changed since (for
+    tuning the query side while others edit ingestion).
     Returns ``{"built": bool, "seconds": float | None, "documents": int}``.
     """
     index_dir = Path(index_dir)
@@ -228,7 +297,10 @@ def ensure_index(index_dir: Path, paths: list[Path], rebuild: bool = False,
     manifest = index_dir / MANIFEST
     if not rebuild and manifest.is_file():
         saved = json.loads(manifest.read_text(encoding="utf-8"))
-        if saved.get("inputs") == wanted:
+        inputs = saved.get("inputs") or {}
+        same_files = keep and {k: v for k, v in inputs.items() if k != "engine"} == \
+            {k: v for k, v in wanted.items() if k != "engine"}
+        if inputs == wanted or same_files:
             return {"built": False, "seconds": saved.get("seconds"),
                     "documents": saved.get("documents")}
     remove_bench_dir(index_dir)

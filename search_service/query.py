@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from search_service.analysis import fold_token, normalize_text, segment, syllables
+from search_service.intent import Intent, recognize
 from search_service.ranking import Clause, Plan
 
 # Weights of the layers a query term is matched in (tuned on the dev set as a whole, not per
@@ -24,6 +25,15 @@ EXACT_BOOST = 0.6      # the same diacritics as typed
 PAIR_BOOST = 1.2       # two neighbouring syllables, folded
 WORD_BOOST = 0.5       # a pyvi word of the query, with diacritics
 NUMBER_BOOST = 30.0    # the document's own số/ký hiệu
+STOP_WEIGHT = 1.0      # a function word's syllable, as a single term
+QUESTION_WEIGHT = 1.0  # a syllable of a question phrase or legal boilerplate ("như thế nào")
+# Soft preferences for what staff type besides the subject (search_service.intent): the
+# scores of documents of that type, issuer or year are multiplied by these. Not tuned on the
+# dev questions (they name none); large enough to reorder close scores, never a filter.
+TYPE_PREFERENCE = 1.5
+ISSUER_PREFERENCE = 1.2
+YEAR_PREFERENCE = 1.3
+BARE_NUMBER_BOOST = 10.0   # "kế hoạch 45": a số/ký hiệu 45/KH-…, by its number key
 SHORT_QUERY = 4        # at most this many content syllables make a "short" query
 COMMON_TERM_SHARE = 0.3  # long questions skip syllables found in more documents than this
 RELATED_TERMS = 12       # syllables that describe a document when looking for related ones
@@ -39,6 +49,19 @@ sai đúng phải thế nên cũng đã đang sẽ rằng vì nhưng lại còn 
 """.split())
 # Typed without diacritics, a syllable counts as a stop word if any of them folds to it.
 STOP_WORDS = frozenset(fold_token(w) for w in _STOP_EXACT)
+# How people phrase a question, and legal boilerplate: they say what kind of answer is
+# wanted, not what it is about ("Hồ sơ … gồm những gì?", "… có bị xử phạt không?"), so
+# their syllables weigh less (soft stop words) and their pairs are no evidence at all.
+QUESTION_PHRASES = tuple(tuple(p.split()) for p in """
+như thế nào|thế nào|ra sao|là gì|là như thế nào|gồm những gì|bao gồm những gì|gồm những|
+những gì|có những gì|những nội dung gì|nội dung gì|những yêu cầu gì|yêu cầu gì|những điều kiện gì|
+điều kiện gì|những giấy tờ gì|giấy tờ gì|hay không|có phải|phải không|được không|có không|
+không ạ|bao nhiêu|bao lâu|khi nào|lúc nào|ở đâu|những ai|ai|những trường hợp nào|trường hợp nào|
+những nào|nào|theo quy định|theo quy định của pháp luật|quy định của pháp luật|
+theo quy định hiện hành|theo pháp luật|pháp luật hiện hành|hiện hành|hiện nay|được quy định|
+quy định như thế nào|có được|có bị|có cần|có phải là|cần phải|cần những|cho tôi hỏi|xin hỏi|
+tôi muốn hỏi|cho hỏi|vậy|ạ
+""".replace("\n", "").split("|") if p.strip())
 
 _PHRASE_RE = re.compile(r'"([^"]*)"')
 _EXCLUDE_RE = re.compile(r'(?:(?<=\s)|^)(?:-|NOT\s+)([^\s"]+)')
@@ -54,6 +77,7 @@ class ParsedQuery:
     excluded: list[str] = field(default_factory=list)            # folded syllables
     number_keys: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)               # pyvi words with diacritics
+    intent: Intent = field(default_factory=Intent)   # type, issuer, year, number typed
 
     @property
     def empty(self) -> bool:
@@ -87,6 +111,42 @@ def _is_stop(exact: str, folded: str) -> bool:
     return exact in _STOP_EXACT or (exact == folded and folded in STOP_WORDS)
 
 
+_QUESTION_FOLDED = tuple(tuple(fold_token(w) for w in p) for p in QUESTION_PHRASES)
+
+
+def question_marks(terms: list[tuple[str, str]]) -> list[bool]:
+    """Which syllables belong to a question phrase or boilerplate. A syllable typed with
+    diacritics must match them ("não" is no "nào"); one typed without matches by its fold.
+
+    >>> question_marks([("hồ", "ho"), ("sơ", "so"), ("gồm", "gom"), ("những", "nhung"),
+    ...                 ("gì", "gi")])
+    [False, False, True, True, True]
+    >>> question_marks([("co", "co"), ("bi", "bi"), ("xu", "xu"), ("phat", "phat"),
+    ...                 ("khong", "khong")])
+    [True, True, False, False, False]
+    """
+    marks = [False] * len(terms)
+    for start in range(len(terms)):
+        for exact_phrase, folded_phrase in zip(QUESTION_PHRASES, _QUESTION_FOLDED):
+            end = start + len(exact_phrase)
+            if end > len(terms):
+                continue
+            if all(e == pe or (e == f and f == pf) for (e, f), pe, pf in
+                   zip(terms[start:end], exact_phrase, folded_phrase)):
+                marks[start:end] = [True] * len(exact_phrase)
+    return marks
+
+
+def term_weights(terms: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """Each distinct syllable's weight: question phrases and function words weigh less
+    (soft stop words); a syllable that also occurs as content keeps its full weight."""
+    weights: dict[tuple[str, str], float] = {}
+    for term, marked in zip(terms, question_marks(terms)):
+        weight = QUESTION_WEIGHT if marked else STOP_WEIGHT if _is_stop(*term) else 1.0
+        weights[term] = max(weights.get(term, 0.0), weight)
+    return weights
+
+
 def _terms(text: str, mode: str = "query") -> tuple[list[tuple[str, str]], list[str]]:
     """Syllables as (exact, folded) pairs, and the document-number keys, of ``text``."""
     terms, keys = [], []
@@ -115,6 +175,9 @@ def parse_query(text: str) -> ParsedQuery:
         parsed.excluded += [f for _, f in _terms(word, "")[0]]
     text = _OPERATOR_RE.sub(" ", _EXCLUDE_RE.sub(" ", text))
     terms, keys = _terms(text)
+    parsed.intent = recognize([f for _, f in terms],
+                              {p for key in keys for p in key.split("-")})
+    parsed.intent.parts = {n + len(parsed.terms) for n in parsed.intent.parts}
     parsed.terms += terms
     parsed.number_keys += keys
     if any(e != f for e, f in parsed.terms):   # pyvi only joins words typed with diacritics
@@ -123,22 +186,45 @@ def parse_query(text: str) -> ParsedQuery:
     return parsed
 
 
-def build_plan(parsed: ParsedQuery, doc_count: int, doc_frequency) -> Plan:
-    """What to score. ``doc_frequency(field, term)`` lets long questions drop common terms."""
+def build_plan(parsed: ParsedQuery, doc_count: int, doc_frequency, scope: str = "all") -> Plan:
+    """What to score. ``doc_frequency(field, term)`` lets long questions drop common terms;
+    ``scope`` is ``all``, ``title`` (title fields only) or ``number`` (số/ký hiệu only)."""
+    plan = _build_plan(parsed, doc_count, doc_frequency)
+    if scope == "all":
+        return plan
+    wanted = "title" if scope == "title" else "number_key"
+    narrowed = Plan()
+    for number, clause in enumerate(plan.clauses):
+        kept = [a for a in clause.alternatives if a[0].startswith(wanted)]
+        if kept:
+            if number in plan.all_of:
+                narrowed.all_of.append(len(narrowed.clauses))
+            narrowed.clauses.append(Clause(kept, clause.boost))
+    return narrowed
+
+
+def _build_plan(parsed: ParsedQuery, doc_count: int, doc_frequency) -> Plan:
     plan = Plan()
     # Every syllable ranks (dropping function words measured worse); long questions drop the
-    # syllables common enough to cost time without separating documents.
+    # syllables common enough to cost time without separating documents. The words naming a
+    # type, issuer or year (staff's "nghị quyết phòng cháy 2022") rank as text, but whether a
+    # query is short, and which words a document must all hold, is decided by the subject.
     content = _dedupe(parsed.terms)
-    long_query = len(content) > SHORT_QUERY
+    subject = _dedupe([t for n, t in enumerate(parsed.terms)
+                       if n not in parsed.intent.parts]) or content
+    long_query = len(subject) > SHORT_QUERY
     if long_query:                 # a question: very common syllables add time, not ranking
         limit = COMMON_TERM_SHARE * max(doc_count, 1)
         content = [(e, f) for e, f in content if doc_frequency("body_f", f) < limit] or content
-    plan.clauses += [_syllable_clause(f) for _, f in content]
-    if not long_query and len(content) > 1 and not parsed.number_keys:
-        plan.all_of = list(range(len(content)))   # a number lookup ranks by the number instead
+    weights = term_weights(parsed.terms) if long_query else {}
+    plan.clauses += [_syllable_clause(f, weights.get((e, f), 1.0)) for e, f in content]
+    if not long_query and len(subject) > 1 and not (parsed.number_keys or parsed.intent.number):
+        # A number lookup ranks by the number instead.
+        plan.all_of = [n for n, t in enumerate(content) if t in subject]
     if any(e != f for e, f in parsed.terms):   # typed with diacritics: every syllable is exact
-        plan.clauses += [_exact_clause(e) for e, _ in content]
-    plan.clauses += _pair_clauses(parsed.terms)
+        plan.clauses += [_exact_clause(e, weights.get((e, f), 1.0)) for e, f in content]
+    plan.clauses += _pair_clauses(parsed.terms, question_marks(parsed.terms)
+                                  if long_query else None)
     plan.clauses += [Clause([("body_w", w, 1.0), ("title_w", w, TITLE_WEIGHT)], WORD_BOOST)
                      for w in dict.fromkeys(parsed.words)]
     for key in dict.fromkeys(parsed.number_keys):
@@ -184,19 +270,22 @@ def _dedupe(terms):
     return list(dict.fromkeys(terms))
 
 
-def _syllable_clause(folded: str) -> Clause:
-    return Clause([("body_f", folded, 1.0), ("title_f", folded, TITLE_WEIGHT)])
+def _syllable_clause(folded: str, weight: float = 1.0) -> Clause:
+    return Clause([("body_f", folded, 1.0), ("title_f", folded, TITLE_WEIGHT)], weight)
 
 
-def _exact_clause(exact: str) -> Clause:
+def _exact_clause(exact: str, weight: float = 1.0) -> Clause:
     """Typed with diacritics: documents with the same diacritics rank higher."""
-    return Clause([("body", exact, 1.0), ("title", exact, TITLE_WEIGHT)], EXACT_BOOST)
+    return Clause([("body", exact, 1.0), ("title", exact, TITLE_WEIGHT)], EXACT_BOOST * weight)
 
 
-def _pair_clauses(terms) -> list[Clause]:
+def _pair_clauses(terms, marks=None) -> list[Clause]:
+    """Neighbouring syllables, folded; none of two function words, nor (``marks``) of two
+    syllables of a question phrase."""
     pairs = {}
-    for (e1, f1), (e2, f2) in zip(terms, terms[1:]):
-        if _is_stop(e1, f1) and _is_stop(e2, f2):
+    marks = marks or [False] * len(terms)
+    for (e1, f1), (e2, f2), m1, m2 in zip(terms, terms[1:], marks, marks[1:]):
+        if (_is_stop(e1, f1) and _is_stop(e2, f2)) or (m1 and m2 and QUESTION_WEIGHT < 1):
             continue
         pair = f1 + "_" + f2
         pairs[pair] = Clause([("body_bi", pair, 1.0), ("title_bi", pair, TITLE_WEIGHT)],

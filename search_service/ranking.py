@@ -44,9 +44,12 @@ class Clause:
 @dataclass
 class Plan:
     """What to score: clauses summed; documents matching every clause of ``all_of`` rank
-    above all others, in their usual order (short queries: all words first)."""
+    above all others, in their usual order (short queries: all words first). ``prefer``:
+    ``(mask, factor)`` pairs, a soft preference (the type or year typed) that multiplies
+    the scores of the documents in ``mask``, before the lift of ``all_of``."""
     clauses: list[Clause] = field(default_factory=list)
     all_of: list[int] = field(default_factory=list)
+    prefer: list[tuple[np.ndarray, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -257,6 +260,18 @@ class Collection:
         self._cache.put(key, result)
         return result
 
+    def terms_with_prefix(self, fieldname: str, prefix: str, limit: int = 200) -> list[str]:
+        """Terms of ``fieldname`` that start with ``prefix`` (number keys of a bare number),
+        in any segment; at most ``limit``. A term only hidden documents hold still scores
+        nothing for a reader who cannot see them."""
+        found = set()
+        for leaf, _ in self._leaves:
+            for term in leaf.expand_prefix(fieldname, prefix):
+                found.add(term.decode("utf-8") if isinstance(term, bytes) else term)
+                if len(found) >= limit:
+                    return sorted(found)
+        return sorted(found)
+
     def doc_frequency(self, fieldname: str, term: str, scope: Scope) -> int:
         """How many documents of ``scope`` hold ``term``."""
         ids, _ = self.postings(fieldname, term)
@@ -275,6 +290,8 @@ class Collection:
             matched |= clause_hits
             if all_hits is not None and number in plan.all_of:
                 all_hits &= clause_hits
+        for mask, factor in plan.prefer:
+            scores = np.where(mask & matched, scores * factor, scores)
         if all_hits is not None and (all_hits & matched).any():
             # Lift documents with every word above all others, keeping their order.
             top = scores[matched].max()

@@ -15,12 +15,14 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from search_service import highlight
+from search_service import highlight, query
 from search_service.complete import complete
+from search_service.docnumber import canonical
+from search_service.intent import TYPE_ABBREVIATIONS, issuer_matches
 from search_service.news import news_mask, news_types
 from search_service.query import (ParsedQuery, build_plan, constraints, parse_query,
                                   related_plan)
-from search_service.ranking import EPOCH, MISSING_DATE, Collection
+from search_service.ranking import EPOCH, MISSING_DATE, Clause, Collection, Plan
 from search_service.schema import TEXT_FIELDS, open_index
 from search_service.snapshot import FACETS, READERS, Generations, Snapshot
 from search_service.suggest import correct
@@ -29,25 +31,33 @@ logger = logging.getLogger(__name__)
 
 SCORED_FIELDS = tuple(TEXT_FIELDS)
 SORTS = ("relevance", "date", "date_asc")
+SCOPES = ("all", "title", "number")     # where the words are looked for
+# Facet name -> the parameter that filters it (and names it in a suggested filter).
+FILTER_KEYS = {"doc_type": "type", "category": "category", "issuer": "issuer", "year": "year"}
+NUMBER_PREFIX_TERMS = 2000      # number keys read for a bare number ("45" → 45/KH-UBND, ...)
 
 
 @dataclass
 class SearchRequest:
-    """Everything a search can ask for; the web layer validates values before building one."""
+    """Everything a search can ask for; the web layer validates values before building one.
+
+    A filter takes one value or a list of them: any of the values (OR) within a facet, every
+    facet (AND) across them."""
     q: str = ""
     page: int = 1
     per_page: int = 10
     sort: str = "relevance"
-    doc_type: str | None = None
-    category: str | None = None
-    issuer: str | None = None
-    year: int | None = None
+    doc_type: str | list[str] | None = None
+    category: str | list[str] | None = None
+    issuer: str | list[str] | None = None
+    year: int | list[int] | None = None
     date_from: date | None = None
     date_to: date | None = None
     facets: bool = True
     include_internal: bool = False
     news_only: bool = False     # news only, as search_service.news defines it
     snippets: bool = True       # lists that show titles only (latest news) need none
+    scope: str = "all"          # all text, titles only, or số/ký hiệu only (SCOPES)
 
 
 @dataclass
@@ -78,6 +88,9 @@ class SearchResult:
     did_you_mean: str | None
     facets: dict = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
+    # Filters the query itself names ("nghị quyết … 2022"), offered, never applied:
+    # ``[{"type": "Nghị quyết", "year": 2022}]``, keys as the URL parameters.
+    suggested_filters: list[dict] = field(default_factory=list)
 
 
 class SearchEngine:
@@ -115,36 +128,47 @@ class SearchEngine:
         parsed = parse_query(req.q)
         snap = self.snapshot()
         with snap.reading() as col:
-            scores, matched = self._match(col, req, parsed)
+            scores, found = self._text_match(col, req, parsed)
+            matched = found & self._filter(col, req)
             order = self._order(col, req, parsed, scores, matched)
             first = (req.page - 1) * req.per_page
             page = order[first:first + req.per_page]
             marks = (parsed.highlight_terms(), parsed.number_keys)
             hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], marks, req.snippets)
                     for d in page]
-            facets = self._facet_counts(col, matched, req) if req.facets else {}
+            facets = self._facet_counts(col, matched, req, found) if req.facets else {}
             suggestion = self._suggestion(snap, col, req, parsed, order[:req.per_page])
+            offered = _suggested_filters(col, req, parsed, matched)
         return SearchResult(
             query=req.q, normalized_query=parsed.normalized(), total=int(matched.sum()),
             page=req.page, per_page=req.per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2),
-            did_you_mean=suggestion, facets=facets, hits=hits)
+            did_you_mean=suggestion, facets=facets, hits=hits, suggested_filters=offered)
 
     def _match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery):
         """``(scores, matched)``: the documents the request finds among those its reader may
         see, scored with statistics of those documents alone."""
+        scores, found = self._text_match(col, req, parsed)
+        return scores, found & self._filter(col, req)
+
+    def _text_match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery):
+        """``(scores, found)``: what the words find among the documents the reader may see,
+        before the filters (facet counts need both)."""
         scope = col.scope(public_only=not req.include_internal)
-        if parsed.empty:
+        if parsed.empty and not (req.scope == "number" and req.q.strip()):
             scores, matched = np.zeros(col.size), scope.mask.copy()
         else:
-            plan = build_plan(parsed, scope.size, lambda f, t: col.doc_frequency(f, t, scope))
+            plan = build_plan(parsed, scope.size, lambda f, t: col.doc_frequency(f, t, scope),
+                              req.scope)
+            plan.clauses += _number_clauses(col, scope, req, parsed)
+            plan.prefer = _preferences(col, parsed) if req.scope != "number" else []
             scores, matched = col.score(plan, scope)
         required, excluded = constraints(parsed)
-        if required is not None:
+        if required is not None and req.scope != "number":
             matched &= col.docs_matching(required)
         if excluded is not None:
             matched &= ~col.docs_matching(excluded)
-        return scores, matched & self._filter(col, req)
+        return scores, matched
 
     def _suggestion(self, snap, col, req: SearchRequest, parsed: ParsedQuery,
                     first_page) -> str | None:
@@ -162,12 +186,15 @@ class SearchEngine:
             return None
         return suggestion
 
-    def _filter(self, col: Collection, req: SearchRequest) -> np.ndarray:
+    def _filter(self, col: Collection, req: SearchRequest, skip: str | None = None
+                ) -> np.ndarray:
+        """The documents the filters keep (``skip``: all but that facet's)."""
         mask = col.scope(public_only=not req.include_internal).mask.copy()
-        for name in ("doc_type", "category", "issuer", "year"):
-            value = getattr(req, name)
-            if value:
-                mask &= col.columns[name][0] == col.codes_of(name, value)
+        for name in FILTER_KEYS:
+            values = filter_values(getattr(req, name))
+            if values and name != skip:
+                codes = [col.codes_of(name, v) for v in values]
+                mask &= np.isin(col.columns[name][0], codes)
         if req.news_only:
             mask &= news_mask(col, self.news_types)
         if req.date_from:
@@ -198,19 +225,26 @@ class SearchEngine:
             keys = (ids, -col.published[docs].clip(min=MISSING_DATE + 1), -scores[docs])
         return docs[np.lexsort(keys)]
 
-    @staticmethod
-    def _facet_counts(col: Collection, matched: np.ndarray, req: SearchRequest) -> dict:
+    def _facet_counts(self, col: Collection, matched: np.ndarray, req: SearchRequest,
+                      found: np.ndarray | None = None) -> dict:
+        """Counts per facet value. A facet with values chosen is counted over the results of
+        the other filters (``found``: before any filter), so each of its values says how many
+        results choosing it too (OR within a facet) would add."""
         facets = {}
         labels = col.scope(public_only=not req.include_internal).labels
         for name in FACETS:
             codes = col.columns[name][0]
-            present = codes[matched & (codes >= 0)]
+            selected = filter_values(getattr(req, name))
+            within = matched if not selected or found is None else \
+                found & self._filter(col, req, skip=name)
+            present = codes[within & (codes >= 0)]
             counts = np.bincount(present, minlength=len(labels[name]))
-            selected = getattr(req, name)
-            chosen = col.codes_of(name, selected) if selected else -2
-            items = {labels[name][i]: (int(c), i == chosen) for i, c in enumerate(counts) if c}
-            if selected and not any(is_chosen for _, is_chosen in items.values()):
-                items[selected] = (0, True)
+            chosen = {col.codes_of(name, v) for v in selected}
+            items = {labels[name][i]: (int(c), i in chosen) for i, c in enumerate(counts) if c}
+            for value in selected:
+                code = col.codes_of(name, value)
+                if code < 0 or not counts[code]:
+                    items[value] = (0, True)
             order = (sorted(items.items(), key=lambda kv: -int(kv[0])) if name == "year" else
                      sorted(items.items(), key=lambda kv: (-kv[1][0], str(kv[0]))))
             facets[name] = [{"value": v, "count": c, "selected": s} for v, (c, s) in order]
@@ -288,6 +322,94 @@ class SearchEngine:
         """Titles that complete what is typed, accent-insensitively."""
         return [item["text"] for item in self.complete(prefix, limit, include_internal)
                 if item["kind"] == "document"]
+
+
+def filter_values(value) -> list:
+    """A filter's values as a list: ``None`` → ``[]``, one value → ``[value]``.
+
+    >>> filter_values(None), filter_values("Kế hoạch"), filter_values(["A", "", "B"])
+    ([], ['Kế hoạch'], ['A', 'B'])
+    """
+    if value is None or value == "":
+        return []
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return list(dict.fromkeys(v for v in values if v not in (None, "")))
+
+
+def _preferences(col: Collection, parsed: ParsedQuery) -> list[tuple[np.ndarray, float]]:
+    """The type, issuer and year the query names, as soft ranking preferences."""
+    intent, prefer = parsed.intent, []
+    if intent.doc_type:
+        prefer.append((col.columns["doc_type"][0] == col.codes_of("doc_type", intent.doc_type),
+                       query.TYPE_PREFERENCE))
+    if intent.issuer:
+        codes = [code for code, value in enumerate(col.columns["issuer"][1])
+                 if issuer_matches(value, intent.issuer)]
+        prefer.append((np.isin(col.columns["issuer"][0], codes), query.ISSUER_PREFERENCE))
+    if intent.year:
+        prefer.append((col.columns["year"][0] == col.codes_of("year", intent.year),
+                       query.YEAR_PREFERENCE))
+    return [(mask, factor) for mask, factor in prefer if mask.any()]
+
+
+def _number_clauses(col: Collection, scope, req: SearchRequest, parsed: ParsedQuery
+                    ) -> list[Clause]:
+    """Number keys a bare number names: ``kế hoạch 45`` → 45/KH-…, 45/2022/KH-…; with
+    ``scope=number``, every number that starts as the query does (``45`` → 45/…)."""
+    if req.scope == "number":
+        try:
+            key = canonical(req.q)
+        except ValueError:
+            return []
+        prefix, wanted, boost = key, None, 1.0
+    elif parsed.intent.number and not parsed.number_keys:
+        abbreviation = TYPE_ABBREVIATIONS.get(parsed.intent.doc_type or "")
+        if not abbreviation:
+            return []
+        prefix, wanted, boost = parsed.intent.number + "-", abbreviation, query.BARE_NUMBER_BOOST
+    else:
+        return []
+    clauses = []
+    for term in col.terms_with_prefix("number_key", prefix, NUMBER_PREFIX_TERMS):
+        parts = term.split("-")
+        if term != prefix and not term.startswith(prefix.rstrip("-") + "-"):
+            continue
+        if wanted and wanted not in parts[1:3]:
+            continue
+        if col.doc_frequency("number_key", term, scope):   # only numbers the reader may see
+            clauses.append(Clause([("number_key", term, 1.0)], boost))
+    return clauses
+
+
+def _suggested_filters(col: Collection, req: SearchRequest, parsed: ParsedQuery,
+                       matched: np.ndarray) -> list[dict]:
+    """``[{"type": …, "issuer": …, "year": …}]``: the parts of the query that name a type,
+    an issuer or a year, as a filter that keeps some but not all of the results."""
+    intent = parsed.intent
+    if intent.empty or not matched.any() or req.scope == "number":
+        return []
+    labels = col.scope(public_only=not req.include_internal).labels
+    candidates = []
+    if intent.doc_type and not req.doc_type:
+        candidates.append(("doc_type", [col.codes_of("doc_type", intent.doc_type)]))
+    if intent.issuer and not req.issuer:
+        codes = col.columns["issuer"][0]
+        counts = np.bincount(codes[matched & (codes >= 0)], minlength=len(labels["issuer"]))
+        fitting = [c for c, value in enumerate(col.columns["issuer"][1])
+                   if counts[c] and issuer_matches(value, intent.issuer)]
+        if fitting:
+            candidates.append(("issuer", [max(fitting, key=lambda c: (counts[c], -c))]))
+    if intent.year and not req.year:
+        candidates.append(("year", [col.codes_of("year", intent.year)]))
+    suggestion, kept = {}, matched.copy()
+    for name, codes in candidates:
+        narrower = kept & np.isin(col.columns[name][0], codes)
+        if narrower.any():
+            suggestion[FILTER_KEYS[name]] = labels[name][codes[0]]
+            kept = narrower
+    if not suggestion or kept.sum() == matched.sum():
+        return []
+    return [suggestion]
 
 
 def _correction(snap: Snapshot, col: Collection, parsed: ParsedQuery,

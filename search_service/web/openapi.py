@@ -51,6 +51,13 @@ SEARCH_RESULT = {
         "facets": {"type": "object", "additionalProperties": {"type": "array",
                                                               "items": FACET_VALUE}},
         "hits": {"type": "array", "items": HIT},
+        "suggested_filters": {
+            "type": "array", "description": "Filters the query itself names (\"nghị quyết "
+            "phòng cháy 2022\"), offered and never applied: each object holds URL parameters "
+            "(type, issuer, year) that keep some but not all of the results.",
+            "items": {"type": "object", "properties": {
+                "type": {"type": "string"}, "issuer": {"type": "string"},
+                "year": {"type": "integer"}}}},
     },
 }
 

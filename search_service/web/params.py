@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from search_service.errors import BadParameter
-from search_service.search import SORTS, SearchRequest
+from search_service.search import SCOPES, SORTS, SearchRequest, filter_values
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 10
 MAX_PAGE = 10_000          # deep enough for any real collection; keeps Whoosh's collector bounded
 MAX_FILTER_CHARS = 200
+MAX_FILTER_VALUES = 20     # values of one filter (type=A&type=B…): OR within a facet
 MIN_YEAR, MAX_YEAR = 1900, 2100
 DATE_PATTERN = r"^(19[0-9]{2}|20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
 _DAY_FIRST_RE = re.compile(r"^(?P<d>[0-9]{1,2})[/.-](?P<m>[0-9]{1,2})[/.-](?P<y>[0-9]{4})$")
@@ -26,7 +27,7 @@ FALSE_WORDS = {"false", "0", "no", "off"}
 # Facet name in the engine → parameter name in URLs.
 FACET_PARAMS = {"doc_type": "type", "category": "category", "issuer": "issuer", "year": "year"}
 # The order parameters appear in generated URLs (stable URLs are shareable and cacheable).
-URL_ORDER = ("q", "type", "category", "issuer", "year", "from", "to", "sort", "per_page", "page",
+URL_ORDER = ("q", "scope", "type", "category", "issuer", "year", "from", "to", "sort", "per_page", "page",
              "facets")
 
 
@@ -47,11 +48,22 @@ SEARCH_PARAMS = (
                        "default": DEFAULT_PER_PAGE}, "Results per page."),
     Param("sort", {"type": "string", "enum": list(SORTS), "default": "relevance"},
           "relevance, date (newest first) or date_asc (oldest first)."),
-    Param("type", {"type": "string"}, "Document type (loại văn bản), e.g. Quyết định."),
-    Param("category", {"type": "string"}, "Category (chuyên mục/lĩnh vực)."),
-    Param("issuer", {"type": "string"}, "Issuing body (cơ quan ban hành)."),
-    Param("year", {"type": "integer", "minimum": MIN_YEAR, "maximum": MAX_YEAR},
-          "Year of publication."),
+    Param("scope", {"type": "string", "enum": list(SCOPES), "default": "all"},
+          "Where the words are looked for: all (title and text), title, or number "
+          "(số/ký hiệu; a number's beginning finds every number that starts so)."),
+    Param("type", {"type": "array", "items": {"type": "string"}, "maxItems": MAX_FILTER_VALUES},
+          "Document type (loại văn bản), e.g. Quyết định. Repeat for several: any of them."),
+    Param("category", {"type": "array", "items": {"type": "string"},
+                       "maxItems": MAX_FILTER_VALUES},
+          "Category (chuyên mục/lĩnh vực). Repeat for several: any of them."),
+    Param("issuer", {"type": "array", "items": {"type": "string"},
+                     "maxItems": MAX_FILTER_VALUES},
+          "Issuing body (cơ quan ban hành). Repeat for several: any of them."),
+    Param("year", {"type": "array", "items": {"type": "integer", "minimum": MIN_YEAR,
+                                              "maximum": MAX_YEAR},
+                   "maxItems": MAX_FILTER_VALUES},
+          "Year of publication. Repeat for several: any of them. Different filters combine: "
+          "type=A&type=B&year=2024 is (A or B) and 2024."),
     Param("from", {"type": "string", "format": "date", "pattern": DATE_PATTERN},
           "Published on or after (YYYY-MM-DD, years 1900-2100); not after `to`."),
     Param("to", {"type": "string", "format": "date", "pattern": DATE_PATTERN},
@@ -65,6 +77,31 @@ def _clean(value: str | None) -> str:
     if value is None:
         return ""
     return "".join(c if c.isprintable() else " " for c in value).strip()
+
+
+def _all(args, name: str) -> list[str]:
+    """Every value of a repeated parameter (``type=A&type=B``), or its one value."""
+    values = args.getlist(name) if hasattr(args, "getlist") else \
+        ([] if args.get(name) is None else [args.get(name)])
+    if len(values) > MAX_FILTER_VALUES:
+        raise BadParameter(name, f"{name} is given more than {MAX_FILTER_VALUES} times",
+                           message_vi=f"Chỉ chọn được tối đa {MAX_FILTER_VALUES} giá trị.")
+    return values
+
+
+def _one_or_many(values: list):
+    """None, the one value, or the list: one value reads as it always did."""
+    values = filter_values(values)
+    return None if not values else values[0] if len(values) == 1 else values
+
+
+def _ints(args, name: str, low: int, high: int, vi: str):
+    return _one_or_many([_int({name: raw}, name, None, low, high, vi)
+                         for raw in _all(args, name)])
+
+
+def _texts(args, name: str, limit: int, vi: str):
+    return _one_or_many([_text({name: raw}, name, limit, vi) for raw in _all(args, name)])
 
 
 def _int(args, name: str, default: int | None, low: int, high: int, vi: str) -> int | None:
@@ -169,17 +206,22 @@ def parse_search(args, max_query_chars: int = 1000, include_internal: bool = Fal
     if sort not in SORTS:
         raise BadParameter("sort", f"sort must be one of {', '.join(SORTS)}",
                            message_vi="Cách sắp xếp không hợp lệ.")
+    scope = _clean(args.get("scope")) or "all"
+    if scope not in SCOPES:
+        raise BadParameter("scope", f"scope must be one of {', '.join(SCOPES)}",
+                           message_vi="Phạm vi tìm kiếm không hợp lệ.")
     req = SearchRequest(
         q=_clean(q),
         page=_int(args, "page", 1, 1, MAX_PAGE, "Số trang"),
         per_page=_int(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE, "Số kết quả mỗi trang"),
         sort=sort,
-        doc_type=_text(args, "type", MAX_FILTER_CHARS, "Loại văn bản"),
-        category=_text(args, "category", MAX_FILTER_CHARS, "Chuyên mục"),
-        issuer=_text(args, "issuer", MAX_FILTER_CHARS, "Cơ quan ban hành"),
-        year=_int(args, "year", None, MIN_YEAR, MAX_YEAR, "Năm"),
+        doc_type=_texts(args, "type", MAX_FILTER_CHARS, "Loại văn bản"),
+        category=_texts(args, "category", MAX_FILTER_CHARS, "Chuyên mục"),
+        issuer=_texts(args, "issuer", MAX_FILTER_CHARS, "Cơ quan ban hành"),
+        year=_ints(args, "year", MIN_YEAR, MAX_YEAR, "Năm"),
         facets=_bool(args, "facets", True),
         include_internal=include_internal,
+        scope=scope,
     )
     req.date_from, req.date_to = _date_range(args, day_first, date_problems)
     return req
@@ -190,10 +232,12 @@ def page_count(total: int, per_page: int) -> int:
     return max(1, -(-total // per_page))
 
 
-def request_args(req: SearchRequest) -> dict[str, str]:
-    """The query string that reproduces ``req`` (defaults left out), in a stable order."""
+def request_args(req: SearchRequest) -> dict[str, str | list[str]]:
+    """The query string that reproduces ``req`` (defaults left out), in a stable order; a
+    filter with several values is a list (``url_for`` repeats the parameter)."""
     values = {
-        "q": req.q, "type": req.doc_type, "category": req.category, "issuer": req.issuer,
+        "q": req.q, "scope": None if req.scope == "all" else req.scope,
+        "type": req.doc_type, "category": req.category, "issuer": req.issuer,
         "year": req.year, "from": req.date_from and req.date_from.isoformat(),
         "to": req.date_to and req.date_to.isoformat(),
         "sort": None if req.sort == "relevance" else req.sort,
@@ -201,19 +245,46 @@ def request_args(req: SearchRequest) -> dict[str, str]:
         "page": None if req.page == 1 else req.page,
         "facets": None if req.facets else "false",
     }
-    return {k: str(values[k]) for k in URL_ORDER if values[k] not in (None, "")}
+    return {k: _url_value(values[k]) for k in URL_ORDER if filter_values(values[k])}
 
 
-def changed(args: dict[str, str], **changes) -> dict[str, str]:
-    """``args`` with some parameters set (a value) or removed (None); the page goes back to 1
-    unless it is one of the changes, since another filter means another result list."""
+def _url_value(value) -> str | list[str]:
+    values = [str(v) for v in filter_values(value)]
+    return values[0] if len(values) == 1 else values
+
+
+def _same(a, b) -> bool:
+    return " ".join(str(a).casefold().split()) == " ".join(str(b).casefold().split())
+
+
+def changed(args: dict, add: dict | None = None, remove: dict | None = None,
+            **changes) -> dict:
+    """``args`` with some parameters set (a value, or a list) or removed (None); ``add`` and
+    ``remove`` (``{"type": "Kế hoạch"}``) add a value to a filter or take one away, as a
+    facet link does. The page goes back to 1 unless it is one of the changes, since another
+    filter means another result list.
+
+    >>> changed({"q": "x", "type": "A", "page": "2"}, add={"type": "B"})
+    {'q': 'x', 'type': ['A', 'B']}
+    >>> changed({"q": "x", "type": ["A", "B"]}, remove={"type": "a"})
+    {'q': 'x', 'type': 'B'}
+    """
     out = {k: v for k, v in args.items() if k != "page"}
     for key, value in changes.items():
         key = "from" if key == "from_" else key
-        if value in (None, "") or (key == "page" and value == 1):
+        if not filter_values(value) or (key == "page" and value == 1):
             out.pop(key, None)
         else:
-            out[key] = str(value)
+            out[key] = _url_value(value)
+    for key, value in (add or {}).items():
+        current = filter_values(out.get(key))
+        if not any(_same(v, value) for v in current):
+            out[key] = _url_value(current + [value])
+    for key, value in (remove or {}).items():
+        kept = [v for v in filter_values(out.get(key)) if not _same(v, value)]
+        out[key] = _url_value(kept)
+        if not kept:
+            del out[key]
     return {k: out[k] for k in URL_ORDER if k in out}
 
 
@@ -222,6 +293,6 @@ def has_filters(req: SearchRequest) -> bool:
 
 
 def filter_count(req: SearchRequest) -> int:
-    """How many filters are on; a date range counts once."""
-    return sum(map(bool, (req.doc_type, req.category, req.issuer, req.year,
-                          req.date_from or req.date_to)))
+    """How many filter values are on; a date range counts once."""
+    return sum(len(filter_values(v)) for v in (req.doc_type, req.category, req.issuer,
+                                               req.year)) + bool(req.date_from or req.date_to)
