@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from search_service.cluster import schema
@@ -22,7 +22,6 @@ from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnav
 from search_service.cluster.writer import stored_fields
 from search_service.news import news_types
 from search_service.query import ParsedQuery, build_plan, parse_query, related_plan
-from search_service.ranking import facet_key
 from search_service.search import Hit, SearchEngine, SearchRequest, SearchResult, _public_fields
 from search_service.snapshot import FACETS
 
