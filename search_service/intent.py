@@ -56,6 +56,10 @@ class Intent:
     def empty(self) -> bool:
         return not (self.doc_type or self.issuer or self.year or self.number)
 
+    def weak(self, folded: str) -> bool:
+        """Whether a syllable of these parts says little as text: the year, a link word."""
+        return folded in _LINKS or folded == str(self.year)
+
 
 def recognize(folded: list[str], number_parts: set[str] = frozenset()) -> Intent:
     """The type, issuer, year and bare number in a query's folded syllables.

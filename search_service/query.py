@@ -21,18 +21,20 @@ from search_service.ranking import Clause, Plan
 # Weights of the layers a query term is matched in (tuned on the dev set as a whole, not per
 # question; see bench/README.md).
 TITLE_WEIGHT = 1.0     # on top of the title fields' index-time boost of 2
+FOLDED_BOOST = 1.0     # a syllable without diacritics: the recall layer
 EXACT_BOOST = 0.6      # the same diacritics as typed
 PAIR_BOOST = 1.2       # two neighbouring syllables, folded
 WORD_BOOST = 0.5       # a pyvi word of the query, with diacritics
 NUMBER_BOOST = 30.0    # the document's own số/ký hiệu
 STOP_WEIGHT = 1.0      # a function word's syllable, as a single term
-QUESTION_WEIGHT = 1.0  # a syllable of a question phrase or legal boilerplate ("như thế nào")
+QUESTION_WEIGHT = 0.2  # a syllable of a question phrase or legal boilerplate ("như thế nào")
 # Soft preferences for what staff type besides the subject (search_service.intent): the
 # scores of documents of that type, issuer or year are multiplied by these. Not tuned on the
 # dev questions (they name none); large enough to reorder close scores, never a filter.
 TYPE_PREFERENCE = 1.5
 ISSUER_PREFERENCE = 1.2
-YEAR_PREFERENCE = 1.3
+YEAR_PREFERENCE = 1.5
+INTENT_WORD_WEIGHT = 0.3   # as text, a year or a link word of those parts ("năm", "của")
 BARE_NUMBER_BOOST = 10.0   # "kế hoạch 45": a số/ký hiệu 45/KH-…, by its number key
 SHORT_QUERY = 4        # at most this many content syllables make a "short" query
 COMMON_TERM_SHARE = 0.3  # long questions skip syllables found in more documents than this
@@ -217,6 +219,10 @@ def _build_plan(parsed: ParsedQuery, doc_count: int, doc_frequency) -> Plan:
         limit = COMMON_TERM_SHARE * max(doc_count, 1)
         content = [(e, f) for e, f in content if doc_frequency("body_f", f) < limit] or content
     weights = term_weights(parsed.terms) if long_query else {}
+    for n in parsed.intent.parts:      # "năm 2022", "của": metadata more than text
+        term = parsed.terms[n]
+        if parsed.intent.weak(term[1]) and term not in subject:
+            weights[term] = min(weights.get(term, 1.0), INTENT_WORD_WEIGHT)
     plan.clauses += [_syllable_clause(f, weights.get((e, f), 1.0)) for e, f in content]
     if not long_query and len(subject) > 1 and not (parsed.number_keys or parsed.intent.number):
         # A number lookup ranks by the number instead.
@@ -271,7 +277,8 @@ def _dedupe(terms):
 
 
 def _syllable_clause(folded: str, weight: float = 1.0) -> Clause:
-    return Clause([("body_f", folded, 1.0), ("title_f", folded, TITLE_WEIGHT)], weight)
+    return Clause([("body_f", folded, 1.0), ("title_f", folded, TITLE_WEIGHT)],
+                  FOLDED_BOOST * weight)
 
 
 def _exact_clause(exact: str, weight: float = 1.0) -> Clause:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from conftest import (EXPORT_ID, HOSTILE_ID, INTERNAL_IDS, NEWS_IDS, PUBLIC_COUNT, SECRET_WORDS,
@@ -346,3 +346,47 @@ def test_openapi_describes_every_endpoint_and_parameter(client):
     assert documented == {"q", "page", "per_page", "sort", "type", "category", "issuer", "year",
                           "from", "to", "facets"}
     assert all(p.help for p in SEARCH_PARAMS)
+
+
+# -- several values per filter, search scope, suggested filters -------------------------------
+def test_a_repeated_filter_is_any_of_its_values(client):
+    both = search(client, q="phòng cháy", type=["Kế hoạch", "Chỉ thị"], per_page=100)
+    assert set(ids(both)) == {"kh-45-2022", "ct-01-2018"}
+    assert [f["value"] for f in both["facets"]["doc_type"] if f["selected"]] == \
+        ["Chỉ thị", "Kế hoạch"]
+    assert set(ids(search(client, q="phòng cháy", type=["Kế hoạch", "Chỉ thị"],
+                          year=[2018, 2023]))) == {"ct-01-2018"}
+
+
+def test_links_keep_every_value_of_a_repeated_filter(client):
+    result = search(client, q="phòng cháy", type=["Kế hoạch", "Chỉ thị"], per_page=1)
+    assert parse_qs(urlsplit(result["links"]["next"]).query)["type"] == ["Kế hoạch", "Chỉ thị"]
+    assert parse_qs(urlsplit(result["links"]["html"]).query)["type"] == ["Kế hoạch", "Chỉ thị"]
+
+
+def test_one_value_of_a_filter_reads_as_before(client):
+    assert ids(search(client, q="phòng cháy", type="Kế hoạch")) == ["kh-45-2022"]
+
+
+@pytest.mark.parametrize("params, parameter", [
+    ({"scope": "body"}, "scope"), ({"year": ["2024", "12"]}, "year"),
+    ({"type": ["x"] * 21}, "type"),
+])
+def test_bad_scope_and_filter_values_are_400(client, params, parameter):
+    response = client.get("/api/search", query_string={"q": "x", **params})
+    assert response.status_code == 400
+    assert response.get_json()["error"]["parameter"] == parameter
+
+
+def test_scope_title_and_number(client):
+    assert ids(search(client, q="45/KH-UBND", scope="number")) == ["kh-45-2022"]
+    assert ids(search(client, q="ngày hội", scope="title"))[0] in {HOSTILE_ID, NEWS_IDS[5]}
+    assert search(client, q="hằng tuần")["total"] == 1
+    assert search(client, q="hằng tuần", scope="title")["total"] == 0
+
+
+def test_a_query_naming_a_type_and_year_offers_them_as_a_filter(client):
+    result = search(client, q="kế hoạch phòng cháy 2022")
+    assert result["suggested_filters"] == [{"type": "Kế hoạch", "year": 2022}]
+    assert result["hits"][0]["id"] == "kh-45-2022" and result["total"] > 1
+    assert search(client, q="phòng cháy")["suggested_filters"] == []

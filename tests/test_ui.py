@@ -553,3 +553,38 @@ def test_unknown_users_and_malformed_settings_cannot_log_in(make_app):
     response = client.post("/login", data={"csrf_token": token, "username": "ai_do",
                                            "password": "khong-phai-hash"})
     assert response.status_code == 401
+
+
+def test_facet_links_add_a_second_value_and_take_one_away(client):
+    soup = page(client, "/search", q="phòng cháy", type="Kế hoạch")
+    link = facet_link(soup, "Loại văn bản", "Chỉ thị")
+    assert query_of(link["href"]) == {"q": ["phòng cháy"], "type": ["Kế hoạch", "Chỉ thị"]}
+    both = page(client, link["href"])
+    assert len(hit_titles(both)) == 2
+    assert [text(c) for c in both.select(".active-filters .chip")] == \
+        ["Loại văn bản: Chỉ thị ×", "Loại văn bản: Kế hoạch ×"]
+    remove = facet_link(both, "Loại văn bản", "Kế hoạch")
+    assert query_of(remove["href"]) == {"q": ["phòng cháy"], "type": ["Chỉ thị"]}
+    form = both.select_one("form.filter-form")
+    assert [i["value"] for i in form.select("input[type=hidden][name=type]")] == \
+        ["Kế hoạch", "Chỉ thị"]
+    assert [i["value"] for i in both.select("form[role=search] input[name=type]")] == \
+        ["Kế hoạch", "Chỉ thị"]
+
+
+def test_the_filter_form_chooses_where_to_search(client):
+    soup = page(client, "/search", q="45/KH-UBND", scope="number")
+    assert soup.select_one("form.filter-form select[name=scope] option[selected]")["value"] == \
+        "number"
+    assert hit_titles(soup) == [
+        "Kế hoạch diễn tập phương án phòng cháy chữa cháy tại khu dân cư năm 2022"]
+    assert query_of(soup.select_one("a.twin-json")["href"])["scope"] == ["number"]
+
+
+def test_a_query_naming_a_type_and_year_offers_a_link_to_that_filter(client):
+    soup = page(client, "/search", q="kế hoạch phòng cháy 2022")
+    offer = soup.select_one(".suggested-filter a")
+    assert text(offer) == "Chỉ xem Kế hoạch năm 2022?"
+    assert query_of(offer["href"]) == {"q": ["kế hoạch phòng cháy 2022"], "type": ["Kế hoạch"],
+                                       "year": ["2022"]}
+    assert page(client, offer["href"]).select_one(".suggested-filter") is None
