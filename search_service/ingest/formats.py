@@ -16,17 +16,19 @@ from pathlib import Path
 
 from search_service.ingest import IngestError
 
-FORMATS = ("text", "jsonl", "docx", "pdf", "html")
+FORMATS = ("text", "jsonl", "docx", "pdf", "html", "doc", "image")
 
 _EXTENSIONS = {
     ".txt": "text", ".text": "text", ".md": "text",
     ".jsonl": "jsonl", ".ndjson": "jsonl", ".jsonl.gz": "jsonl",
     ".docx": "docx", ".pdf": "pdf", ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".doc": "doc", ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image",
+    ".tiff": "image",
 }
 _LABELS = {"text": "a text file", "jsonl": "a JSON Lines file", "docx": "a DOCX file",
-           "pdf": "a PDF file", "html": "an HTML page"}
+           "pdf": "a PDF file", "html": "an HTML page", "doc": "a Word 97-2003 document",
+           "image": "an image"}
 _UNSUPPORTED_HINTS = {
-    ".doc": " (old Word 97-2003 format; open it in Word and save it as .docx)",
     ".xls": " (a spreadsheet)", ".xlsx": " (a spreadsheet)", ".odt": " (save it as .docx)",
     ".rtf": " (save it as .docx)",
 }
@@ -43,7 +45,9 @@ def _lazy(name: str) -> Callable[..., list[dict]]:
     return parse
 
 
-PARSERS: dict[str, Callable[..., list[dict]]] = {name: _lazy(name) for name in FORMATS}
+_MODULES = {"image": "ocr"}     # a format's parser module, when it is not named after it
+PARSERS: dict[str, Callable[..., list[dict]]] = {
+    name: _lazy(_MODULES.get(name, name)) for name in FORMATS}
 
 
 def parse_file(path: Path, data: bytes) -> list[dict]:
@@ -89,6 +93,10 @@ def detect(path: Path, data: bytes) -> str:
         return "jsonl"
     if claimed == "docx" and content == "broken-zip":
         return "docx"         # a truncated download: the parser says "corrupt DOCX"
+    if (claimed, content) in (("doc", "ole"), ("docx", "ole")):
+        return "doc"          # antiword says when an OLE file is not a Word document
+    if claimed == "doc" and content in ("docx", "broken-zip"):
+        return "docx"         # Word's "Save as .doc" that is really a .docx
     raise IngestError(f"not {_LABELS[claimed]} (content is {describe(data, content)})")
 
 

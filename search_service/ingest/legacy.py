@@ -133,6 +133,26 @@ def from_unicode(text: str, encoding: str) -> str:
     return "".join(out)
 
 
+def encoding_of_font(font: str | None) -> str | None:
+    """The legacy encoding a font's name implies: ``.VnTime`` → tcvn3, ``VNI-Times`` → vni.
+
+    >>> encoding_of_font(".VnTimeH"), encoding_of_font("VNI-Helve"), encoding_of_font("Arial")
+    ('tcvn3', 'vni', None)
+    """
+    name = (font or "").strip().lower()
+    if name.startswith(".vn"):
+        return TCVN3
+    if name.startswith(("vni-", "vni ")):
+        return VNI
+    return None
+
+
+def capitals_font(font: str | None) -> bool:
+    """Does this TCVN3 font draw every letter as a capital (``.VnTimeH``, ``.VnArialH``)?"""
+    name = (font or "").strip()
+    return encoding_of_font(name) == TCVN3 and name.endswith("H")
+
+
 def fix_text(text: str) -> tuple[str, str | None]:
     """``text`` with its legacy-font lines converted, and the encoding found (or None).
 
@@ -222,14 +242,27 @@ def _line_gains(line: str, converted: str) -> bool:
 
 
 def _restore_capitals(original: str, converted: str) -> str:
-    """Capitalize words typed in capitals with an "H" font: "PH¦êNG" → "PHƯờNG" → "PHƯỜNG".
+    """Capitalize what was typed in capitals with an "H" font: "PH¦êNG" → "PHƯờNG" → "PHƯỜNG".
 
     A word whose ASCII letters are all capitals, one of them after its first letter, was
-    typed in capitals; "Hµ" may be "Hà" or "HÀ", and stays "Hà"."""
+    typed in capitals, and so was every word of a line of such words ("XÃ" in "CỘNG HÒA XÃ
+    HỘI"). Alone, "Hµ" may be "Hà" or "HÀ", and stays "Hà".
+    """
     if converted == original:
         return converted
-    return re.sub(r"\S+", lambda m: m[0].upper() if _typed_in_capitals(m[0]) else m[0],
-                  converted)
+    lines = converted.split("\n")
+    for number, line in enumerate(lines):
+        words = line.split()
+        if any(map(_typed_in_capitals, words)) and all(map(_no_small_ascii, words)):
+            lines[number] = line.upper()
+        else:
+            lines[number] = re.sub(
+                r"\S+", lambda m: m[0].upper() if _typed_in_capitals(m[0]) else m[0], line)
+    return "\n".join(lines)
+
+
+def _no_small_ascii(word: str) -> bool:
+    return not any(c.isascii() and c.islower() for c in word)
 
 
 def _typed_in_capitals(word: str) -> bool:

@@ -1,0 +1,365 @@
+"""Past resolutions as they really are (#10): scans read by OCR, Word 97-2003 .doc files, and
+text typed in the legacy fonts TCVN3 (.VnTime) and VNI (VNI-Times).
+
+Every fixture is made here: page images drawn with Pillow in a DejaVu font, a scanned PDF
+that holds only that picture, a Word 97 file built byte by byte (no .doc writer is installed:
+LibreOffice would be 260 MB), and legacy bytes made from Unicode with our own table in
+reverse. OCR is real Tesseract, so the pages read are few and small (some 1-2 s each).
+"""
+
+import gzip
+import io
+import itertools
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from search_service.analysis import normalize_text
+from search_service.ingest import IngestError, formats, legacy, ocr
+from search_service.ingest.pipeline import ingest_paths
+from search_service.search import SearchEngine, SearchRequest
+
+SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+FONTS = Path("/usr/share/fonts/truetype/dejavu")
+needs_ocr = pytest.mark.skipif(
+    not ocr.available() or not (FONTS / "DejaVuSerif.ttf").exists(),
+    reason="needs tesseract-ocr, tesseract-ocr-vie and fonts-dejavu-core (make test installs "
+           "them)")
+needs_antiword = pytest.mark.skipif(
+    not any((Path(p) / "antiword").exists() for p in ("/usr/bin", "/usr/local/bin")),
+    reason="needs Debian's antiword (make test installs it)")
+
+# --- the documents ------------------------------------------------------------------------
+
+# A decision of 2001 typed in .VnTime: every line of its metadata must survive conversion.
+DECISION = [
+    "ỦY BAN NHÂN DÂN", "PHƯỜNG PHÚC LỢI", "Số: 45/QĐ-UBND",
+    "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+    "Phúc Lợi, ngày 20 tháng 11 năm 2001",
+    "QUYẾT ĐỊNH", "Về việc giao đất xây dựng nhà văn hóa tổ dân phố số 9",
+    "Căn cứ Luật Đất đai năm 1993;",
+    "Điều 1. Giao 250 mét vuông đất tại tổ dân phố số 9 để xây dựng nhà văn hóa.",
+    "Điều 2. Cán bộ địa chính phường chịu trách nhiệm thi hành quyết định này.",
+    "TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "(Đã ký)", "Trần Quang Khải",
+    "Nơi nhận:", "- Như Điều 2;", "- Lưu VP.",
+]
+DECISION_METADATA = {
+    "doc_number": "45/QĐ-UBND", "doc_type": "Quyết định", "issuer": "UBND phường Phúc Lợi",
+    "published": "2001-11-20", "signer": "Trần Quang Khải",
+    "title": "Quyết định về việc giao đất xây dựng nhà văn hóa tổ dân phố số 9",
+}
+# The scanned page: header in two columns, as Nghị định 30/2020 lays it out.
+SCAN_LEFT = ["ỦY BAN NHÂN DÂN", "PHƯỜNG PHÚC LỢI", "Số: 27/QĐ-UBND"]
+SCAN_RIGHT = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc",
+              "Phúc Lợi, ngày 12 tháng 3 năm 1998"]
+SCAN_BODY = ["QUYẾT ĐỊNH", "Về việc nạo vét mương thoát nước tổ dân phố số 5", "",
+             "Điều 1. Phê duyệt kế hoạch nạo vét mương thoát nước khu dân cư",
+             "tổ dân phố số 5 trước mùa mưa bão năm 1998.", "",
+             "TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "", "Nguyễn Văn Bình"]
+PHOTO_LINES = ["THÔNG BÁO", "Lịch tiêm chủng vắc xin sởi cho trẻ em",
+               "tại trạm y tế phường vào sáng thứ Bảy hằng tuần."]
+
+
+def page_image(left, right, body, angle=0.0, dpi=150):
+    """A half A4 page drawn in DejaVu Serif, turned by ``angle`` degrees like a scan."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    scale = dpi / 72
+    width, height = int(8.27 * dpi), int(5.2 * dpi)
+    image = Image.new("L", (width, height), 255)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(FONTS / "DejaVuSerif.ttf"), int(13 * scale))
+    line = 20 * scale
+
+    def centred(x, y, text):
+        draw.text((x - draw.textlength(text, font=font) / 2, y), text, font=font, fill=0)
+
+    y = 0.5 * dpi
+    for number, (a, b) in enumerate(itertools.zip_longest(left, right, fillvalue="")):
+        centred(width * 0.25, y + number * line, a)
+        centred(width * 0.65, y + number * line, b)
+    y += (len(left) + 1) * line
+    for text in body:
+        centred(width / 2, y, text)
+        y += line
+    if angle:
+        image = image.rotate(angle, resample=Image.BICUBIC, fillcolor=255)
+    return image
+
+
+def png_bytes(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def scanned_pdf(image) -> bytes:
+    """A PDF whose only content is the picture, as a scanner makes it (no text layer)."""
+    out = io.BytesIO()
+    image.save(out, format="PDF", resolution=150)
+    return out.getvalue()
+
+
+def tiff_pages(count: int) -> bytes:
+    frames = [page_image([], [], [f"Trang {n + 1}", "Tổ dân phố số 5"]) for n in range(count)]
+    out = io.BytesIO()
+    frames[0].save(out, format="TIFF", save_all=True, append_images=frames[1:])
+    return out.getvalue()
+
+
+# --- a Word 97 file, byte by byte ([MS-DOC] and [MS-CFB]) ---------------------------------
+
+END, FREE, FAT_SECTOR, NO_STREAM = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
+
+
+def word97(lines: list[str], eight_bit: bool = False) -> bytes:
+    """A minimal Word 97 .doc: one piece of text (UTF-16, or one byte per character as an
+    8-bit font's text is kept) and an empty style sheet, in an OLE compound file."""
+    text = "\r".join(lines) + "\r"
+    start = 0x400
+    body = text.encode("cp1252" if eight_bit else "utf-16-le")
+    fc = (start * 2) | 0x40000000 if eight_bit else start        # bit 30: "compressed"
+    clx = struct.pack("<BI", 2, 16) + struct.pack("<IIHIH", 0, len(text), 0, fc, 0)
+    stsh = struct.pack("<H9H", 18, 0, 10, 1, 0, 0, 0, 0, 0, 0)
+    fib = bytearray(start)
+    struct.pack_into("<7H", fib, 0, 0xA5EC, 0xC1, 0, 0x0409, 0, 0x1200, 0xBF)  # 1Table
+    struct.pack_into("<II", fib, 24, start, start + len(body))
+    struct.pack_into("<H", fib, 32, 14)
+    struct.pack_into("<H", fib, 62, 22)
+    struct.pack_into("<I", fib, 64, start + len(body))
+    struct.pack_into("<I", fib, 76, len(text))                                # ccpText
+    struct.pack_into("<H", fib, 152, 0x5D)
+    struct.pack_into("<II", fib, 154 + 8, len(clx), len(stsh))                # fcStshf
+    struct.pack_into("<II", fib, 154 + 33 * 8, 0, len(clx))                   # fcClx
+    return _compound({"WordDocument": _sectors(bytes(fib) + body),
+                      "1Table": _sectors(clx + stsh)})
+
+
+def _sectors(data: bytes) -> bytes:
+    """Padded to whole 512-byte sectors and at least 4096 bytes (so no mini stream)."""
+    data = data.ljust(4096, b"\0")
+    return data + bytes(-len(data) % 512)
+
+
+def _compound(streams: dict[str, bytes]) -> bytes:
+    sectors, fat, first = [], [], {}
+    for name, data in streams.items():
+        first[name] = len(sectors)
+        count = len(data) // 512
+        sectors += [data[i * 512:(i + 1) * 512] for i in range(count)]
+        fat += [first[name] + i + 1 for i in range(count - 1)] + [END]
+    directory = len(sectors)
+    names = sorted(streams, key=lambda n: (len(n), n.upper()))
+    entries = [_entry("Root Entry", 5, END, 0, child=1)] + [
+        _entry(name, 2, first[name], len(streams[name]),
+               right=i + 2 if i + 1 < len(names) else NO_STREAM)
+        for i, name in enumerate(names)]
+    sectors.append(b"".join(entries).ljust(512, b"\0"))
+    fat.append(END)
+    fat_count = (len(fat) + 127) // 127
+    first_fat = len(sectors)
+    fat += [FAT_SECTOR] * fat_count
+    fat += [FREE] * (fat_count * 128 - len(fat))
+    sectors += [struct.pack("<128I", *fat[i * 128:(i + 1) * 128]) for i in range(fat_count)]
+    header = bytearray(512)
+    header[:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<5H", header, 24, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<9I", header, 40, 0, fat_count, directory, 0, 4096, END, 0, END, 0)
+    struct.pack_into("<109I", header, 76,
+                     *range(first_fat, first_fat + fat_count), *[FREE] * (109 - fat_count))
+    return bytes(header) + b"".join(sectors)
+
+
+def _entry(name, kind, start, size, *, child=NO_STREAM, right=NO_STREAM):
+    encoded = (name + "\0").encode("utf-16-le")
+    return struct.pack("<64sHBBIII16sIQQIQ", encoded, len(encoded), kind, 1, NO_STREAM, right,
+                       child, bytes(16), 0, 0, 0, start, size)
+
+
+def legacy_docx(lines: list[str]) -> bytes:
+    """A DOCX typed the old way: the Normal style in .VnTime, capitals in .VnTimeH runs."""
+    import docx
+
+    document = docx.Document()
+    document.styles["Normal"].font.name = ".VnTime"
+    for line in lines:
+        paragraph = document.add_paragraph()
+        if line.isupper():
+            typed = "".join(c.lower() if c.isascii() else c
+                            for c in legacy.from_unicode(line, "tcvn3"))
+            run = paragraph.add_run(typed)
+            run.font.name = ".VnTimeH"      # the H font draws small letters as capitals
+        else:
+            paragraph.add_run(legacy.from_unicode(line, "tcvn3"))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def legacy_bytes(lines: list[str], encoding: str) -> bytes:
+    return legacy.from_unicode("\r\n".join(lines), encoding).encode("cp1252")
+
+
+# --- the archive, ingested once ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("luu-tru")
+    (folder / "qd-45-tcvn3.txt").write_bytes(legacy_bytes(DECISION, "tcvn3"))
+    (folder / "qd-45-vni.txt").write_bytes(legacy_bytes(DECISION, "vni"))
+    (folder / "qd-45-vntime.docx").write_bytes(legacy_docx(DECISION))
+    if not needs_antiword.args[0]:
+        (folder / "qd-45.doc").write_bytes(word97(DECISION))
+        (folder / "qd-45-tcvn3.doc").write_bytes(
+            word97(legacy.from_unicode("\n".join(DECISION), "tcvn3").split("\n"), True))
+    if not needs_ocr.args[0]:
+        (folder / "qd-27-scan.pdf").write_bytes(
+            scanned_pdf(page_image(SCAN_LEFT, SCAN_RIGHT, SCAN_BODY, angle=2.0)))
+        (folder / "tiem-chung.png").write_bytes(png_bytes(page_image([], [], PHOTO_LINES)))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def engine(archive, tmp_path_factory):
+    index = tmp_path_factory.mktemp("index")
+    summary = ingest_paths(index, [archive], workers=0)
+    assert summary.failed == 0, summary.to_json()
+    engine = SearchEngine(index)
+    yield engine
+    engine.close()
+
+
+def ids(engine, q: str) -> set[str]:
+    return {hit.id for hit in engine.search(SearchRequest(q=q, per_page=50)).hits}
+
+
+LEGACY_FILES = {"qd-45-tcvn3.txt", "qd-45-vni.txt", "qd-45-vntime.docx"}
+
+
+@pytest.mark.parametrize("q", ["nhà văn hóa tổ dân phố số 9", "nha van hoa to dan pho so 9",
+                               "Trần Quang Khải", "45/QĐ-UBND"])
+def test_legacy_font_text_is_found_by_unicode_queries(engine, q):
+    assert LEGACY_FILES <= ids(engine, q)
+
+
+@needs_antiword
+@pytest.mark.parametrize("q", ["giao đất xây dựng nhà văn hóa", "giao dat xay dung"])
+def test_word_97_documents_are_found(engine, q):
+    assert {"qd-45.doc", "qd-45-tcvn3.doc"} <= ids(engine, q)
+
+
+@needs_ocr
+@pytest.mark.parametrize("q, expected", [
+    ("nạo vét mương thoát nước", "qd-27-scan.pdf"), ("nao vet muong thoat nuoc", "qd-27-scan.pdf"),
+    ("27/QĐ-UBND", "qd-27-scan.pdf"),
+    ("tiêm chủng vắc xin sởi", "tiem-chung.png"), ("tiem chung vac xin soi", "tiem-chung.png"),
+])
+def test_scans_are_found_by_the_words_on_the_page(engine, q, expected):
+    assert expected in ids(engine, q)
+
+
+# --- what each file says of itself -------------------------------------------------------
+
+def parsed(archive: Path, name: str) -> dict:
+    path = archive / name
+    kind, docs = formats.parse_as(path, path.read_bytes())
+    assert len(docs) == 1
+    return docs[0]
+
+
+def metadata_of(doc: dict) -> dict:
+    return {k: doc.get(k) for k in DECISION_METADATA}
+
+
+@pytest.mark.parametrize("name", sorted(LEGACY_FILES) + [
+    pytest.param("qd-45.doc", marks=needs_antiword),
+    pytest.param("qd-45-tcvn3.doc", marks=needs_antiword)])
+def test_legacy_documents_give_their_metadata_and_unicode_text(archive, name):
+    doc = parsed(archive, name)
+    assert metadata_of(doc) == DECISION_METADATA
+    assert doc["body"] == normalize_text("\n".join(DECISION))
+    assert "text_source" not in doc
+
+
+@needs_ocr
+def test_a_scanned_pdf_is_read_by_ocr_with_its_metadata(archive):
+    doc = parsed(archive, "qd-27-scan.pdf")
+    assert doc["text_source"] == "ocr"
+    assert {k: doc.get(k) for k in ("doc_number", "doc_type", "issuer", "signer")} == {
+        "doc_number": "27/QĐ-UBND", "doc_type": "Quyết định",
+        "issuer": "UBND phường Phúc Lợi", "signer": "Nguyễn Văn Bình"}
+    assert "Điều 1. Phê duyệt kế hoạch nạo vét mương thoát nước khu dân cư" in doc["body"]
+
+
+# --- limits and damaged files: one clear line each ---------------------------------------
+
+def test_a_scan_over_the_page_limit_is_refused_before_any_ocr(monkeypatch):
+    monkeypatch.setenv("SEARCH_OCR_MAX_PAGES", "2")
+    with pytest.raises(IngestError) as error:
+        formats.parse_as(Path("ho-so.tif"), tiff_pages(3))
+    assert str(error.value) == (
+        "the scan has 3 pages to read by OCR; at most 2 are read per file "
+        "(SEARCH_OCR_MAX_PAGES): split it or raise the setting")
+
+
+@needs_ocr
+def test_a_scan_over_the_time_budget_stops_with_a_clear_error(monkeypatch):
+    monkeypatch.setenv("SEARCH_MAX_SECONDS_PER_FILE", "0.3")
+    with pytest.raises(IngestError, match=r"SEARCH_MAX_SECONDS_PER_FILE") as error:
+        formats.parse_as(Path("ho-so.tif"), tiff_pages(4))
+    assert str(error.value).startswith(("OCR stopped at page ", "OCR of a page took over"))
+
+
+def test_damaged_files_fail_alone_with_a_reason(tmp_path):
+    folder = tmp_path / "hong"
+    folder.mkdir()
+    png = png_bytes(page_image([], [], ["Tổ dân phố"], dpi=40))
+    (folder / "cat-ngang.png").write_bytes(png[:len(png) // 2])
+    (folder / "rac.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(300))
+    (folder / "ole-rong.doc").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500))
+    (folder / "van-ban.doc").write_bytes(b"Quyet dinh")
+    (folder / "tot.txt").write_bytes(legacy_bytes(DECISION, "vni"))
+    summary = ingest_paths(tmp_path / "index", [folder], workers=0)
+    errors = {Path(f.path).name: f.error for f in summary.files if f.outcome == "failed"}
+    assert set(errors) == {"cat-ngang.png", "rac.jpg", "ole-rong.doc", "van-ban.doc"}
+    assert errors["cat-ngang.png"].startswith("corrupt image: ")
+    assert errors["rac.jpg"].startswith("corrupt image: ")
+    assert errors["van-ban.doc"] == "not a Word 97-2003 document (content is plain text)"
+    if not needs_antiword.args[0]:
+        assert errors["ole-rong.doc"] == (
+            "corrupt Word 97-2003 document: the file is not a Word Document.")
+    assert not any("Traceback" in e or "unexpected" in e for e in errors.values())
+    assert summary.added == 1
+
+
+# --- the conversion itself ---------------------------------------------------------------
+
+@pytest.mark.parametrize("encoding, typed", [
+    ("tcvn3", "Ph\u00adêng Phóc Lîi"), ("vni", "Phöôøng Phuùc Lôïi")])
+def test_the_issues_examples_read_as_phuong_phuc_loi(encoding, typed):
+    assert legacy.fix_text(typed + " tæ chøc héi nghÞ" if encoding == "tcvn3" else
+                           typed + " toå chöùc hoäi nghò") == (
+        "Phường Phúc Lợi " + "tổ chức hội nghị", encoding)
+
+
+def test_a_mixed_document_converts_only_its_legacy_lines():
+    text = "Phường Phúc Lợi (Unicode)\n" + legacy.from_unicode(
+        "Hội nghị tổng kết công tác năm 2001 của phường", "vni")
+    assert legacy.fix_text(text) == (
+        "Phường Phúc Lợi (Unicode)\nHội nghị tổng kết công tác năm 2001 của phường", "vni")
+
+
+@pytest.mark.skipif(not (SHARED / "corpus").is_dir(), reason="shared corpus absent")
+def test_no_unicode_document_of_the_corpus_is_converted():
+    corpus = SHARED / "corpus"
+    with open(corpus / "news_dantri_2020.jsonl", encoding="utf-8") as news, \
+            open(corpus / "legal_alqac_articles.jsonl", encoding="utf-8") as laws, \
+            gzip.open(corpus / "news_baomoi_2017.jsonl.gz", "rt", encoding="utf-8") as more:
+        records = [json.loads(line) for line in itertools.chain(
+            itertools.islice(news, 700), itertools.islice(laws, 600), itertools.islice(more, 700))]
+    texts = ["\n".join(str(r.get(k) or "") for k in ("title", "body", "text")) for r in records]
+    assert len(texts) == 2000
+    converted = [t[:80] for t in texts if legacy.fix_text(t)[1] is not None]
+    assert converted == []
