@@ -26,6 +26,9 @@ SETTINGS = [
     Setting("MAX_FILE_MB", 50.0, "Files larger than this many megabytes are refused by ingestion."),
     Setting("MAX_SECONDS_PER_FILE", 60.0,
             "Ingestion stops reading a file (any format) after this many seconds and refuses it."),
+    Setting("OCR_MAX_PAGES", 20,
+            "Scanned pages (PDF pages without text, image frames) read by OCR per file; more: "
+            "refused."),
     Setting("MAX_QUERY_CHARS", 1000, "Longest query answered; longer ones are refused."),
     Setting("SECRET_KEY", "", "Flask session key; a random one is made per process when empty."),
     Setting("STAFF_USERS", "",
