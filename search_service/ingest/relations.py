@@ -159,8 +159,8 @@ def extract_effective(text: str) -> Effective | None:
     Only a statement about the text itself counts ("Quyết định này có hiệu lực …", or a
     clause that starts with "Có hiệu lực"), not one about a cited text.
 
-    >>> extract_effective("Điều 3. Quyết định này có hiệu lực kể từ ngày 01 tháng 7 năm 2024.")
-    Effective(on=datetime.date(2024, 7, 1), days_after_signing=None, evidence='Điều 3. Quyết định này có hiệu lực kể từ ngày 01 tháng 7 năm 2024.')
+    >>> extract_effective("Điều 3. Quyết định này có hiệu lực kể từ ngày 01 tháng 7 năm 2024.").on
+    datetime.date(2024, 7, 1)
     >>> extract_effective("Nghị quyết này có hiệu lực sau 10 ngày kể từ ngày ký.").days_after_signing
     10
     """
