@@ -376,6 +376,7 @@ def test_staff_upload_correct_publish_and_a_resident_downloads(site, served, tmp
         links = staff_page.get_by_role("link", name="Xem, sửa và công bố")
         links.nth(1).wait_for()
         assert staff_page.locator(".upload-progress").count() == 0
+        assert staff_page.evaluate("document.documentElement.scrollWidth") == 360   # no sideways
         edit_urls = [links.nth(i).get_attribute("href") for i in range(2)]
 
         staff_page.goto(served + edit_urls[0])                            # the decision

@@ -14,6 +14,9 @@
   var maxBytes = +form.getAttribute("data-max-bytes") || 0;
   var queue = [];
   var busy = false;
+  var zoneHint = zone.querySelector(".hint");
+  var zoneHintText = zoneHint.textContent;
+  form.classList.add("js-upload");          // the zone stands in for the native picker
 
   var STATUS_TEXT = {
     413: "Tệp quá lớn.",
@@ -133,11 +136,17 @@
     job.item.appendChild(line);
   }
 
+  input.addEventListener("change", function () {
+    var names = Array.prototype.map.call(input.files, function (f) { return f.name; });
+    zoneHint.textContent = names.length ? "Đã chọn: " + names.join(", ") : zoneHintText;
+  });
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     if (!input.files.length) { input.focus(); return; }
     addFiles(input.files);
     input.value = "";
+    zoneHint.textContent = zoneHintText;
   });
 
   ["dragenter", "dragover"].forEach(function (name) {
