@@ -77,6 +77,9 @@ def build_schema() -> Schema:
         source=STORED(),
         url=STORED(),
         visibility=ID(stored=True, sortable=True),
+        # in_force, replaced, ... (search_service.ingest.validity), from the library; an index
+        # made before this field gets it when rebuilt (library reindex).
+        validity=ID(stored=True, sortable=True),
         # Bookkeeping for incremental ingestion, kept in columns so a run reads them cheaply.
         path=ID(stored=True, sortable=True),
         content_hash=ID(sortable=True),

@@ -23,7 +23,7 @@ from search_service.suggest import Lexicon
 
 logger = logging.getLogger(__name__)
 
-FACETS = ("doc_type", "category", "issuer", "year")
+FACETS = ("doc_type", "category", "issuer", "year", "validity")   # validity: #11
 COLUMNS = FACETS + ("visibility",)
 READERS = 8            # searchers opened per generation: one per server thread
 CHECK_SECONDS = 0.2    # how often a request looks for a newer commit

@@ -454,10 +454,12 @@ def _validity(conn: sqlite3.Connection, doc_id: str, today: date) -> Validity:
 def _number_key(number) -> str:
     if not isinstance(number, str) or not number.strip():
         raise InvalidValue("number: give the document number as written")
-    key = _safe_key(number)
-    if key is None:
+    from search_service.docnumber import query_doc_numbers
+
+    found = query_doc_numbers(number.strip())
+    if len(found) != 1 or found[0].raw != number.strip():
         raise InvalidValue(f"number: not a document number: {number!r}")
-    return key
+    return found[0].key
 
 
 def _safe_key(number: str | None) -> str | None:

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, request, url_for
 
 from search_service.errors import BadParameter, NotFound
 from search_service.search import Hit, SearchResult
-from search_service.web import engine, openapi
+from search_service.web import engine, openapi, relations_view
 from search_service.web.auth import include_internal
 from search_service.web.params import changed, page_count, parse_search, request_args
 from search_service.web.service import completions
@@ -56,6 +56,8 @@ def document(doc_id: str):
         raise NotFound(f"No document with id {doc_id!r}",
                        message_vi="Không tìm thấy tài liệu này.")
     doc["links"] = document_links(doc_id)
+    found = relations_view.document_relations(doc, include_internal())     # #11
+    doc.update({k: found[k] for k in ("effective", "relations", "related_by", "validity")})
     return doc
 
 

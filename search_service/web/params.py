@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from search_service.errors import BadParameter
+from search_service.ingest.validity import STATUSES
 from search_service.search import SCOPES, SORTS, SearchRequest, filter_values
 
 MAX_PER_PAGE = 100
@@ -25,10 +26,11 @@ TRUE_WORDS = {"true", "1", "yes", "on"}
 FALSE_WORDS = {"false", "0", "no", "off"}
 
 # Facet name in the engine → parameter name in URLs.
-FACET_PARAMS = {"doc_type": "type", "category": "category", "issuer": "issuer", "year": "year"}
+FACET_PARAMS = {"doc_type": "type", "category": "category", "issuer": "issuer", "year": "year",
+                "validity": "validity"}
 # The order parameters appear in generated URLs (stable URLs are shareable and cacheable).
-URL_ORDER = ("q", "scope", "type", "category", "issuer", "year", "from", "to", "sort", "per_page", "page",
-             "facets")
+URL_ORDER = ("q", "scope", "type", "category", "issuer", "year", "validity", "from", "to", "sort",
+             "per_page", "page", "facets")
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,10 @@ SEARCH_PARAMS = (
           "Published on or after (YYYY-MM-DD, years 1900-2100); not after `to`."),
     Param("to", {"type": "string", "format": "date", "pattern": DATE_PATTERN},
           "Published on or before (YYYY-MM-DD, years 1900-2100)."),
+    Param("validity", {"type": "array", "items": {"type": "string", "enum": list(STATUSES)},
+                       "maxItems": MAX_FILTER_VALUES},
+          "Validity (tình trạng hiệu lực) as the library last computed it: in_force, "
+          "not_yet_in_force, replaced, repealed or unknown. Repeat for several: any of them."),
     Param("facets", {"type": "boolean", "default": True}, "Include facet counts."),
 )
 
@@ -102,6 +108,16 @@ def _ints(args, name: str, low: int, high: int, vi: str):
 
 def _texts(args, name: str, limit: int, vi: str):
     return _one_or_many([_text({name: raw}, name, limit, vi) for raw in _all(args, name)])
+
+
+def _statuses(args):
+    """``validity=in_force`` (repeatable): one of the statuses of #11."""
+    values = [_clean(v) for v in _all(args, "validity")]
+    for value in values:
+        if value and value not in STATUSES:
+            raise BadParameter("validity", f"validity must be one of {', '.join(STATUSES)}",
+                               message_vi="Tình trạng hiệu lực không hợp lệ.")
+    return _one_or_many(values)
 
 
 def _int(args, name: str, default: int | None, low: int, high: int, vi: str) -> int | None:
@@ -219,6 +235,7 @@ def parse_search(args, max_query_chars: int = 1000, include_internal: bool = Fal
         category=_texts(args, "category", MAX_FILTER_CHARS, "Chuyên mục"),
         issuer=_texts(args, "issuer", MAX_FILTER_CHARS, "Cơ quan ban hành"),
         year=_ints(args, "year", MIN_YEAR, MAX_YEAR, "Năm"),
+        validity=_statuses(args),
         facets=_bool(args, "facets", True),
         include_internal=include_internal,
         scope=scope,
@@ -238,7 +255,8 @@ def request_args(req: SearchRequest) -> dict[str, str | list[str]]:
     values = {
         "q": req.q, "scope": None if req.scope == "all" else req.scope,
         "type": req.doc_type, "category": req.category, "issuer": req.issuer,
-        "year": req.year, "from": req.date_from and req.date_from.isoformat(),
+        "year": req.year, "validity": req.validity,
+        "from": req.date_from and req.date_from.isoformat(),
         "to": req.date_to and req.date_to.isoformat(),
         "sort": None if req.sort == "relevance" else req.sort,
         "per_page": None if req.per_page == DEFAULT_PER_PAGE else req.per_page,
@@ -295,4 +313,5 @@ def has_filters(req: SearchRequest) -> bool:
 def filter_count(req: SearchRequest) -> int:
     """How many filter values are on; a date range counts once."""
     return sum(len(filter_values(v)) for v in (req.doc_type, req.category, req.issuer,
-                                               req.year)) + bool(req.date_from or req.date_to)
+                                               req.year, req.validity)) + \
+        bool(req.date_from or req.date_to)

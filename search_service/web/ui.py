@@ -11,7 +11,7 @@ from search_service.errors import NotFound
 from search_service.highlight import mark
 from search_service.query import parse_query
 from search_service.search import FACETS
-from search_service.web import engine
+from search_service.web import engine, relations_view
 from search_service.web.auth import include_internal
 from search_service.web.service import latest_news, vi_label
 from search_service.web.feeds import atom_feed
@@ -25,10 +25,10 @@ FEED_ENTRIES = 20
 RELATED = 5
 PAGE_TEXT_CHARS = 200_000   # of a document's text shown on its page (the API has it all)
 FACET_LABELS = {"doc_type": "Loại văn bản", "category": "Chuyên mục", "issuer": "Cơ quan ban hành",
-                "year": "Năm"}
+                "year": "Năm", "validity": "Hiệu lực"}
 # What "Xem thêm 4 …" counts, per facet.
 FACET_NOUNS = {"doc_type": "loại văn bản", "category": "chuyên mục", "issuer": "cơ quan",
-               "year": "năm"}
+               "year": "năm", "validity": "tình trạng"}
 SORT_LABELS = {"relevance": "Liên quan nhất", "date": "Mới nhất", "date_asc": "Cũ nhất"}
 
 
@@ -80,8 +80,11 @@ def document(doc_id: str):
     body = doc.get("body") or ""
     shown = body[:PAGE_TEXT_CHARS]            # a huge text stays a page a phone can open
     paragraphs = [Markup(mark(p, terms)) for p in shown.split("\n") if p.strip()]
+    found = relations_view.document_relations(doc, internal)      # validity, relations (#11)
+    paragraphs = relations_view.link_numbers(paragraphs, doc.get("doc_number"), found, internal)
     related = engine().more_like_this(doc_id, limit=RELATED, include_internal=internal)
     return render_template("document.html", doc=doc, q=q,
+                           validity=relations_view.page_view(doc, found, internal),
                            title_html=Markup(mark(doc.get("title", ""), terms)),
                            paragraphs=paragraphs, related=related,
                            cut=len(body) - len(shown), shown_chars=len(shown),
@@ -191,5 +194,10 @@ def pre_escaped(html: str) -> Markup:
     return Markup(html)
 
 
+def status_or_label(value) -> str:
+    """A validity status in Vietnamese (``in_force`` → ``Còn hiệu lực``), else :func:`vi_label`."""
+    return relations_view.VALIDITY_LABELS.get(str(value), None) or vi_label(value)
+
+
 FILTERS = {"vi_date": vi_date, "vi_number": vi_number, "vi_seconds": vi_seconds,
-           "vi_label": vi_label, "pre_escaped": pre_escaped}
+           "vi_label": status_or_label, "pre_escaped": pre_escaped}
