@@ -33,7 +33,8 @@ SCORED_FIELDS = tuple(TEXT_FIELDS)
 SORTS = ("relevance", "date", "date_asc")
 SCOPES = ("all", "title", "number")     # where the words are looked for
 # Facet name -> the parameter that filters it (and names it in a suggested filter).
-FILTER_KEYS = {"doc_type": "type", "category": "category", "issuer": "issuer", "year": "year"}
+FILTER_KEYS = {"doc_type": "type", "category": "category", "issuer": "issuer", "year": "year",
+               "validity": "validity"}
 NUMBER_PREFIX_TERMS = 2000      # number keys read for a bare number ("45" → 45/KH-UBND, ...)
 
 
@@ -58,6 +59,7 @@ class SearchRequest:
     news_only: bool = False     # news only, as search_service.news defines it
     snippets: bool = True       # lists that show titles only (latest news) need none
     scope: str = "all"          # all text, titles only, or số/ký hiệu only (SCOPES)
+    validity: str | list[str] | None = None     # in_force, replaced, ... (#11)
 
 
 @dataclass
@@ -75,6 +77,7 @@ class Hit:
     views: int | None = None
     url: str | None = None
     visibility: str = "public"
+    validity: str | None = None     # in_force, replaced, repealed, ... when known (#11)
 
 
 @dataclass
@@ -262,7 +265,8 @@ class SearchEngine:
             doc_number=fields.get("doc_number"), issuer=fields.get("issuer"),
             published=iso_date(fields.get("published")),
             views=fields.get("views"), url=fields.get("url"),
-            visibility=fields.get("visibility", "public"))
+            visibility=fields.get("visibility", "public"),
+            validity=fields.get("validity"))
 
     # -- documents -------------------------------------------------------------------------
     def get_document(self, doc_id: str, include_internal: bool = False) -> dict | None:
@@ -272,6 +276,17 @@ class SearchEngine:
         if not fields or (fields.get("visibility") != "public" and not include_internal):
             return None
         return _public_fields(fields)
+
+    def documents_by_number(self, keys, include_internal: bool = False) -> dict[str, list[str]]:
+        """The ids of the documents numbered with each canonical key (``45-2018-qd-ubnd``)."""
+        out: dict[str, list[str]] = {}
+        with self.snapshot().reading() as col:
+            for key in dict.fromkeys(keys):
+                found = [f for f in col.searcher.documents(number_key=key)
+                         if include_internal or f.get("visibility") == "public"]
+                if found:
+                    out[key] = sorted(f["id"] for f in found)
+        return out
 
     def more_like_this(self, doc_id: str, limit: int = 5,
                        include_internal: bool = False) -> list[Hit]:
