@@ -71,6 +71,10 @@ _ISSUER = re.compile(r"^[\s,]*(?:ngày\s+[\d/.\-]+(?:\s+tháng\s+\d+\s+năm\s+\d
 _DATE_AFTER = re.compile(r"^[\s,]*ngày\s+(?P<d>\d{1,2})(?:\s+tháng\s+|[/.\-])(?P<m>\d{1,2})"
                          r"(?:\s+năm\s+|[/.\-])(?P<y>\d{4})", re.IGNORECASE)
 _YEAR_IN_NUMBER = re.compile(r"\d+\s*[/-]\s*((?:19|20)\d\d)\s*/")
+_NAMED = re.compile(r"\s*(?:" + "|".join(re.escape(n) for n in _TEXT_NAMES[:16]) + r")\b",
+                    re.IGNORECASE)
+_NAME_JUST_BEFORE = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in _TEXT_NAMES[:16])
+                               + r")\s*$", re.IGNORECASE)
 _NAME_BEFORE = re.compile(r"(?P<name>" + "|".join(re.escape(n) for n in _TEXT_NAMES[:16])
                           + r")\b[^,;]{0,80}?\s*(?:số\s*:?\s*)?$", re.IGNORECASE)
 
@@ -236,8 +240,7 @@ def _clause_relations(clause: str, carried: tuple[str, str] | None) -> list[Rela
     if not numbers:
         return []
     evidence = _evidence(clause, carried)
-    body = _LIST_ITEM.sub("", clause, count=1)
-    if _BASIS.match(body):
+    if _BASIS.match(clause):        # a preamble line; "- Căn cứ vào …" in an article instructs
         return [_relation("based_on", clause, n, evidence) for n in numbers]
     found = _ceasing(clause, numbers, evidence)
     if carried and not found:
@@ -287,6 +290,8 @@ def _bound_by_verbs(clause: str, numbers: list[DocNumber], evidence: str,
         if _is_passive(clause, verb):
             continue
         kind = _verb_kind(verb)
+        if _describes_a_text(clause, verb, numbers):
+            continue
         if kind == "implements" and not _IMPLEMENT_START.search(
                 _LIST_ITEM.sub("", clause[:verb.start()], count=1)):
             continue
@@ -301,7 +306,7 @@ def _bound_by_verbs(clause: str, numbers: list[DocNumber], evidence: str,
                 gap = clause[verb.end():n.start]
                 if not _HEAD.match(gap) or len(gap) > 200:
                     break
-                if kind == "implements" and _PART.search(gap):
+                if kind == "implements" and (_PART.search(gap) or not _NAMED.match(gap)):
                     break
             elif _DETOUR.search(clause[previous.end:n.start]):
                 break
@@ -309,6 +314,16 @@ def _bound_by_verbs(clause: str, numbers: list[DocNumber], evidence: str,
             out.append(_relation(_refine(kind, detail), clause, n, evidence, detail))
             previous = n
     return out
+
+
+def _describes_a_text(clause: str, verb: re.Match, numbers: list[DocNumber]) -> bool:
+    """"Nghị định số 169/2018/NĐ-CP … sửa đổi, bổ sung …", "Luật sửa đổi, bổ sung …": the verb
+    names what a cited text did (or a text's name), unless "này" makes it this text."""
+    before = clause[:verb.start()]
+    if re.search(r"\bnày\b", before[-60:]):
+        return False
+    return bool(any(n.end <= verb.start() for n in numbers)
+                or _NAME_JUST_BEFORE.search(before))
 
 
 def _refine(kind: str, detail: str) -> str:
