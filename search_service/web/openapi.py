@@ -36,6 +36,36 @@ HIT = {
         "published": {"type": ["string", "null"], "description": "ISO 8601 date-time"},
         "views": {"type": ["integer", "null"]}, "url": NULLABLE_STR,
         "visibility": {"type": "string", "enum": ["public", "internal"]},
+        "validity": {"type": ["string", "null"], "description": "in_force, not_yet_in_force, "
+                     "replaced, repealed or unknown, as the library computed it (#11)."},
+    },
+}
+
+# What GET /api/documents/<id> adds to the stored fields (#11).
+DOCUMENT = {
+    "type": "object", "required": ["id", "title"],
+    "properties": {
+        "effective": {"type": ["string", "null"], "format": "date",
+                      "description": "When the text says it applies."},
+        "relations": {"type": "array", "description": "What this text does to the documents "
+                      "it names by number (target_id null: not in the collection).",
+                      "items": {"type": "object", "required": ["type", "number", "target_id",
+                                                               "evidence"],
+                                "properties": {
+                                    "type": {"type": "string", "enum": [
+                                        "based_on", "replaces", "amends", "repeals",
+                                        "repeals_part", "implements"]},
+                                    "number": {"type": "string"}, "target_id": NULLABLE_STR,
+                                    "evidence": {"type": "string"}}}},
+        "related_by": {"type": "array", "items": {"type": "object", "properties": {
+            "type": {"type": "string", "enum": ["replaced_by", "amended_by", "repealed_by",
+                                                "partly_repealed_by", "basis_of",
+                                                "implemented_by"]},
+            "source_id": {"type": "string"}, "number": NULLABLE_STR}}},
+        "validity": {"type": "object", "required": ["status", "since", "by"], "properties": {
+            "status": {"type": "string", "enum": ["in_force", "not_yet_in_force", "replaced",
+                                                  "repealed", "unknown"]},
+            "since": {"type": ["string", "null"], "format": "date"}, "by": NULLABLE_STR}},
     },
 }
 
@@ -258,8 +288,7 @@ def spec(max_query_chars: int = 1000) -> dict:
                 "summary": "One document with all its stored fields and body",
                 "operationId": "getDocument", "parameters": [doc_id],
                 "security": TOKEN_OPTIONAL,
-                "responses": {"200": _json({"type": "object", "required": ["id", "title"]},
-                                           "The document"),
+                "responses": {"200": _json(DOCUMENT, "The document"),
                               "401": UNAUTHORIZED,
                               "404": _error_response("Unknown or not public")},
             }, **one_document},
