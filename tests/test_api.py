@@ -44,7 +44,7 @@ def test_search_returns_the_documented_keys(client):
     assert result["normalized_query"] == "phong chay"
     assert (result["page"], result["per_page"]) == (1, 10)
     assert all(HIT_KEYS <= set(hit) for hit in result["hits"])
-    assert set(result["facets"]) == {"doc_type", "category", "issuer", "year"}
+    assert set(result["facets"]) == {"doc_type", "category", "issuer", "year", "validity"}
 
 
 def test_hit_holds_the_document_metadata(client):
