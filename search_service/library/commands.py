@@ -1,4 +1,5 @@
-"""Command-line shells over the library: staff accounts, API tokens, backup, restore, reindex.
+"""Command-line shells over the library: staff accounts, API tokens, backup, restore, reindex,
+and ``library import-index`` (upgrading an index made before the library).
 
 Each command parses, calls the library, and turns a :class:`LibraryError` into a
 ``click.ClickException`` (``Error: …``, exit status 1). Wired into ``python -m search_service``
@@ -36,20 +37,26 @@ def _role_option(f):
                         help="editor: may change documents; viewer: may only read.")(f)
 
 
-@contextmanager
-def _library(library_dir: str | None):
-    """The library, opened for one command; its errors become click errors."""
+def open_library(library_dir: str | None):
+    """The library in ``library_dir`` (default: :func:`default_library_dir`), opened (and
+    created or upgraded); a click error naming the folder when it cannot be."""
     import sqlite3
 
     from search_service.library.store import Library
 
     folder = Path(library_dir) if library_dir else default_library_dir()
     try:
-        library = Library(folder)
+        return Library(folder)
     except LibraryError as exc:
         raise click.ClickException(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:     # no permission, not a database, disk full
         raise click.ClickException(f"cannot open the library in {folder}: {exc}") from None
+
+
+@contextmanager
+def _library(library_dir: str | None):
+    """The library, opened for one command; its errors become click errors."""
+    library = open_library(library_dir)
     try:
         yield library
     except LibraryError as exc:
@@ -248,7 +255,36 @@ def reindex_command(library_dir, index_dir, workers):
     click.echo(f"reindexed {count} documents into {target}")
 
 
+# -- upgrading -----------------------------------------------------------------------------------
+@click.group("library")
+def library_group():
+    """The ward's document library itself."""
+
+
+@library_group.command("import-index")
+@_library_option
+@click.option("--index", "index_dir", type=click.Path(file_okay=False),
+              help="Index folder (default: $SEARCH_INDEX_DIR or index/ at the repo root).")
+def import_index_command(library_dir, index_dir):
+    """Copy the documents of an index made before the library into the library.
+
+    Documents the library holds already are left as they are; the index is only read. Run it
+    once when upgrading, before `reindex` (`ingest` does it by itself on its first run).
+
+    Example: python -m search_service library import-index --index /srv/tra-cuu/index
+    """
+    from search_service import config
+    from search_service.library.importing import import_index
+
+    target = config.index_dir(index_dir)
+    with _library(library_dir) as library:
+        done = import_index(library, target, actor=_actor())
+    click.echo(f"imported {done.added} documents from {target} ({done.kept} were in the "
+               "library already)")
+
+
 def register(main_group: click.Group) -> None:
     """Add the library's commands to the ``python -m search_service`` group."""
-    for command in (users, tokens, backup_command, restore_command, reindex_command):
+    for command in (users, tokens, backup_command, restore_command, reindex_command,
+                    library_group):
         main_group.add_command(command)

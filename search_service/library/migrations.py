@@ -69,7 +69,49 @@ _ACCOUNTS = (
     "CREATE UNIQUE INDEX api_tokens_live_name ON api_tokens (name) WHERE revoked IS NULL",
 )
 
-MIGRATIONS: tuple[tuple[str, ...], ...] = (_DOCUMENTS, _ACCOUNTS)
+# Step 3: how the library feeds search indexes. ``sources``: the file a document was ingested
+# from (its absolute path, ingestion's key of the bytes, and the visibility ingestion chose,
+# which tells a person's later choice apart). ``indexes``: the index folders built from this
+# library. ``index_pending``: per index, the documents changed since that index last received
+# them, marked by triggers in the transaction of the change itself, so no change (whoever
+# makes it) can be missed by the next index write; a newer mark gets a higher ``seq``.
+_FEEDING = (
+    """CREATE TABLE sources (
+        document_id TEXT PRIMARY KEY REFERENCES documents (id) ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        file_key TEXT NOT NULL,
+        visibility TEXT NOT NULL CHECK (visibility IN ('public', 'internal'))
+    )""",
+    "CREATE INDEX sources_path ON sources (path)",
+    """CREATE TABLE indexes (
+        path TEXT PRIMARY KEY,
+        registered TEXT NOT NULL
+    )""",
+    """CREATE TABLE index_pending (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        index_path TEXT NOT NULL REFERENCES indexes (path) ON DELETE CASCADE,
+        document_id TEXT NOT NULL,
+        UNIQUE (index_path, document_id)
+    )""",
+    """CREATE TRIGGER documents_added AFTER INSERT ON documents BEGIN
+        INSERT OR REPLACE INTO index_pending (index_path, document_id)
+            SELECT path, NEW.id FROM indexes;
+    END""",
+    """CREATE TRIGGER documents_changed AFTER UPDATE ON documents BEGIN
+        INSERT OR REPLACE INTO index_pending (index_path, document_id)
+            SELECT path, NEW.id FROM indexes;
+    END""",
+    """CREATE TRIGGER documents_deleted AFTER DELETE ON documents BEGIN
+        INSERT OR REPLACE INTO index_pending (index_path, document_id)
+            SELECT path, OLD.id FROM indexes;
+    END""",
+)
+
+# Step 4: relations between documents and their validity (#11), defined with the code that
+# uses them in search_service.library.relations.
+from search_service.library.relations import MIGRATION as _RELATIONS  # noqa: E402
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (_DOCUMENTS, _ACCOUNTS, _FEEDING, _RELATIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

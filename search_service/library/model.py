@@ -8,7 +8,9 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 
 VISIBILITIES = ("public", "internal")
-TEXT_SOURCES = ("text", "ocr", "manual")      # how the body was obtained from the original
+# How the body was obtained: from the original's text, by OCR, typed by hand, or copied from a
+# search index made before the library existed ("index": no original file was ever kept).
+TEXT_SOURCES = ("text", "ocr", "manual", "index")
 
 COLUMNS = ("id, title, body, guesses, corrections, metadata, visibility, is_published, "
            "text_source, original_name, media_type, original_size, sha256, created, updated")

@@ -13,6 +13,13 @@ The new index is built in a sibling folder and swapped in with one atomic rename
 server keeps answering from the old index until the new one is complete, and a failed
 rebuild leaves the old one untouched. The old index's write lock is held meanwhile, so an
 ingestion run cannot commit into an index that is about to be replaced.
+
+A document ingested from a folder keeps the file's path and key in the rebuilt index (from
+the library's ``sources``), so the next ``ingest`` of that folder still skips unchanged files
+cheaply and ``--sync`` still finds the documents of deleted files. A rebuild registers the
+index with the library and clears the changes it was waiting for (see
+:mod:`search_service.library.feeding`). An empty library never replaces an index that holds
+documents: that is an index made before the library existed, to import first.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from search_service.library import feeding
 from search_service.library.errors import Conflict, LibraryError
 from search_service.library.model import Document
 
@@ -44,22 +52,37 @@ def index_record(doc: Document) -> dict:
     return {**doc.metadata, "id": doc.id, "body": doc.body, "visibility": visibility}
 
 
-def documents_for_index(library) -> Iterator[dict]:
-    """The keyword arguments of the index writer for every document, in the order added.
+def prepared(doc: Document, source: feeding.Source | None = None) -> dict:
+    """The document as the index stores it (before its derived fields are added), from its
+    effective metadata: what ``ingest`` writes for it.
 
-    ``path`` is the original's name and ``file_hash`` its SHA-256: bookkeeping the index keeps
-    for incremental ingestion, which never affects ranking.
+    ``path`` and ``file_hash`` are bookkeeping for incremental ingestion, which never affects
+    ranking: the file it was ingested from and that file's key (``source``), else the
+    original's name and SHA-256.
     """
     from search_service.documents import DocumentError
-    from search_service.ingest.prepare import index_fields, prepare_document
+    from search_service.ingest.prepare import prepare_document
 
+    try:
+        fields = prepare_document(index_record(doc))
+    except DocumentError as exc:        # the library checks values, so this means a bug
+        raise LibraryError(f"document {doc.id!r} cannot be indexed: {exc}") from None
+    if source is not None:
+        return {**fields, "path": source.path, "file_hash": source.file_key}
+    return {**fields, "path": doc.original.name, "file_hash": doc.original.sha256}
+
+
+def documents_for_index(library) -> Iterator[dict]:
+    """The keyword arguments of the index writer for every document, in the order added."""
+    from search_service.ingest.prepare import index_fields
+
+    from search_service.library.relations import Relations
+
+    sources = feeding.sources(library)
+    statuses = Relations(library).statuses()      # validity (#11): in_force, replaced, ...
     for doc in library.iter_documents():
-        try:
-            prepared = prepare_document(index_record(doc))
-        except DocumentError as exc:    # the library checks values, so this means a bug
-            raise LibraryError(f"document {doc.id!r} cannot be indexed: {exc}") from None
-        yield index_fields({**prepared, "path": doc.original.name,
-                            "file_hash": doc.original.sha256})
+        validity = {"validity": statuses[doc.id]} if doc.id in statuses else {}
+        yield index_fields({**prepared(doc, sources.get(doc.id)), **validity})
 
 
 def reindex(library, index_dir: str | Path, *, workers: int = 0) -> int:
@@ -69,13 +92,17 @@ def reindex(library, index_dir: str | Path, *, workers: int = 0) -> int:
     target = Path(index_dir).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target) as old_generation:
+        _refuse_to_empty(library, target)
         build = Path(tempfile.mkdtemp(prefix=f".{target.name}.reindex-", dir=target.parent))
         try:
+            key = feeding.register(library, target)
+            covered = feeding.latest_mark(library)      # the library is read after these
             count = _build(library, build, workers, old_generation)
             _carry_other_files(target, build)
             old = _swap(build, target)
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
+            feeding.clear_up_to(library, key, covered)
         finally:
             shutil.rmtree(build, ignore_errors=True)
     logger.info("reindex: %d documents into %s", count, target)
@@ -101,6 +128,22 @@ def _locked(target: Path) -> Iterator[int]:
         yield ix.latest_generation()
     finally:
         lock.release()
+
+
+def _refuse_to_empty(library, target: Path) -> None:
+    """An empty library would replace an index made before the library: import it first."""
+    from search_service.schema import open_index
+
+    if library.db.connection().execute("SELECT 1 FROM documents LIMIT 1").fetchone():
+        return
+    try:
+        count = open_index(target, create=False).doc_count()
+    except FileNotFoundError:
+        return
+    if count:
+        raise Conflict(f"the library is empty but the index in {target} holds {count} "
+                       "documents; copy them into the library first with `python -m "
+                       "search_service library import-index`, then reindex")
 
 
 def _build(library, folder: Path, workers: int, old_generation: int) -> int:
