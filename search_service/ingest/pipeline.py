@@ -48,7 +48,8 @@ class IndexUnavailable(Exception):
 
 def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool = False,
                  max_file_mb: float = 50, progress=None, workers: int | None = None,
-                 max_seconds_per_file: float | None = None, target=None) -> IngestSummary:
+                 max_seconds_per_file: float | None = None, target=None,
+                 library=None) -> IngestSummary:
     """Index the files in ``paths`` (files or folders, recursively) in one commit.
 
     ``sync``: also remove documents that came from a file below the given folders that is no
@@ -59,7 +60,9 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     its entry point, see :mod:`search_service.parallelwriter`. ``max_seconds_per_file``: the
     time one file may take to parse (default: the setting ``MAX_SECONDS_PER_FILE``), see
     :mod:`search_service.ingest.parserprocess`. Symbolic links: see
-    :mod:`search_service.ingest.walk`.
+    :mod:`search_service.ingest.walk`. ``library``: a
+    :class:`~search_service.library.Library` the run goes through (the files are kept there
+    first, the index gets what it then holds), see :mod:`search_service.ingest.librarian`.
     Raises :class:`IndexUnavailable` when the index is locked by another run, or when a
     worker process failed (then nothing of the run is written).
     """
@@ -79,15 +82,23 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
             writer.start_workers()      # they load pyvi while this process reads the files
         with relaxed_gc(), ix.reader() as reader:
             run = _Run(writer, reader, visibility, max_file_mb, parser, seconds)
+            if library is not None:
+                from search_service.ingest.librarian import Librarian
+
+                run.librarian = Librarian(library, index_dir, reader)
             reports = [run.refuse(path, reason) for path, reason in refused]
             reports += [run.ingest_file(file, root)
                         for file, root in (progress(files) if progress else files)]
             if sync:
                 reports.extend(run.delete_missing(paths))
+            if run.librarian is not None:
+                reports.extend(run.librarian.catch_up(run))
         if run.changed:
             writer.commit()
         else:
             writer.cancel()         # nothing to write: keep the index generation as it is
+        if run.librarian is not None:
+            run.librarian.committed()
     except WorkerFailed as exc:         # the commit failed as a whole: nothing was written
         _cancel(writer)
         raise IndexUnavailable(str(exc)) from exc
@@ -176,6 +187,7 @@ class _Run:
         self.seen: dict[str, str] = {}          # id → the file that holds it in this run
         self.markers = FolderMarkers(visibility)
         self.changed = False
+        self.librarian = None                   # set when the run goes through a library
 
     def refuse(self, path: Path, reason: str) -> FileReport:
         """The report of a path the folder walk refused (a symbolic link leading out)."""
@@ -213,6 +225,9 @@ class _Run:
         file_hash = hashlib.sha1(
             f"{PIPELINE_VERSION}\0{default}\0".encode() + data).hexdigest()
         unchanged = self.by_file.get((abs_path, file_hash))
+        if unchanged and self.librarian and not self.librarian.holds(unchanged, abs_path,
+                                                                     file_hash):
+            unchanged = None                # the library lacks them: read the file again
         if unchanged:                       # same bytes, same defaults: nothing to parse
             self._claim(unchanged, file)
             report.documents = [{**self._stored_summary(i), "outcome": "skipped"}
@@ -230,6 +245,8 @@ class _Run:
                 raise DocumentError(f"document {number} ({doc_id}): {exc}") from None
         self._claim([d["id"] for d in docs], file)
         located = {"path": abs_path, "file_hash": file_hash}
+        if self.librarian is not None:
+            return self.librarian.shelve(rel, data, kind, raw_docs, docs, located)
         if kind != "jsonl":
             return [{**doc, **located} for doc in docs]
         return ({**_with_guessed(raw, doc, default), **located}
@@ -270,6 +287,8 @@ class _Run:
         """Documents from below the synced folders that no file of this run holds any more."""
         roots = [str(Path(p).resolve()) + "/" for p in paths if Path(p).is_dir()]
         gone: dict[str, list[dict]] = {}
+        if self.librarian is not None:      # the library first: it is the source of truth
+            self.librarian.forget_missing(roots, self.seen)
         for doc_id, entry in list(self.known.items()):
             if doc_id not in self.seen and any(entry.path.startswith(r) for r in roots):
                 summary = self._stored_summary(doc_id)
