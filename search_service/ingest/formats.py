@@ -48,6 +48,8 @@ def _lazy(name: str) -> Callable[..., list[dict]]:
 _MODULES = {"image": "ocr"}     # a format's parser module, when it is not named after it
 PARSERS: dict[str, Callable[..., list[dict]]] = {
     name: _lazy(_MODULES.get(name, name)) for name in FORMATS}
+# For a process that parses many files (ingest.parserprocess) to import them up front.
+PARSER_MODULES = tuple(f"search_service.ingest.{_MODULES.get(name, name)}" for name in FORMATS)
 
 
 def parse_file(path: Path, data: bytes) -> list[dict]:

@@ -18,6 +18,7 @@ exits by itself after a minute without work. It dies with its parent: see
 from __future__ import annotations
 
 import atexit
+import importlib
 import logging
 import os
 import pickle
@@ -39,6 +40,8 @@ STARTUP_SECONDS = 60.0      # importing the parsers on a loaded machine, not par
 IDLE_EXIT_SECONDS = 60.0    # a child with nothing to do for this long exits
 IDLE_RESTART_SECONDS = 30.0  # so the parent starts a new one after half of that
 
+# Imported by the parsers on first use; preloaded so that a new child parses at full speed.
+_LIBRARIES = ("bs4", "lxml.etree", "pypdf", "docx")
 _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 _CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); "
           "from search_service.ingest.parserprocess import serve; serve(*sys.argv[2:])")
@@ -86,7 +89,7 @@ class ParserProcess:
         took over ``seconds`` to parse or killed the parser). Raises what the parser raised."""
         self._ensure()
         try:
-            self._send(path, data, max_bytes)
+            self._send(path, data, max_bytes, seconds)
             if not self._results.poll(seconds):
                 self.close()
                 raise IngestError(f"reading the file took over the {seconds:g} s allowed per "
@@ -145,13 +148,13 @@ class ParserProcess:
         self._results = Connection(result_read, writable=False)
         self._last_used = time.monotonic()
 
-    def _send(self, path: Path, data: bytes, max_bytes: int) -> None:
+    def _send(self, path: Path, data: bytes, max_bytes: int, seconds: float) -> None:
         """Send one job; a child that has died since its last file is replaced once."""
         for attempt in (1, 2):
             self._wait_ready()
             self._sequence += 1
             try:
-                self._jobs.send((self._sequence, str(path), max_bytes))
+                self._jobs.send((self._sequence, str(path), max_bytes, seconds))
                 self._jobs.send_bytes(data)
                 return
             except (BrokenPipeError, ConnectionResetError):
@@ -202,29 +205,54 @@ def _signal_name(code: int) -> str:
 
 # -- the child ------------------------------------------------------------------------------
 
+_deadline: float | None = None      # in the child: when the current file's time is up
+
+
+def time_left() -> float | None:
+    """Seconds the file being parsed has left before the parser process is killed; None
+    outside a parser process. A slow parser (OCR) can stop between pages with a clear error
+    instead of being killed."""
+    return None if _deadline is None else _deadline - time.monotonic()
+
+
 def serve(job_fd: str, result_fd: str, parent_pid: str) -> None:
     """The child's loop: parse each file sent, answer with its records or the error."""
+    global _deadline
     from search_service.parallelwriter import die_with_parent
 
     die_with_parent(int(parent_pid))
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl+C is the parent's to handle
     jobs = Connection(int(job_fd), writable=False)
     results = Connection(int(result_fd), readable=False)
-    from search_service.ingest import formats       # imported before saying "ready"
-
+    formats = _preload()
     results.send(("ready",))
     while jobs.poll(IDLE_EXIT_SECONDS):
         try:
-            sequence, path, max_bytes = jobs.recv()
+            sequence, path, max_bytes, seconds = jobs.recv()
             data = jobs.recv_bytes()
         except EOFError:                            # the parent closed the pipe or exited
             return
+        _deadline = time.monotonic() + seconds
         try:
             kind, records = formats.parse_as(Path(path), data, max_bytes=max_bytes)
             reply = (sequence, "ok", kind, records)
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which names the file
             reply = (sequence, "error", _portable(exc))
+        _deadline = None
         results.send(reply)
+
+
+def _preload():
+    """Import every parser and the libraries they import on first use, before the child
+    says it is ready: the time budget is for parsing a file, not for importing pypdf."""
+    from search_service.ingest import formats
+
+    for name in (*formats.PARSER_MODULES, *_LIBRARIES):
+        try:
+            importlib.import_module(name)
+        except ImportError:                         # said when a file needs it
+            logger.debug("cannot preload %s", name, exc_info=True)
+    return formats
 
 
 def _portable(exc: Exception) -> Exception:
