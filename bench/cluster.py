@@ -48,14 +48,18 @@ def ingest(target_kwargs: dict, folder: Path, corpus_file: Path) -> tuple[float,
 def ask(engine, queries, qrels) -> dict:
     from search_service.search import SearchRequest
 
-    runs, times = {}, []
+    runs, times, errors = {}, [], []
     engine.search(SearchRequest(q="khởi động"))           # warm caches and pyvi
     for qid, text in queries:
         started = time.perf_counter()
-        result = engine.search(SearchRequest(q=text, per_page=10))
+        try:
+            runs[qid] = [hit.id for hit in engine.search(SearchRequest(q=text, per_page=10)).hits]
+        except Exception as exc:  # noqa: BLE001 - counted and reported, not hidden
+            errors.append(f"{qid}: {exc}")
+            runs[qid] = []
         times.append(1000 * (time.perf_counter() - started))
-        runs[qid] = [hit.id for hit in result.hits]
-    metrics = common.evaluate(runs, qrels, 10)
+    metrics = {**common.evaluate(runs, qrels, 10), "errors": len(errors),
+               "first_error": errors[0] if errors else None}
     return {**{k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()},
             "p50_ms": round(common.percentile(times, 50), 1),
             "p95_ms": round(common.percentile(times, 95), 1), "runs": runs}

@@ -152,7 +152,7 @@ index ward
     type = distributed
 {agents}
     agent_connect_timeout = 300
-    agent_query_timeout = 10000
+    agent_query_timeout = 30000
     ha_strategy = nodeads
 }}
 """ + _searchd_section(folder, coordinator))
