@@ -21,6 +21,7 @@ from search_service import config
 from search_service.cluster import (ClusterUnavailable, backend_of, cluster_target, engine_for,
                                     register as register_cluster)
 from search_service.errors import IndexMissing, IndexProblem
+from search_service.library.commands import register as register_library
 
 
 def _index_option(f):
@@ -74,7 +75,11 @@ def main(verbose):
 @click.option("--workers", type=click.IntRange(min=0, max=64), default=None,
               help="Processes indexing next to this one (default: one per further core, "
                    "at most 3; 0: index in this process only).")
-def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers):
+@click.option("--library", "library_dir", type=click.Path(file_okay=False),
+              help="Library folder the files are kept in (default: $SEARCH_LIBRARY_DIR or "
+                   "library/ at the repository root).")
+def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers,
+           library_dir):
     """Index files or folders (recursively): article text, HTML, DOCX, PDF, JSON Lines.
 
     Unchanged files are skipped; a file that cannot be read is reported and the others are
@@ -82,8 +87,12 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers
 
     Example: python -m search_service ingest --sync --report bao-cao.json /srv/ward-files
     """
+    import sqlite3
+
     from search_service.ingest.pipeline import IndexUnavailable, ingest_paths
     from search_service.ingest.report import printable
+    from search_service.library import LibraryError
+    from search_service.library.commands import open_library
     from search_service.schema import READ_ERRORS
 
     missing = [p for p in paths if not Path(p).exists()]
@@ -102,14 +111,21 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers
     target = _cluster(cluster_target)           # SEARCH_BACKEND names a cluster: --index unused
     before = _index_to_write(path) if target is None else None
     _require_readable_folders(paths)
+    library = open_library(library_dir) if target is None else None    # kept there first
     try:
         summary = ingest_paths(path, paths, visibility=visibility, sync=sync,
                                max_file_mb=max_file_mb, progress=_progress_bar(),
-                               workers=workers, target=target)
+                               workers=workers, target=target, library=library)
     except IndexUnavailable as exc:
         raise click.ClickException(f"nothing was indexed: {exc}") from None
     except (*READ_ERRORS, UnicodeError) as exc:
         raise click.ClickException(_ingest_failed(path, before, exc)) from None
+    except (LibraryError, sqlite3.Error) as exc:
+        raise click.ClickException(f"the library could not be written: {exc}; the index was "
+                                   "not changed") from None
+    finally:
+        if library is not None:
+            library.close()
     for report in summary.files:
         for warning in report.warnings:
             click.echo(f"warning: {printable(report.path)}: {printable(warning)}", err=True)
@@ -436,3 +452,4 @@ def _cluster(factory):
 
 
 register_cluster(main)        # local-cluster up|down
+register_library(main)        # users, tokens, backup, restore, reindex, library import-index

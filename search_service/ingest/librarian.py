@@ -69,6 +69,8 @@ class Librarian:
         library's rules first, so a record the library refuses fails the whole file.
         """
         pairs = list(zip(raw_docs, docs))
+        if not _encodable(located["path"]):
+            return _unstorable(located["path"])
         if kind != "jsonl":
             try:
                 return list(self._shelve(rel, data, pairs, located, guess=False))
@@ -134,6 +136,21 @@ class Librarian:
     def committed(self) -> None:
         """The index now holds what this run sent: clear those marks."""
         feeding.clear(self.library, [s for s in self.covered.values() if s is not None])
+
+
+def _encodable(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unstorable(path: str) -> Iterator[dict]:
+    """A file name that is not UTF-8 stops the run when its documents are written, as the
+    index itself does (``ingest`` then says which file to rename)."""
+    path.encode("utf-8")                # raises UnicodeEncodeError naming the path
+    yield from ()
 
 
 def _holds_documents(library) -> bool:
