@@ -54,6 +54,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="override a ranking constant of search_service.query or "
                              ".ranking for this run (ablations), e.g. PAIR_BOOST=0")
+    parser.add_argument("--http", type=int, metavar="N", default=0,
+                        help="also time the N longest questions of each set (as typed and "
+                             "folded) over HTTP through the real server: p50/p95 in ms")
     parser.add_argument("--details", type=Path, metavar="FILE",
                         help="write each question's rank of the first relevant hit (JSON Lines)")
     parser.add_argument("--json", action="store_true", help="print machine-readable JSON")
@@ -182,6 +185,35 @@ def measure_ours(args, paths, sets, k: int):
     return rows, details, info
 
 
+def measure_http(args, sets, count: int) -> list[dict]:
+    """p50/p95 client-side ms of the ``count`` longest questions of each set and variant, each
+    GET /api/search on a new connection to ``python -m search_service serve``, after one
+    untimed pass (the server's first searches load pyvi and the snapshot)."""
+    import speed
+
+    server = speed.Server(args.out / INDEX_NAME, args.out / "relevance-server.log", 120)
+    rows = []
+    try:
+        for set_name, (queries, _) in sets.items():
+            longest = sorted((q for _, q in queries), key=len, reverse=True)[:count]
+            for variant, transform in VARIANTS:
+                texts = [transform(q) for q in longest]
+                for text in texts:
+                    server.search(text)
+                client, took = [], []
+                for text in texts:
+                    elapsed, server_ms = server.search(text)
+                    client.append(elapsed)
+                    took.append(server_ms)
+                rows.append({"set": set_name, "variant": variant, "queries": len(texts),
+                             "p50_ms": common.percentile(client, 50),
+                             "p95_ms": common.percentile(client, 95),
+                             "server_p50_ms": common.percentile(took, 50)})
+    finally:
+        server.stop()
+    return rows
+
+
 def print_table(report: dict, k: int) -> None:
     counts = ", ".join(f"{name} {n}" for name, n in report["queries"].items())
     print(f"questions: {counts}; top {k}; corpus {report['corpus']}")
@@ -196,6 +228,10 @@ def print_table(report: dict, k: int) -> None:
         print(f"{row['system']:<12} {row['set']:<6} {row['variant']:<9} {row[f'mrr@{k}']:>7.3f} "
               f"{row[f'recall@{k}']:>6.3f} {row['success@1']:>6.3f} {row['mean_ms']:>6.1f} "
               f"{row['p95_ms']:>7.1f} {row['errors']:>6}")
+    for row in report.get("http", []):
+        print(f"HTTP {row['set']:<6} {row['variant']:<9} {row['queries']} longest: "
+              f"p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, server p50 "
+              f"{row['server_p50_ms']:.1f} ms")
     for name, info in report["indexes"].items():
         print(f"{name}: {json.dumps(info, ensure_ascii=False)}")
     for row in report["results"]:
@@ -224,6 +260,8 @@ def main(argv=None) -> int:
         report["results"] += rows
         report["indexes"]["sqlite-fts5"] = info
         details += more
+    if args.http and args.only != "fts5":
+        report["http"] = measure_http(args, sets, args.http)
     if args.details:
         args.details.write_text("".join(json.dumps(d, ensure_ascii=False) + "\n"
                                         for d in details), encoding="utf-8")

@@ -36,6 +36,13 @@ ISSUER_PREFERENCE = 1.2
 YEAR_PREFERENCE = 1.5
 INTENT_WORD_WEIGHT = 0.3   # as text, a year or a link word of those parts ("năm", "của")
 BARE_NUMBER_BOOST = 10.0   # "kế hoạch 45": a số/ký hiệu 45/KH-…, by its number key
+# Second looks at long questions (search_service.rerank); 0 turns one off.
+FEEDBACK_DOCS = 0          # top documents read for pseudo-relevance feedback
+FEEDBACK_TERMS = 10        # syllables they add to the question
+FEEDBACK_WEIGHT = 0.3      # the weight of the strongest of them
+PROXIMITY_DOCS = 0         # top documents reordered by how close the question's words are
+PROXIMITY_WINDOW = 4.0     # a gap of this many syllables counts 1/e of adjacent ones
+PROXIMITY_WEIGHT = 0.3     # the most a document's score grows for it
 SHORT_QUERY = 4        # at most this many content syllables make a "short" query
 COMMON_TERM_SHARE = 0.3  # long questions skip syllables found in more documents than this
 RELATED_TERMS = 12       # syllables that describe a document when looking for related ones
@@ -240,6 +247,25 @@ def _build_plan(parsed: ParsedQuery, doc_count: int, doc_frequency) -> Plan:
         plan.clauses += [_syllable_clause(f) for _, f in _dedupe(phrase)]
         plan.clauses += _pair_clauses(phrase)
     return plan
+
+
+def is_long(parsed: ParsedQuery) -> bool:
+    """A question rather than keywords: more subject syllables than ``SHORT_QUERY``."""
+    subject = {t for n, t in enumerate(parsed.terms) if n not in parsed.intent.parts}
+    return len(subject) > SHORT_QUERY
+
+
+def content_syllables(parsed: ParsedQuery) -> list[str]:
+    """The question's folded syllables that say what it is about, in order: no function
+    word, no question phrase, no number."""
+    marks = question_marks(parsed.terms)
+    return [f for (e, f), m in zip(parsed.terms, marks)
+            if not m and not _is_stop(e, f) and f.isalpha()]
+
+
+def feedback_clause(folded: str, weight: float) -> Clause:
+    """A syllable added by feedback: the folded fields, like a typed one."""
+    return _syllable_clause(folded, weight)
 
 
 def related_plan(text: str, doc_count: int, doc_frequency) -> Plan:

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from search_service import highlight, query
+from search_service import highlight, query, rerank
 from search_service.complete import complete
 from search_service.docnumber import canonical
 from search_service.intent import TYPE_ABBREVIATIONS, issuer_matches
@@ -131,8 +131,9 @@ class SearchEngine:
         parsed = parse_query(req.q)
         snap = self.snapshot()
         with snap.reading() as col:
-            scores, found = self._text_match(col, req, parsed)
-            matched = found & self._filter(col, req)
+            within = self._filter(col, req)
+            scores, found = self._text_match(col, req, parsed, within)
+            matched = found & within
             order = self._order(col, req, parsed, scores, matched)
             first = (req.page - 1) * req.per_page
             page = order[first:first + req.per_page]
@@ -151,12 +152,15 @@ class SearchEngine:
     def _match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery):
         """``(scores, matched)``: the documents the request finds among those its reader may
         see, scored with statistics of those documents alone."""
-        scores, found = self._text_match(col, req, parsed)
-        return scores, found & self._filter(col, req)
+        within = self._filter(col, req)
+        scores, found = self._text_match(col, req, parsed, within)
+        return scores, found & within
 
-    def _text_match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery):
+    def _text_match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery,
+                    within: np.ndarray):
         """``(scores, found)``: what the words find among the documents the reader may see,
-        before the filters (facet counts need both)."""
+        before the filters (facet counts need both); second looks at a long question read
+        the best documents ``within`` the filters."""
         scope = col.scope(public_only=not req.include_internal)
         if parsed.empty and not (req.scope == "number" and req.q.strip()):
             scores, matched = np.zeros(col.size), scope.mask.copy()
@@ -166,6 +170,8 @@ class SearchEngine:
             plan.clauses += _number_clauses(col, scope, req, parsed)
             plan.prefer = _preferences(col, parsed) if req.scope != "number" else []
             scores, matched = col.score(plan, scope)
+            if req.scope == "all" and query.is_long(parsed):
+                scores = _second_look(col, scope, parsed, scores, matched & within)
         required, excluded = constraints(parsed)
         if required is not None and req.scope != "number":
             matched &= col.docs_matching(required)
@@ -349,6 +355,28 @@ def filter_values(value) -> list:
         return []
     values = value if isinstance(value, (list, tuple)) else [value]
     return list(dict.fromkeys(v for v in values if v not in (None, "")))
+
+
+def _second_look(col: Collection, scope, parsed: ParsedQuery, scores: np.ndarray,
+                 matched: np.ndarray) -> np.ndarray:
+    """Feedback and proximity (:mod:`search_service.rerank`) on a long question's scores;
+    only documents it found are reordered."""
+    if query.FEEDBACK_DOCS:
+        extra = rerank.feedback_clauses(
+            col, scope, scores, matched, {f for _, f in parsed.terms},
+            query.STOP_WORDS.__contains__,
+            docs=query.FEEDBACK_DOCS, terms=query.FEEDBACK_TERMS, weight=query.FEEDBACK_WEIGHT,
+            field_clause=query.feedback_clause)
+        if extra:
+            more, _ = col.score(Plan(extra), scope)
+            scores = np.where(matched, scores + more, scores)
+    if query.PROXIMITY_DOCS:
+        docs, factors = rerank.proximity_factors(
+            col, scores, matched, query.content_syllables(parsed), docs=query.PROXIMITY_DOCS,
+            window=query.PROXIMITY_WINDOW, weight=query.PROXIMITY_WEIGHT)
+        scores = scores.copy()
+        scores[docs] *= factors
+    return scores
 
 
 def _preferences(col: Collection, parsed: ParsedQuery) -> list[tuple[np.ndarray, float]]:
