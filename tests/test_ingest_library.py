@@ -319,17 +319,21 @@ def test_an_older_index_is_imported_then_reindexed_without_losing_anything(older
     before = {internal: results(index, internal) for internal in (False, True)}
     before_stored = stored(index)
 
+    with Library(tmp_path / "library") as library:     # a library that lacks the index's
+        library.add_document(b"Tin moi", name="moi.txt", record={"title": "Tin mới"},
+                             actor="van_thu")
     refused = cli("reindex", "--library", tmp_path / "library", "--index", index,
                   "--workers", "0")
     assert refused.exit_code == 1
-    assert "the library is empty but the index in" in refused.stderr
-    assert "library import-index" in refused.stderr
+    assert f"Error: the index in {index} holds 26 documents the library has never had " \
+           "(such as " in refused.stderr
+    assert "first with `python -m search_service library import-index`" in refused.stderr
     assert stored(index) == before_stored
 
     imported = cli("library", "import-index", "--library", tmp_path / "library",
                    "--index", index)
-    assert imported.stdout == f"imported 26 documents from {index} (0 were in the library " \
-                              "already)\n"
+    assert imported.stdout == f"imported 26 documents from {index} (0 the library holds or " \
+                              "has deleted)\n"
     with Library(tmp_path / "library") as library:
         doc = library.get("hoa-giai")
         assert (doc.text_source, doc.original.media_type) == ("index", INDEX_RECORD_TYPE)
@@ -340,7 +344,12 @@ def test_an_older_index_is_imported_then_reindexed_without_losing_anything(older
 
     rebuilt = cli("reindex", "--library", tmp_path / "library", "--index", index,
                   "--workers", "0")
-    assert rebuilt.stdout == f"reindexed 26 documents into {index}\n"
+    assert rebuilt.stdout == f"reindexed 27 documents into {index}\n"
+    assert "Tin mới" in {fields["title"] for fields in stored(index).values()}
+    with Library(tmp_path / "library") as library:
+        [upload] = library.list_documents(text="Tin mới").documents
+        library.delete(upload.id, actor="van_thu")
+    cli("reindex", "--library", tmp_path / "library", "--index", index, "--workers", "0")
     assert {internal: results(index, internal) for internal in (False, True)} == before
     assert stored(index) == before_stored
 

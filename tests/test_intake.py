@@ -265,3 +265,22 @@ def test_preview_shows_what_the_machine_read_and_what_people_decided(intake, tmp
         "media_type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
     assert seen["source"] is None and seen["index_pending"] is False
     assert seen["text_source"] == "text"
+
+
+# -- upgrading -----------------------------------------------------------------------------------
+
+def test_the_first_write_copies_an_older_index_into_the_library(library, tmp_path):
+    """An upload into an empty library beside an index made before the library: the index's
+    documents are copied in first, so a later reindex keeps them."""
+    from conftest import DATA_DIR
+
+    from search_service.ingest.pipeline import ingest_paths
+    from search_service.library.reindex import reindex
+
+    ingest_paths(tmp_path / "index", [DATA_DIR / "articles"], workers=0)    # no library
+    intake = Intake(library, tmp_path / "index", max_file_mb=5, max_seconds=20)
+    doc, _ = intake.add("qd.docx", docx_bytes(tmp_path), actor="van_thu")
+    ids = {d.id for d in library.list_documents().documents}
+    assert ids == {doc.id, "san-choi-nfd.txt", "so-ket-giua-nhiem-ky.txt"}
+    assert library.get("san-choi-nfd.txt").text_source == "index"
+    assert reindex(library, tmp_path / "index") == 3

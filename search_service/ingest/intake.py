@@ -6,7 +6,10 @@ else :class:`IndexBusy`, and nothing was changed), write the library (the source
 then commit the index. If that commit fails, the change stays in the library, marked pending
 for the index (:mod:`search_service.library.feeding`): the next write here, the next
 ``ingest`` or ``reindex`` sends it, and :class:`IndexNotUpdated` says so. Each write also sends
-up to ``catch_up`` other pending documents along, so such a gap closes by itself.
+up to ``catch_up`` other pending documents along, so such a gap closes by itself. The first
+write of an :class:`Intake` copies into the library the documents of an index made before the
+library (:mod:`search_service.library.importing`): an upload into an empty library must not
+make a later ``reindex`` drop them.
 
 After a write, the caller (the web app) calls ``engine.refresh()`` so that its next search
 sees the new index generation; a server's other processes notice it within a fraction of a
@@ -28,7 +31,7 @@ from search_service.ingest import IngestError
 from search_service.library import checks, feeding, rows
 from search_service.library.audit import check_actor
 from search_service.library.errors import InvalidValue, LibraryError, NotFound
-from search_service.library.importing import INDEX_RECORD_TYPE
+from search_service.library.importing import INDEX_RECORD_TYPE, import_from_reader
 from search_service.library.metadata import clean_value
 from search_service.library.model import Document
 
@@ -66,6 +69,7 @@ class Intake:
         self.index_dir = Path(index_dir)
         self.max_file_mb, self.max_seconds = max_file_mb, max_seconds
         self.busy_seconds, self.catch_up = busy_seconds, catch_up
+        self._imported = False
 
     # -- writing -------------------------------------------------------------------------------
     def add(self, name: str, data: bytes, *, fields: dict | None = None,
@@ -221,9 +225,13 @@ class Intake:
             raise IndexBusy(f"the search index is being written by another run (an ingest or "
                             f"a reindex) and stayed locked for {self.busy_seconds:g} s; nothing "
                             "was changed, try again in a minute") from None
-        sender = _Sender(self.library, feeding.register(self.library, self.index_dir), writer,
-                         self.catch_up)
         try:
+            if not self._imported:      # an index made before the library: copy it in once
+                with ix.reader() as reader:
+                    import_from_reader(self.library, reader, self.index_dir, actor="intake")
+                self._imported = True
+            sender = _Sender(self.library, feeding.register(self.library, self.index_dir),
+                             writer, self.catch_up)
             yield sender
         except BaseException:
             if not writer.is_closed:

@@ -13,9 +13,8 @@ ahead of the index; those documents stay marked pending for the index
 anyway: the index does not hold their files' keys). Nothing is lost and nothing is sent twice
 in a way that matters: writing a document to the index replaces it.
 
-The first run with a library on an index made before the library existed (the library is
-empty, the index is not) copies the index's documents into the library first
-(:mod:`search_service.library.importing`), so an upgrade loses nothing.
+A run on an index made before the library existed first copies the documents the library has
+never had into it (:mod:`search_service.library.importing`), so an upgrade loses nothing.
 """
 
 from __future__ import annotations
@@ -43,9 +42,8 @@ class Librarian:
 
     def __init__(self, library, index_dir, reader, *, actor: str = ACTOR):
         self.library, self.actor = library, actor
-        self.imported = None
-        if reader.doc_count() and not _holds_documents(library):
-            self.imported = import_from_reader(library, reader, index_dir, actor=actor)
+        # Documents of an index made before the library (or beside it) are copied in first.
+        self.imported = import_from_reader(library, reader, index_dir, actor=actor)
         self.key = feeding.register(library, index_dir)
         self.sources = feeding.sources(library)
         # Documents copied from an older index have no original yet: read their files once.
@@ -151,11 +149,6 @@ def _unstorable(path: str) -> Iterator[dict]:
     index itself does (``ingest`` then says which file to rename)."""
     path.encode("utf-8")                # raises UnicodeEncodeError naming the path
     yield from ()
-
-
-def _holds_documents(library) -> bool:
-    return library.db.connection().execute(
-        "SELECT 1 FROM documents LIMIT 1").fetchone() is not None
 
 
 def _document(conn, doc_id: str):

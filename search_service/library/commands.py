@@ -279,8 +279,8 @@ def import_index_command(library_dir, index_dir):
     target = config.index_dir(index_dir)
     with _library(library_dir) as library:
         done = import_index(library, target, actor=_actor())
-    click.echo(f"imported {done.added} documents from {target} ({done.kept} were in the "
-               "library already)")
+    click.echo(f"imported {done.added} documents from {target} ({done.kept} the library "
+               "holds or has deleted)")
 
 
 def register(main_group: click.Group) -> None:

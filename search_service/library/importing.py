@@ -8,7 +8,9 @@ the record the index held, as JSON (media type :data:`INDEX_RECORD_TYPE`), and i
 ``text_source`` is ``index``: the console can say that no original file exists. Ingesting
 the real file later replaces that record with the file and keeps any correction made since.
 
-Documents already in the library are left as they are. The import registers the index with
+Documents already in the library are left as they are, and so are documents the library once
+held and deleted (its audit log names them): the index still holding one means only that the
+deletion has not reached it yet. The import registers the index with
 the library, and the documents it copies are not marked pending for it: the index holds them
 already. It records the file each came from and the index's key of it, so ``ingest --sync``
 still finds the documents of deleted files and a rebuilt index keeps those keys. The next
@@ -38,7 +40,7 @@ BATCH = 200                     # documents per transaction
 
 @dataclass
 class Imported:
-    """What an import did: documents copied, and those the library already held."""
+    """What an import did: documents copied, and those the library holds or held already."""
     added: int = 0
     kept: int = 0
 
@@ -56,13 +58,18 @@ def import_index(library, index_dir, *, actor: str) -> Imported:
 
 
 def import_from_reader(library, reader, index_dir, *, actor: str) -> Imported:
-    """:func:`import_index` from an open Whoosh reader (``ingest`` holds one already)."""
+    """:func:`import_index` from an open Whoosh reader (``ingest`` holds one already). Cheap
+    when there is nothing to import: the index's ids are read from a column."""
     actor = audit.check_actor(actor)
     key = feeding.register(library, index_dir)
-    keys = reader.column_reader("file_hash") if reader.doc_count() else None
-    result, batch = Imported(), []
-    for docnum in reader.all_doc_ids():
-        batch.append((reader.stored_fields(docnum), keys[docnum] if keys else ""))
+    missing = never_kept(library, reader)
+    result = Imported(kept=reader.doc_count() - len(missing))
+    if not missing:
+        return result
+    keys = reader.column_reader("file_hash")
+    batch = []
+    for docnum in missing:
+        batch.append((reader.stored_fields(docnum), keys[docnum]))
         if len(batch) >= BATCH:
             _import_batch(library, batch, key, actor, result)
             batch = []
@@ -71,6 +78,27 @@ def import_from_reader(library, reader, index_dir, *, actor: str) -> Imported:
     logger.info("import-index: %d documents copied from %s, %d already in the library",
                 result.added, index_dir, result.kept)
     return result
+
+
+def never_kept(library, reader) -> list[int]:
+    """The document numbers of the index's documents the library has never held: neither
+    holds now nor deleted (an index made before the library, or beside it)."""
+    if not reader.doc_count():
+        return []
+    ids = reader.column_reader("id")
+    conn = library.db.connection()
+    held = {row[0] for row in conn.execute("SELECT id FROM documents")}
+    missing = {ids[n]: n for n in reader.all_doc_ids() if ids[n] not in held}
+    if not missing:
+        return []
+    once = set()
+    names = sorted(missing)
+    for start in range(0, len(names), BATCH):
+        chunk = names[start:start + BATCH]
+        once.update(row[0] for row in conn.execute(
+            "SELECT DISTINCT document_id FROM audit WHERE document_id IN "
+            f"({','.join('?' * len(chunk))})", chunk))
+    return sorted(n for doc_id, n in missing.items() if doc_id not in once)
 
 
 def record_bytes(stored: dict) -> bytes:

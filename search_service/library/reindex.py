@@ -18,8 +18,8 @@ A document ingested from a folder keeps the file's path and key in the rebuilt i
 the library's ``sources``), so the next ``ingest`` of that folder still skips unchanged files
 cheaply and ``--sync`` still finds the documents of deleted files. A rebuild registers the
 index with the library and clears the changes it was waiting for (see
-:mod:`search_service.library.feeding`). An empty library never replaces an index that holds
-documents: that is an index made before the library existed, to import first.
+:mod:`search_service.library.feeding`). It refuses to replace an index holding documents the
+library has never had (an index made before the library): those are imported first.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def reindex(library, index_dir: str | Path, *, workers: int = 0) -> int:
     target = Path(index_dir).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
     with _locked(target) as old_generation:
-        _refuse_to_empty(library, target)
+        _refuse_to_lose(library, target)
         build = Path(tempfile.mkdtemp(prefix=f".{target.name}.reindex-", dir=target.parent))
         try:
             key = feeding.register(library, target)
@@ -130,20 +130,25 @@ def _locked(target: Path) -> Iterator[int]:
         lock.release()
 
 
-def _refuse_to_empty(library, target: Path) -> None:
-    """An empty library would replace an index made before the library: import it first."""
+def _refuse_to_lose(library, target: Path) -> None:
+    """Documents the index holds and the library never held (an index made before the
+    library) would be lost: import them first."""
+    from search_service.library.importing import never_kept
     from search_service.schema import open_index
 
-    if library.db.connection().execute("SELECT 1 FROM documents LIMIT 1").fetchone():
-        return
     try:
-        count = open_index(target, create=False).doc_count()
+        ix = open_index(target, create=False)
     except FileNotFoundError:
         return
-    if count:
-        raise Conflict(f"the library is empty but the index in {target} holds {count} "
-                       "documents; copy them into the library first with `python -m "
-                       "search_service library import-index`, then reindex")
+    with ix.reader() as reader:
+        missing = never_kept(library, reader)
+        if not missing:
+            return
+        example = reader.stored_fields(missing[0]).get("id")
+    raise Conflict(f"the index in {target} holds {len(missing)} documents the library has "
+                   f"never had (such as {example!r}); rebuilding would lose them: copy them "
+                   "into the library first with `python -m search_service library "
+                   "import-index`, then reindex")
 
 
 def _build(library, folder: Path, workers: int, old_generation: int) -> int:
