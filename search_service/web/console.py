@@ -242,7 +242,8 @@ def _edit_page(doc_id: str, error: str | None = None, typed=None):
         guesses={k: _shown(k, guesses.get(k)) for k in EDITABLE},
         visibility=(typed or {}).get("visibility") or doc.visibility,
         visibility_labels=VISIBILITY_LABELS, preview=_excerpt(doc.body, PREVIEW_CHARS),
-        indexed=engine().get_document(doc_id, include_internal=True) is not None)
+        indexed=engine().get_document(doc_id, include_internal=True) is not None,
+        has_original=has_original(doc_id))
 
 
 @bp.route("/documents/<path:doc_id>/delete")
@@ -275,10 +276,17 @@ def _document_actions() -> dict:
     """``document_actions(doc_id)`` for the public document page: the original's download
     and, for editors, the console's edit page (only for documents the library holds)."""
     def document_actions(doc_id: str) -> dict:
-        if not has_original(doc_id):
+        lib = library()
+        try:
+            doc = lib.get(doc_id) if lib is not None else None
+        except LibraryNotFound:
+            doc = None
+        if doc is None:
             return {}
+        actions = {}
+        if has_original(doc_id):
+            actions["original_url"] = url_for("write_api.original", doc_id=doc_id)
         principal = session_principal()
-        actions = {"original_url": url_for("write_api.original", doc_id=doc_id)}
         if principal is not None and principal.role == "editor":
             actions["edit_url"] = url_for("console.edit", doc_id=doc_id)
         return actions

@@ -210,12 +210,13 @@ def original_file(doc_id: str):
     if lib is None:
         return None
     try:
-        return lib.original_path(doc_id)
+        info, path = lib.original_path(doc_id)
     except LibraryNotFound:             # indexed before the library existed: no original
         return None
     except LibraryError as exc:
         logger.error("original of %r cannot be served: %s", doc_id, exc)
         return None
+    return None if _from_old_index(info) else (info, path)
 
 
 def has_original(doc_id: str) -> bool:
@@ -224,10 +225,20 @@ def has_original(doc_id: str) -> bool:
     if lib is None:
         return False
     try:
-        lib.get(doc_id)
+        doc = lib.get(doc_id)
     except LibraryNotFound:
         return False
-    return True
+    return not _from_old_index(doc.original)
+
+
+def _from_old_index(original) -> bool:
+    """Copied from an index made before the library: its "original" is only the record that
+    index held, not a file anybody uploaded."""
+    try:
+        from search_service.library.importing import INDEX_RECORD_TYPE
+    except ImportError:                 # a library that never imported an old index
+        return False
+    return original.media_type == INDEX_RECORD_TYPE
 
 
 def content_disposition(name: str) -> str:
@@ -245,12 +256,11 @@ def content_disposition(name: str) -> str:
 
 
 def document_json(doc_id: str) -> dict:
-    """The document as ``GET /api/documents/<id>`` gives it to staff, with its links."""
-    doc = engine().get_document(doc_id, include_internal=True)
-    if doc is None:
-        raise NotFound(f"No document with id {doc_id!r}",
-                       message_vi="Không tìm thấy tài liệu này.")
-    return {**doc, "links": document_links(doc_id)}
+    """The document exactly as ``GET /api/documents/<id>`` gives it to this caller (a token
+    holder, so internal documents included)."""
+    from search_service.web import api     # api links originals through this module
+
+    return api.document(doc_id)
 
 
 def document_links(doc_id: str) -> dict:
