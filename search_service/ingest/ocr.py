@@ -93,10 +93,8 @@ def read_pages(pages: Iterable, count: int, *, name: str) -> list[str]:
 
     Stops with :class:`IngestError` when another page would not fit in the time budget.
     """
-    from search_service import config
-
     check_page_count(count)
-    budget = float(config.load()["MAX_SECONDS_PER_FILE"])
+    budget = _budget()
     started = time.monotonic()
     texts, slowest = [], 0.0
     for number, page in enumerate(pages, start=1):
@@ -104,8 +102,8 @@ def read_pages(pages: Iterable, count: int, *, name: str) -> list[str]:
         if elapsed + slowest > budget:
             raise IngestError(
                 f"OCR stopped at page {number} of {count}: reading the scan would take over "
-                f"the {budget:g} s allowed per file (SEARCH_MAX_SECONDS_PER_FILE); raise it "
-                "(about 3 s a page) or split the file")
+                f"the {budget:.1f} s left for the file (SEARCH_MAX_SECONDS_PER_FILE); raise "
+                "it (about 3 s a page) or split the file")
         page_started = time.monotonic()
         image = page() if callable(page) else page
         texts.append(read_image(image, timeout=max(1.0, budget - elapsed)))
@@ -115,6 +113,16 @@ def read_pages(pages: Iterable, count: int, *, name: str) -> list[str]:
         if _progress is not None:
             _progress(name, number, count, seconds)
     return texts
+
+
+def _budget() -> float:
+    """Seconds this file may still take: what the parser process allows it (it kills the
+    parser at its deadline), else the setting ``SEARCH_MAX_SECONDS_PER_FILE``."""
+    from search_service import config
+    from search_service.ingest.parserprocess import time_left
+
+    left = time_left()
+    return float(config.load()["MAX_SECONDS_PER_FILE"]) if left is None else max(left, 0.0)
 
 
 def read_image(image, *, timeout: float = 0) -> str:
