@@ -216,3 +216,30 @@ def _answer(engine, q, scope):
     result = engine.search(SearchRequest(q=q, scope=scope, per_page=20))
     return (result.total, [(h.id, h.score) for h in result.hits], result.suggested_filters,
             result.facets)
+
+
+# -- proximity ---------------------------------------------------------------------------------
+CLOSE = [  # the same words, as often, in texts as long: only their arrangement differs
+    {"id": "a-xa", "title": "Thông tin cho người dân", "published": "2024-05-02",
+     "body": "Bảo vệ rừng đầu nguồn. Cán bộ phường kiểm tra hồ sơ. Môi trường sống an toàn."},
+    {"id": "b-gan", "title": "Thông tin cho người dân", "published": "2024-05-01",
+     "body": "Bảo vệ nghiêm môi trường sống. Cán bộ phường kiểm tra hồ sơ. Rừng đầu nguồn an toàn."},
+]
+
+
+@pytest.mark.parametrize("proximity, expected", [(20, ["b-gan", "a-xa"]),
+                                                 (0, ["a-xa", "b-gan"])])
+def test_a_question_prefers_its_words_close_together(tmp_path, monkeypatch, proximity, expected):
+    """Without proximity the two tie and the newer comes first; with it, the closer."""
+    from search_service import query
+
+    monkeypatch.setattr(query, "PROXIMITY_DOCS", proximity)
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "docs.jsonl").write_text(
+        "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in CLOSE), encoding="utf-8")
+    assert ingest_paths(tmp_path / "index", [tmp_path / "corpus"]).failed == 0
+    engine = SearchEngine(tmp_path / "index")
+    try:
+        assert ids(engine, "người dân bảo vệ môi trường sống thế nào") == expected
+    finally:
+        engine.close()
