@@ -1,0 +1,343 @@
+"""Load: N concurrent clients for T seconds against the real server (`serve --workers W`) on
+127.0.0.1, with 1 and 2 workers, while an ingest runs and while it does not.
+
+Reports requests/s, latency percentiles, errors, 5xx and the server's memory (RSS and PSS of
+every server process). During an ingest, dedicated readers also check that the totals they
+see never go backwards and time how soon after the commit the new documents are served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import common
+from common import DANTRI, LEGAL, BenchError, percentile
+from speed import free_port
+
+BKAI = "legal_passages_bkai.jsonl"
+SHORT = ["phúc lợi", "phuc loi", "hộ nghèo", "tiêm chủng", "covid", "giao thông", "Hà Nội",
+         "bảo hiểm xã hội", "thuế thu nhập", "tai nạn", "học sinh", "bóng đá", "giá xăng",
+         "hình phạt tù", "đất đai", "ly hôn", "di chúc", "xe máy", "lãi suất", "phong chay"]
+WATCHED = ["", "Hà Nội", "covid", "phúc lợi"]      # one per reader during an ingest
+EXAMPLE = """\
+example:
+  .venv/bin/python bench/load.py                                # 50 clients x 60 s, 1 and 2 workers
+  .venv/bin/python bench/load.py --clients 20 --seconds 15 --no-ingest
+"""
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, epilog=EXAMPLE,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--corpus", type=Path, default=common.DEFAULT_CORPUS, help="default: %(default)s")
+    add("--out", type=Path, default=common.OUT_DIR / "load", help="indexes, logs, results")
+    add("--clients", type=int, default=50, help="concurrent clients (default: %(default)s)")
+    add("--seconds", type=float, default=60, help="load duration per run (default: %(default)s)")
+    add("--workers", default="1,2", help="server processes to compare (default: %(default)s)")
+    add("--threads", type=int, default=4, help="threads per server process")
+    add("--readers", type=int, default=4, help="readers watching totals during an ingest")
+    add("--short-share", type=float, default=0.7, help="share of short queries (default 0.7)")
+    add("--no-ingest", action="store_true", help="skip the runs with an ingest")
+    add("--ingest-timeout", type=float, default=900, help="seconds an ingest may take")
+    add("--rounds", type=int, default=1, help="runs of each worker count, taken in turn; "
+        "medians reported (default: %(default)s)")
+    add("--index", type=Path, help="an index of legal + bkai + Dân trí to use as it is "
+        "(default: built and cached in OUT/index-full)")
+    add("--base-index", type=Path, help="an index of legal + bkai to copy for the ingest runs "
+        "(default: built and cached in OUT/index-legal)")
+    add("--json", type=Path, help="write every figure as JSON to this file")
+    args = parser.parse_args(argv)
+    args.workers = [int(w) for w in args.workers.split(",")]
+    if args.clients < 1 or args.seconds <= 0 or min(args.workers) < 1 or args.clients > 500:
+        parser.error("--clients 1..500, --seconds > 0, --workers >= 1")
+    return args
+
+
+# -- the server ------------------------------------------------------------------------------
+class Server:
+    """`python -m search_service serve --workers W` on a free port of 127.0.0.1."""
+
+    def __init__(self, index: Path, workers: int, threads: int, log: Path):
+        self.port, self.log = free_port(), log
+        env = {**os.environ, "SEARCH_RATE_LIMIT": ""}     # measure the server, not the limit
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "search_service", "serve", "--index", str(index),
+                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                 "--threads", str(threads)],
+                cwd=common.REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
+                start_new_session=True)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"the server exited: {log.read_text(errors='replace')[-800:]}")
+            try:
+                if Client(self.port).get("/readyz")[0] == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        self.stop()
+        raise BenchError(f"the server was not ready within 180 s; see {log}")
+
+    def pids(self) -> list[int]:
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        return [self.proc.pid] + [int(p) for p in children.split()]
+
+    def memory(self) -> dict:
+        """RSS and PSS in MB per process (PSS shares pages among the processes using them)."""
+        out = {}
+        for pid in self.pids():
+            fields = {}
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+                name, value = line.split(":", 1)
+                fields[name] = int(value.split()[0]) / 1024
+            out[pid] = {"rss_mb": round(fields["Rss"], 1), "pss_mb": round(fields["Pss"], 1)}
+        return out
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(40)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+class Client:
+    """One keep-alive connection; reconnects after an error."""
+
+    def __init__(self, port: int):
+        self.port, self.conn = port, None
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            self.conn.request("GET", path)
+            response = self.conn.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            self.conn.close()
+            self.conn = None
+            raise
+
+
+# -- load ------------------------------------------------------------------------------------
+def query_paths(questions: list[str], share_short: float, seed: int):
+    """An endless mix: short keyword queries, long dev questions; some pages of the UI."""
+    rng = random.Random(seed)
+    while True:
+        text = rng.choice(SHORT) if rng.random() < share_short else rng.choice(questions)
+        if rng.random() < 0.1:
+            yield "/search?" + urlencode({"q": text})
+        else:
+            yield "/api/search?" + urlencode({"q": text, "per_page": 10})
+
+
+def run_clients(port: int, clients: int, seconds: float, questions, share_short) -> dict:
+    """``clients`` threads, each on its own connection, until ``seconds`` have passed."""
+    stop_at = time.monotonic() + seconds
+    results = [{"ms": [], "errors": 0, "5xx": 0, "other": 0} for _ in range(clients)]
+
+    def client(n: int) -> None:
+        mine, conn = results[n], Client(port)
+        for path in query_paths(questions, share_short, seed=n):
+            if time.monotonic() >= stop_at:
+                return
+            started = time.perf_counter()
+            try:
+                status, _ = conn.get(path)
+            except (OSError, http.client.HTTPException):
+                mine["errors"] += 1
+                continue
+            mine["ms"].append((time.perf_counter() - started) * 1000)
+            if status >= 500:
+                mine["5xx"] += 1
+            elif status != 200:
+                mine["other"] += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client, args=(n,), daemon=True) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(seconds + 60)
+    elapsed = time.monotonic() - started
+    ms = [v for r in results for v in r["ms"]]
+    return {"requests": len(ms), "rps": round(len(ms) / elapsed, 1),
+            "p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1),
+            "p99_ms": round(percentile(ms, 99), 1),
+            "errors": sum(r["errors"] for r in results), "5xx": sum(r["5xx"] for r in results),
+            "other_status": sum(r["other"] for r in results)}
+
+
+class Watcher(threading.Thread):
+    """A reader that asks one query over and over and remembers every total it saw."""
+
+    def __init__(self, port: int, query: str, stop: threading.Event):
+        super().__init__(daemon=True)
+        self.port, self.query, self.stop = port, query, stop
+        self.seen: list[tuple[float, int]] = []          # (time, total)
+        self.errors = 0
+
+    def run(self) -> None:
+        conn = Client(self.port)
+        path = "/api/search?" + urlencode({"q": self.query, "facets": "false"})
+        while not self.stop.is_set():
+            try:
+                status, body = conn.get(path)
+                if status != 200:
+                    raise ValueError(status)
+                self.seen.append((time.time(), json.loads(body)["total"]))
+            except (OSError, http.client.HTTPException, ValueError):
+                self.errors += 1
+            time.sleep(0.02)
+
+    def backwards(self) -> int:
+        return sum(b[1] < a[1] for a, b in zip(self.seen, self.seen[1:]))
+
+    def first_after(self, before: int) -> float | None:
+        return next((t for t, total in self.seen if total > before), None)
+
+
+# -- runs ------------------------------------------------------------------------------------
+def steady_run(args, index: Path, workers: int, questions) -> dict:
+    server = Server(index, workers, args.threads, args.out / f"server-steady-{workers}.log")
+    try:
+        row = run_clients(server.port, args.clients, args.seconds, questions, args.short_share)
+        row["memory"] = server.memory()
+    finally:
+        server.stop()
+    return {"workers": workers, "ingest": False, **row}
+
+
+def ingest_run(args, base: Path, workers: int, questions) -> dict:
+    """The load while ``news_dantri_2020`` is ingested into a copy of the legal index."""
+    work = args.out / f"tmp-ingest-{workers}"
+    common.remove_bench_dir(work)
+    shutil.copytree(base, work)
+    server = Server(work, workers, args.threads, args.out / f"server-ingest-{workers}.log")
+    stop = threading.Event()
+    watchers = [Watcher(server.port, q, stop) for q in WATCHED[:args.readers]]
+    try:
+        for w in watchers:
+            w.start()
+        time.sleep(1)
+        before = [w.seen[-1][1] if w.seen else 0 for w in watchers]
+        with open(args.out / f"ingest-{workers}.log", "wb") as log:
+            started = time.time()
+            ingest = subprocess.Popen(
+                [sys.executable, "-m", "search_service", "ingest", "--index", str(work),
+                 str(args.corpus / DANTRI)], cwd=common.REPO_ROOT, stdout=log,
+                stderr=subprocess.STDOUT)
+            row = run_clients(server.port, args.clients, args.seconds, questions,
+                              args.short_share)
+            try:
+                code = ingest.wait(args.ingest_timeout)
+            except subprocess.TimeoutExpired:
+                ingest.kill()
+                raise BenchError(f"the ingest took over {args.ingest_timeout:g} s") from None
+        ingest_seconds = time.time() - started
+        if code != 0:
+            raise BenchError(f"the ingest failed (exit {code}); see {log.name}")
+        toc = max(work.glob("_documents_*.toc"), key=lambda p: p.stat().st_mtime)
+        committed = toc.stat().st_mtime
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not all(
+                w.first_after(b) for w, b in zip(watchers, before)):
+            time.sleep(0.1)
+        row["memory"] = server.memory()
+    finally:
+        stop.set()
+        server.stop()
+    visible = [round(w.first_after(b) - committed, 2) for w, b in zip(watchers, before)
+               if w.first_after(b)]
+    common.remove_bench_dir(work)
+    return {"workers": workers, "ingest": True, **row,
+            "ingest_seconds": round(ingest_seconds, 1),
+            "ingest_overlap_s": round(min(ingest_seconds, args.seconds), 1),
+            "readers": len(watchers), "reader_requests": sum(len(w.seen) for w in watchers),
+            "reader_errors": sum(w.errors for w in watchers),
+            "totals_backwards": sum(w.backwards() for w in watchers),
+            "visible_after_commit_s": visible}
+
+
+def indexes(args) -> tuple[Path, Path | None]:
+    """The collection to load, and the one an ingest adds Dân trí to (None: no ingest runs).
+    Built once and reused while the indexing code is unchanged (see common.ensure_index)."""
+    full, base = args.index, args.base_index
+    if full is None:
+        full = args.out / "index-full"
+        common.ensure_index(full, common.require_files(args.corpus, [LEGAL, BKAI, DANTRI]))
+    if args.no_ingest:
+        return full, None
+    if base is None:
+        base = args.out / "index-legal"
+        common.ensure_index(base, common.require_files(args.corpus, [LEGAL, BKAI]))
+    return full, base
+
+
+def print_report(rows: list[dict], args) -> None:
+    print(f"{args.clients} clients x {args.seconds:g} s, {args.threads} threads per process, "
+          f"{args.short_share:.0%} short queries")
+    print(f"{'workers':>7} {'ingest':>6} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>7} "
+          f"{'errors':>6} {'5xx':>4} {'RSS MB':>14} {'PSS MB':>14}")
+    for r in rows:
+        procs = list(r["memory"].values())
+        rss = "+".join(f"{p['rss_mb']:.0f}" for p in procs)
+        pss = f"{sum(p['pss_mb'] for p in procs):.0f}"
+        print(f"{r['workers']:>7} {'yes' if r['ingest'] else 'no':>6} {r['rps']:>7.1f} "
+              f"{r['p50_ms']:>6.1f} {r['p95_ms']:>6.1f} {r['p99_ms']:>7.1f} {r['errors']:>6} "
+              f"{r['5xx']:>4} {rss:>14} {pss:>14}")
+        if r["ingest"]:
+            print(f"{'':>15}ingest {r['ingest_seconds']} s; {r['readers']} readers, "
+                  f"{r['reader_requests']} requests, {r['reader_errors']} errors, totals "
+                  f"backwards {r['totals_backwards']}; new documents served "
+                  f"{r['visible_after_commit_s']} s after the commit")
+    for ingest in (False, True):
+        rps = {w: [r["rps"] for r in rows if r["ingest"] == ingest and r["workers"] == w]
+               for w in (1, 2)}
+        if rps[1] and rps[2]:
+            one, two = statistics.median(rps[1]), statistics.median(rps[2])
+            pairs = " ".join(f"{b / a:.2f}" for a, b in zip(rps[1], rps[2]))
+            print(f"2 workers / 1 worker ({'during an ingest' if ingest else 'no ingest'}): "
+                  f"median {two:.1f} / {one:.1f} req/s = {two / one:.2f}x (each round: {pairs})")
+    print("(RSS: master + each worker; PSS: their sum with shared pages counted once)")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    full, legal = indexes(args)
+    queries, _ = common.load_dev(args.corpus)
+    questions = [q for _, q in queries]
+    rows = []
+    for _ in range(args.rounds):        # in turn, so a busy spell on the machine hits both
+        rows += [steady_run(args, full, w, questions) for w in args.workers]
+    for _ in range(args.rounds if legal is not None else 0):
+        rows += [ingest_run(args, legal, w, questions) for w in args.workers]
+    print_report(rows, args)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    bad = any(r["errors"] or r["5xx"] or r.get("totals_backwards") for r in rows)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    common.run_main(main)
