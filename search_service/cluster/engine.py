@@ -22,7 +22,8 @@ from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnav
 from search_service.cluster.writer import stored_fields
 from search_service.news import news_types
 from search_service.query import ParsedQuery, build_plan, parse_query, related_plan
-from search_service.search import Hit, SearchEngine, SearchRequest, SearchResult, _public_fields
+from search_service.search import (Hit, SearchEngine, SearchRequest, SearchResult,
+                                   _public_fields, filter_values)
 from search_service.snapshot import FACETS
 
 logger = logging.getLogger(__name__)
@@ -34,6 +35,7 @@ RETRIES = 2               # a shard mirror that failed is skipped on the next tr
 PARTIAL_NOTICE = ("Một phần dữ liệu tạm thời không truy cập được: kết quả có thể chưa đầy đủ.")
 _LENGTHS = tuple(f"len_{f}" for f in schema.SCORED)
 _EPOCH = datetime(1970, 1, 1)
+_KNOWN_FACETS = tuple(n for n in FACETS if n == "year" or n in schema.FACET_ATTRS)
 
 
 @dataclass
@@ -112,16 +114,19 @@ class ClusterEngine:
         logger.warning("search answered without a shard: %s", "; ".join(filter(None, warnings)))
         return results, True
 
-    def _where(self, req: SearchRequest, match: str | None) -> str:
+    def _where(self, req: SearchRequest, match: str | None, skip: str | None = None) -> str:
+        """The WHERE of a request (``skip``: all filters but that facet's, as the embedded
+        engine counts a facet with values chosen)."""
         parts = [f"MATCH({quote_match(match)})"] if match else []
         if not req.include_internal:
             parts.append("public = 1")
-        for name in ("doc_type", "category", "issuer"):
-            value = getattr(req, name)
-            if value:
-                parts.append(f"{name}_code = {schema.code(value)}")
-        if req.year:
-            parts.append(f"year = {int(req.year)}")
+        for name in schema.FACET_ATTRS + ("year",):
+            values = filter_values(getattr(req, name, None))
+            if values and name != skip:
+                codes = [int(v) for v in values] if name == "year" else \
+                    [schema.code(v) for v in values]
+                column = "year" if name == "year" else f"{name}_code"
+                parts.append(f"{column} IN ({', '.join(map(str, codes))})")
         if req.news_only:
             parts.append("news = 1")
         if req.date_from:
@@ -198,10 +203,12 @@ class ClusterEngine:
         limit = max(CANDIDATES, 2 * needed) if relevance else needed
         statements = [self._candidates_sql(req, match, limit, relevance, m), ("SHOW META", ())]
         if req.facets:
-            for name in FACETS:
+            for name in _KNOWN_FACETS:
                 column = "year" if name == "year" else f"{name}_code"
+                skip = name if filter_values(getattr(req, name, None)) else None
                 statements += [(f"SELECT {column}, COUNT(*) AS n{self._news_select()} FROM "
-                                f"{self.index} WHERE {self._where(req, match)} GROUP BY {column}"
+                                f"{self.index} WHERE {self._where(req, match, skip)} "
+                                f"GROUP BY {column}"
                                 f" LIMIT 10000 OPTION max_matches=10000", ()), ("SHOW META", ())]
         if m and m.all_of and relevance:      # short queries: every word first, so look there too
             everything = " ".join(m.clause_match(c) for c in m.all_of)
@@ -218,7 +225,7 @@ class ClusterEngine:
         stored = self._stored([number for number, _ in page])
         hits = [SearchEngine._hit(stored[number], value, marks, req.snippets)
                 for number, value in page if number in stored]
-        facets = (self._facets(results[2:2 + 2 * len(FACETS)], req, scope)
+        facets = (self._facets(results[2:2 + 2 * len(_KNOWN_FACETS)], req, scope)
                   if req.facets else {})
         return ClusterResult(
             query=req.q, normalized_query=parsed.normalized(), total=total, page=req.page,
@@ -307,20 +314,21 @@ class ClusterEngine:
 
     def _facets(self, results: list, req: SearchRequest, scope: _Scope) -> dict:
         """Facet counts as the embedded engine gives them (same order, same labels)."""
-        facets = {}
-        for i, name in enumerate(FACETS):
+        facets = {name: [] for name in FACETS}        # a facet the cluster lacks stays empty
+        for i, name in enumerate(_KNOWN_FACETS):
             counts = {row[0]: int(row[1]) for row in results[2 * i] if row[0]}
             labels = scope.labels.get(name, {})
-            selected = getattr(req, name)
-            chosen = (int(selected) if name == "year" else schema.code(selected)) if selected \
-                else None
+            selected = filter_values(getattr(req, name, None))
+            key = (lambda v: int(v)) if name == "year" else schema.code
+            chosen = {key(v) for v in selected}
             items = {}
             for value, count in counts.items():
                 label = value if name == "year" else labels.get(value)
                 if label is not None:
-                    items[label] = (count, value == chosen)
-            if selected and not any(is_chosen for _, is_chosen in items.values()):
-                items[selected] = (0, True)
+                    items[label] = (count, value in chosen)
+            for value in selected:
+                if not counts.get(key(value)):
+                    items[value] = (0, True)
             order = (sorted(items.items(), key=lambda kv: -int(kv[0])) if name == "year" else
                      sorted(items.items(), key=lambda kv: (-kv[1][0], str(kv[0]))))
             facets[name] = [{"value": v, "count": c, "selected": s} for v, (c, s) in order]

@@ -24,7 +24,7 @@ FIELD_PREFIX = {"title": "A", "body": "B", "title_f": "C", "body_f": "D", "title
                 "body_bi": "G", "title_w": "H", "body_w": "I", "number_key": "K"}
 TEXT_FIELDS = tuple(FIELD_PREFIX)
 SCORED = tuple(f for f in FIELD_PREFIX if f != "number_key")     # fields with a length
-FACET_ATTRS = ("doc_type", "category", "issuer")
+FACET_ATTRS = ("doc_type", "category", "issuer", "validity")     # text facets and filters
 MISSING_DATE = -(2 ** 62)
 MAX_TOKEN = 40            # Sphinx keeps words up to 42 bytes; longer ones are hashed
 _SAFE = re.compile(r"[a-z0-9_]+")
