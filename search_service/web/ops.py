@@ -202,6 +202,7 @@ def run_server(app: Flask, *, host: str, port: int, workers: int, threads: int,
     from gunicorn.app.base import BaseApplication
 
     app.extensions["search_engine"].close()
+    app.extensions.pop("library", None)     # nor an SQLite connection: each worker opens its own
 
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
