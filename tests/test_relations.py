@@ -291,7 +291,8 @@ def test_validity_filter_facet_and_marks(site):
     assert marks == {"Đã bị thay thế"}
 
 
-def test_a_document_outside_the_library_reads_its_own_text(client):
+def test_a_document_outside_the_library_reads_its_own_text(make_app, tmp_path):
+    client = make_app(LIBRARY_DIR=str(tmp_path / "no-library")).test_client()
     doc = client.get("/api/documents/qd-123-2024").get_json()
     assert set(doc) >= {"effective", "relations", "related_by", "validity"}
     assert doc["validity"]["status"] == "unknown" and doc["related_by"] == []

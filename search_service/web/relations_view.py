@@ -10,6 +10,7 @@ is shown: a target or source that is internal is given without its id.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from datetime import date
 
 from flask import url_for
@@ -67,7 +68,7 @@ def _from_library(doc_id: str) -> dict | None:
         return Relations(lib).document(doc_id) if lib is not None else None
     except NotFound:
         return None
-    except (LibraryError, OSError):         # a library that cannot be read: the text still can
+    except (LibraryError, OSError, sqlite3.Error):  # the text can still be read
         logger.exception("relations of %s: the library could not be read", doc_id)
         return None
 
