@@ -422,3 +422,29 @@ def test_the_cli_ingests_through_the_library_folder_it_is_given(ward, tmp_path):
     with Library(tmp_path / "thu-vien") as library:
         assert library.list_documents().total == 5
     assert not (tmp_path / "khong-dung").exists()
+
+
+# -- marks: what each index has yet to receive ---------------------------------------------------
+
+def test_each_index_has_its_own_marks_cleared_only_up_to_what_it_received(library, tmp_path):
+    from search_service.library import feeding
+
+    (tmp_path / "a").mkdir()
+    library.add_document(b"truoc", name="truoc.txt", record={"title": "Trước"}, doc_id="truoc",
+                         actor="x")
+    a = feeding.register(library, tmp_path / "a")
+    b = feeding.register(library, tmp_path / "b")       # a rebuild's folder, not made yet
+    assert pending(library, a) == []                    # made before: not this index's to get
+    library.add_document(b"mot", name="mot.txt", record={"title": "Một"}, doc_id="mot",
+                         actor="x")
+    [(seq, doc_id)] = pending(library, a)
+    assert doc_id == "mot" and [i for _, i in pending(library, b)] == ["mot"]
+    library.correct("mot", {"title": "Một (sửa)"}, actor="y")    # after a writer read it
+    feeding.clear(library, [seq])
+    assert [i for _, i in pending(library, a)] == ["mot"]        # the newer mark stays
+    feeding.clear(library, [s for s, _ in pending(library, a)])
+    assert pending(library, a) == [] and [i for _, i in pending(library, b)] == ["mot"]
+    library.db.connection().execute("UPDATE indexes SET registered = '2000-01-01'")
+    feeding.register(library, tmp_path / "a")          # b's folder has been gone for a day
+    assert [row[0] for row in library.db.connection().execute("SELECT path FROM indexes")] \
+        == [a]

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from search_service.library.database import now
 
 _CHUNK = 500                    # SQLite's default limit is 999 variables per statement
+FORGET_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -41,15 +43,19 @@ def index_key(index_dir) -> str:
 
 
 def register(library, index_dir) -> str:
-    """Start marking changes for the index in ``index_dir``; returns its key. Indexes whose
-    folder is gone are forgotten, so their marks do not pile up."""
+    """Mark changes for the index in ``index_dir`` from now on; returns its key. An index
+    whose folder has been gone for a day (moved, deleted) is forgotten, so its marks do not
+    pile up; a day, because a rebuild registers a folder before it exists."""
     key = index_key(index_dir)
+    at = now()
+    cutoff = (datetime.fromisoformat(at) - FORGET_AFTER).isoformat(timespec="microseconds")
     with library.db.write() as conn:
-        known = [row[0] for row in conn.execute("SELECT path FROM indexes")]
-        gone = [path for path in known if path != key and not os.path.isdir(path)]
-        conn.executemany("DELETE FROM indexes WHERE path = ?", [(p,) for p in gone])
-        conn.execute("INSERT OR IGNORE INTO indexes (path, registered) VALUES (?, ?)",
-                     (key, now()))
+        stale = [row[0] for row in conn.execute(
+            "SELECT path FROM indexes WHERE path != ? AND registered < ?", (key, cutoff))]
+        conn.executemany("DELETE FROM indexes WHERE path = ?",
+                         [(p,) for p in stale if not os.path.isdir(p)])
+        conn.execute("INSERT INTO indexes (path, registered) VALUES (?, ?) ON CONFLICT (path) "
+                     "DO UPDATE SET registered = excluded.registered", (key, at))
     return key
 
 
