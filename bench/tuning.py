@@ -49,6 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="one configuration against the current one (e.g. a layer off)")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                         help="set a constant for the whole run (the base configuration)")
+    parser.add_argument("--skip-base", action="store_true",
+                        help="do not run the base configuration (ablations only, no sweeps)")
     parser.add_argument("--limit-queries", type=int, metavar="N")
     parser.add_argument("--known-count", type=int, default=200)
     parser.add_argument("--seed", type=int, default=13)
@@ -138,9 +140,12 @@ def main(argv=None) -> int:
     runner = Runner(args)
     report = {"base": base_params, "sweeps": {}, "ablations": {}}
     started = time.perf_counter()
-    base_runs = runner.run({})
-    print(f"base {base_params}: {describe(base_runs)}  ({time.perf_counter() - started:.0f}s)",
-          flush=True)
+    if args.skip_base and args.sweep:
+        raise common.BenchError("--skip-base is for ablations only: a sweep needs the base")
+    base_runs = None if args.skip_base else runner.run({})
+    if base_runs is not None:
+        print(f"base {base_params}: {describe(base_runs)}  "
+              f"({time.perf_counter() - started:.0f}s)", flush=True)
     for spec in args.sweep:
         name, _, raw = spec.partition("=")
         from search_service import query, ranking
