@@ -236,13 +236,13 @@ class ClusterEngine:
     def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool) -> Matching:
         """The plan of the embedded engine, with cluster-wide document frequencies."""
         content = list(dict.fromkeys(f for _, f in parsed.terms))
-        known = {}
-        if len(content) > 4:          # long questions drop common syllables: count them first
-            texts = [schema.keyword("body_f", f) for f in content]
-            known = dict(zip(content, self._doc_frequencies(texts, public_only)))
-        plan = build_plan(parsed, scope.stats.size,
-                          lambda fieldname, term: known.get(term, 0))
-        return matching(plan)
+        texts = [schema.keyword("body_f", f) for f in content]
+        self._doc_frequencies(texts, public_only)      # one round trip for the usual questions
+
+        def doc_frequency(fieldname: str, term: str) -> int:
+            return self._doc_frequencies([schema.keyword(fieldname, term)], public_only)[0]
+
+        return matching(build_plan(parsed, scope.stats.size, doc_frequency))
 
     def _candidates_sql(self, req, match, limit: int, relevance: bool, m) -> tuple[str, tuple]:
         columns = "id, published, " + ", ".join(_LENGTHS)
