@@ -120,7 +120,11 @@ def _is_stop(exact: str, folded: str) -> bool:
     return exact in _STOP_EXACT or (exact == folded and folded in STOP_WORDS)
 
 
-_QUESTION_FOLDED = tuple(tuple(fold_token(w) for w in p) for p in QUESTION_PHRASES)
+# Question phrases by the fold of their first syllable, longest first: a query is read once.
+_QUESTION_INDEX: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = {}
+for _phrase in sorted(QUESTION_PHRASES, key=len, reverse=True):
+    _QUESTION_INDEX.setdefault(fold_token(_phrase[0]), []).append(
+        (_phrase, tuple(fold_token(w) for w in _phrase)))
 
 
 def question_marks(terms: list[tuple[str, str]]) -> list[bool]:
@@ -135,13 +139,12 @@ def question_marks(terms: list[tuple[str, str]]) -> list[bool]:
     [True, True, False, False, False]
     """
     marks = [False] * len(terms)
-    for start in range(len(terms)):
-        for exact_phrase, folded_phrase in zip(QUESTION_PHRASES, _QUESTION_FOLDED):
+    for start, (_, first) in enumerate(terms):
+        for exact_phrase, folded_phrase in _QUESTION_INDEX.get(first, ()):
             end = start + len(exact_phrase)
-            if end > len(terms):
-                continue
-            if all(e == pe or (e == f and f == pf) for (e, f), pe, pf in
-                   zip(terms[start:end], exact_phrase, folded_phrase)):
+            if end <= len(terms) and all(
+                    e == pe or (e == f and f == pf) for (e, f), pe, pf in
+                    zip(terms[start:end], exact_phrase, folded_phrase)):
                 marks[start:end] = [True] * len(exact_phrase)
     return marks
 

@@ -102,18 +102,29 @@ def proximity_factors(col, scores, matched, content: list[str], *, docs: int, wi
     factors = np.ones(len(best))
     for n, docnum in enumerate(best):
         positions: dict[str, list[int]] = {}
-        for i, word in enumerate(document_words(col, docnum)):
-            if word in wanted:
-                positions.setdefault(word, []).append(i)
-        closeness = 0.0
-        for a, b in pairs:
-            if a in positions and b in positions:
-                pa, pb = np.array(positions[a]), np.array(positions[b])
-                at = np.clip(np.searchsorted(pb, pa), 1, len(pb) - 1) if len(pb) > 1 else \
-                    np.zeros(len(pa), dtype=int)
-                gap = np.abs(pb[at] - pa)
-                if len(pb) > 1:
-                    gap = np.minimum(gap, np.abs(pb[at - 1] - pa))
-                closeness += math.exp(-(max(int(gap.min()), 1) - 1) / window)
+        for i, word in [(i, w) for i, w in enumerate(document_words(col, docnum))
+                        if w in wanted]:
+            positions.setdefault(word, []).append(i)
+        closeness = sum(math.exp(-(_smallest_gap(positions[a], positions[b]) - 1) / window)
+                        for a, b in pairs if a in positions and b in positions)
         factors[n] = 1.0 + weight * closeness / len(pairs)
     return best, factors
+
+
+def _smallest_gap(first: list[int], second: list[int]) -> int:
+    """The smallest distance between a position of ``first`` and one of ``second`` (both
+    ascending), at least 1.
+
+    >>> _smallest_gap([1, 20], [5, 23]), _smallest_gap([7], [7])
+    (3, 1)
+    """
+    i = j = 0
+    best = abs(first[0] - second[0])
+    while i < len(first) and j < len(second):
+        gap = first[i] - second[j]
+        best = min(best, abs(gap))
+        if gap < 0:
+            i += 1
+        else:
+            j += 1
+    return max(best, 1)
