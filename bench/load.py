@@ -32,6 +32,7 @@ SHORT = ["phúc lợi", "phuc loi", "hộ nghèo", "tiêm chủng", "covid", "gi
          "bảo hiểm xã hội", "thuế thu nhập", "tai nạn", "học sinh", "bóng đá", "giá xăng",
          "hình phạt tù", "đất đai", "ly hôn", "di chúc", "xe máy", "lãi suất", "phong chay"]
 WATCHED = ["", "Hà Nội", "covid", "phúc lợi"]      # one per reader during an ingest
+REUSE = 20            # requests per connection of a load client
 EXAMPLE = """\
 example:
   .venv/bin/python bench/load.py                                # 50 clients x 60 s, 1 and 2 workers
@@ -59,6 +60,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         "(default: built and cached in OUT/index-full)")
     add("--base-index", type=Path, help="an index of legal + bkai to copy for the ingest runs "
         "(default: built and cached in OUT/index-legal)")
+    add("--nice", type=int, help="scheduling priority of the server and the clients (e.g. -10 "
+        "on a machine shared with other work; negative values need root)")
     add("--json", type=Path, help="write every figure as JSON to this file")
     args = parser.parse_args(argv)
     args.workers = [int(w) for w in args.workers.split(",")]
@@ -71,7 +74,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 class Server:
     """`python -m search_service serve --workers W` on a free port of 127.0.0.1."""
 
-    def __init__(self, index: Path, workers: int, threads: int, log: Path):
+    def __init__(self, index: Path, workers: int, threads: int, log: Path,
+                 nice: int | None = None):
         self.port, self.log = free_port(), log
         env = {**os.environ, "SEARCH_RATE_LIMIT": ""}     # measure the server, not the limit
         with open(log, "wb") as out:
@@ -80,23 +84,38 @@ class Server:
                  "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
                  "--threads", str(threads)],
                 cwd=common.REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env,
-                start_new_session=True)
+                start_new_session=True,
+                preexec_fn=None if nice is None else lambda: os.setpriority(
+                    os.PRIO_PROCESS, 0, nice))
+        ready: set[int] = set()            # every worker, not just the first one up
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise BenchError(f"the server exited: {log.read_text(errors='replace')[-800:]}")
             try:
-                if Client(self.port).get("/readyz")[0] == 200:
-                    return
+                status, body = Client(self.port).get("/readyz")
+                if status == 200:
+                    ready.add(json.loads(body)["pid"])
+                    if len(ready) == workers:
+                        return
+                    continue
             except OSError:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise BenchError(f"the server was not ready within 180 s; see {log}")
+        raise BenchError(f"{len(ready)} of {workers} workers ready within 180 s; see {log}")
 
     def pids(self) -> list[int]:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
         return [self.proc.pid] + [int(p) for p in children.split()]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of every server process so far."""
+        total = 0
+        for pid in self.pids():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])          # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
 
     def memory(self) -> dict:
         """RSS and PSS in MB per process (PSS shares pages among the processes using them)."""
@@ -120,14 +139,20 @@ class Server:
 
 
 class Client:
-    """One keep-alive connection; reconnects after an error."""
+    """A keep-alive connection, opened anew every ``reuse`` requests (a visitor's browser
+    keeps one for a page or a few, not for ever) and after an error."""
 
-    def __init__(self, port: int):
-        self.port, self.conn = port, None
+    def __init__(self, port: int, reuse: int = 0):
+        self.port, self.conn, self.reuse, self.used = port, None, reuse, 0
 
     def get(self, path: str) -> tuple[int, bytes]:
+        if self.conn is not None and self.reuse and self.used >= self.reuse:
+            self.conn.close()
+            self.conn = None
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            self.used = 0
+        self.used += 1
         try:
             self.conn.request("GET", path)
             response = self.conn.getresponse()
@@ -156,7 +181,7 @@ def run_clients(port: int, clients: int, seconds: float, questions, share_short)
     results = [{"ms": [], "errors": 0, "5xx": 0, "other": 0} for _ in range(clients)]
 
     def client(n: int) -> None:
-        mine, conn = results[n], Client(port)
+        mine, conn = results[n], Client(port, reuse=REUSE)
         for path in query_paths(questions, share_short, seed=n):
             if time.monotonic() >= stop_at:
                 return
@@ -217,10 +242,22 @@ class Watcher(threading.Thread):
 
 
 # -- runs ------------------------------------------------------------------------------------
+def measured_load(server: Server, args, questions) -> dict:
+    """run_clients, plus the CPU the server processes used meanwhile: cores busy, and CPU
+    milliseconds per request (what a busy shared machine does not distort)."""
+    cpu_before, started = server.cpu_seconds(), time.monotonic()
+    row = run_clients(server.port, args.clients, args.seconds, questions, args.short_share)
+    cpu = server.cpu_seconds() - cpu_before
+    row["server_cores"] = round(cpu / (time.monotonic() - started), 2)
+    row["cpu_ms_per_request"] = round(1000 * cpu / max(1, row["requests"]), 1)
+    return row
+
+
 def steady_run(args, index: Path, workers: int, questions) -> dict:
-    server = Server(index, workers, args.threads, args.out / f"server-steady-{workers}.log")
+    server = Server(index, workers, args.threads, args.out / f"server-steady-{workers}.log",
+                    args.nice)
     try:
-        row = run_clients(server.port, args.clients, args.seconds, questions, args.short_share)
+        row = measured_load(server, args, questions)
         row["memory"] = server.memory()
     finally:
         server.stop()
@@ -232,7 +269,8 @@ def ingest_run(args, base: Path, workers: int, questions) -> dict:
     work = args.out / f"tmp-ingest-{workers}"
     common.remove_bench_dir(work)
     shutil.copytree(base, work)
-    server = Server(work, workers, args.threads, args.out / f"server-ingest-{workers}.log")
+    server = Server(work, workers, args.threads, args.out / f"server-ingest-{workers}.log",
+                    args.nice)
     stop = threading.Event()
     watchers = [Watcher(server.port, q, stop) for q in WATCHED[:args.readers]]
     try:
@@ -246,8 +284,7 @@ def ingest_run(args, base: Path, workers: int, questions) -> dict:
                 [sys.executable, "-m", "search_service", "ingest", "--index", str(work),
                  str(args.corpus / DANTRI)], cwd=common.REPO_ROOT, stdout=log,
                 stderr=subprocess.STDOUT)
-            row = run_clients(server.port, args.clients, args.seconds, questions,
-                              args.short_share)
+            row = measured_load(server, args, questions)
             try:
                 code = ingest.wait(args.ingest_timeout)
             except subprocess.TimeoutExpired:
@@ -297,14 +334,15 @@ def print_report(rows: list[dict], args) -> None:
     print(f"{args.clients} clients x {args.seconds:g} s, {args.threads} threads per process, "
           f"{args.short_share:.0%} short queries")
     print(f"{'workers':>7} {'ingest':>6} {'req/s':>7} {'p50':>6} {'p95':>6} {'p99':>7} "
-          f"{'errors':>6} {'5xx':>4} {'RSS MB':>14} {'PSS MB':>14}")
+          f"{'errors':>6} {'5xx':>4} {'cores':>5} {'cpu ms':>6} {'RSS MB':>14} {'PSS MB':>7}")
     for r in rows:
         procs = list(r["memory"].values())
         rss = "+".join(f"{p['rss_mb']:.0f}" for p in procs)
         pss = f"{sum(p['pss_mb'] for p in procs):.0f}"
         print(f"{r['workers']:>7} {'yes' if r['ingest'] else 'no':>6} {r['rps']:>7.1f} "
               f"{r['p50_ms']:>6.1f} {r['p95_ms']:>6.1f} {r['p99_ms']:>7.1f} {r['errors']:>6} "
-              f"{r['5xx']:>4} {rss:>14} {pss:>14}")
+              f"{r['5xx']:>4} {r['server_cores']:>5.2f} {r['cpu_ms_per_request']:>6.1f} "
+              f"{rss:>14} {pss:>7}")
         if r["ingest"]:
             print(f"{'':>15}ingest {r['ingest_seconds']} s; {r['readers']} readers, "
                   f"{r['reader_requests']} requests, {r['reader_errors']} errors, totals "
@@ -318,11 +356,14 @@ def print_report(rows: list[dict], args) -> None:
             pairs = " ".join(f"{b / a:.2f}" for a, b in zip(rps[1], rps[2]))
             print(f"2 workers / 1 worker ({'during an ingest' if ingest else 'no ingest'}): "
                   f"median {two:.1f} / {one:.1f} req/s = {two / one:.2f}x (each round: {pairs})")
-    print("(RSS: master + each worker; PSS: their sum with shared pages counted once)")
+    print("(cores: CPU the server processes used / wall time; cpu ms: their CPU per request;\n"
+          " RSS: master + each worker; PSS: their sum with shared pages counted once)")
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.nice is not None:
+        os.setpriority(os.PRIO_PROCESS, 0, args.nice)      # the clients, like the server
     args.out.mkdir(parents=True, exist_ok=True)
     full, legal = indexes(args)
     queries, _ = common.load_dev(args.corpus)
