@@ -127,7 +127,7 @@ def test_a_mirror_killed_while_serving_fails_no_request(cluster, engines):
         worker.join(10)
         local.start(cluster.daemon("shard0-a"))
         local.wait_until_answering([cluster.daemon("shard0-a")])
-    assert failures == [] and not any(partial) and len(partial) > 10
+    assert failures == [] and not any(partial) and len(partial) >= 3
     assert (after.total, after.partial) == (expected, False)
 
 

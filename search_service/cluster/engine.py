@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 CANDIDATES = 1000         # documents ranked by us per search, at least (the page and more)
 STATS_SECONDS = 10.0      # statistics and labels are read again after this long
 BATCH = 30                # queries per round trip (a coordinator passes at most 32 to an agent)
-RETRIES = 2               # a shard mirror that failed is skipped on the next try
+RETRIES = 4               # tries after a shard failed: round robin moves to its other mirror
+RETRY_SECONDS = 0.05
 PARTIAL_NOTICE = ("Một phần dữ liệu tạm thời không truy cập được: kết quả có thể chưa đầy đủ.")
 _LENGTHS = tuple(f"len_{f}" for f in schema.SCORED)
 _EPOCH = datetime(1970, 1, 1)
@@ -111,6 +112,8 @@ class ClusterEngine:
             failed = any(AGENT_FAILURE.search(w) for w in warnings)
             if not failed:
                 return results, False
+            if attempt < RETRIES:
+                time.sleep(RETRY_SECONDS * attempt)
         logger.warning("search answered without a shard: %s", "; ".join(filter(None, warnings)))
         return results, True
 

@@ -153,7 +153,7 @@ index ward
 {agents}
     agent_connect_timeout = 300
     agent_query_timeout = 30000
-    ha_strategy = nodeads
+    ha_strategy = roundrobin
 }}
 """ + _searchd_section(folder, coordinator))
     cluster.daemons.append(coordinator)
