@@ -170,8 +170,10 @@ def _terms(text: str, mode: str = "query") -> tuple[list[tuple[str, str]], list[
     return terms, keys
 
 
-def parse_query(text: str) -> ParsedQuery:
-    """Plain words and quoted phrases; ``-word``/``NOT word`` excludes; never fails."""
+def parse_query(text: str, words: bool = True) -> ParsedQuery:
+    """Plain words and quoted phrases; ``-word``/``NOT word`` excludes; never fails.
+
+    ``words=False`` leaves pyvi's words out (a quick comparison needs no segmentation)."""
     text = normalize_text(text.replace("\x00", " "))
     text = "".join(c if c.isprintable() else " " for c in text)
     parsed = ParsedQuery(text=text)
@@ -192,7 +194,7 @@ def parse_query(text: str) -> ParsedQuery:
     parsed.intent.parts = {n + len(parsed.terms) for n in parsed.intent.parts}
     parsed.terms += terms
     parsed.number_keys += keys
-    if any(e != f for e, f in parsed.terms):   # pyvi only joins words typed with diacritics
+    if words and any(e != f for e, f in parsed.terms):   # pyvi joins only accented words
         parsed.words = [w.lower() for w in segment(text).split()
                         if "_" in w and all(p.isalpha() for p in w.split("_"))]
     return parsed

@@ -149,15 +149,16 @@ class SearchEngine:
             took_ms=round((time.perf_counter() - started) * 1000, 2),
             did_you_mean=suggestion, facets=facets, hits=hits, suggested_filters=offered)
 
-    def _match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery):
+    def _match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery,
+               second_look: bool = True):
         """``(scores, matched)``: the documents the request finds among those its reader may
         see, scored with statistics of those documents alone."""
         within = self._filter(col, req)
-        scores, found = self._text_match(col, req, parsed, within)
+        scores, found = self._text_match(col, req, parsed, within, second_look)
         return scores, found & within
 
     def _text_match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery,
-                    within: np.ndarray):
+                    within: np.ndarray, second_look: bool = True):
         """``(scores, found)``: what the words find among the documents the reader may see,
         before the filters (facet counts need both); second looks at a long question read
         the best documents ``within`` the filters."""
@@ -170,7 +171,7 @@ class SearchEngine:
             plan.clauses += _number_clauses(col, scope, req, parsed)
             plan.prefer = _preferences(col, parsed) if req.scope != "number" else []
             scores, matched = col.score(plan, scope)
-            if req.scope == "all" and query.is_long(parsed):
+            if second_look and req.scope == "all" and query.is_long(parsed):
                 scores = _second_look(col, scope, parsed, scores, matched & within)
         required, excluded = constraints(parsed)
         if required is not None and req.scope != "number":
@@ -186,8 +187,10 @@ class SearchEngine:
         suggestion = _correction(snap, col, parsed, req.include_internal)
         if suggestion is None:
             return None
-        fixed = parse_query(suggestion)
-        scores, matched = self._match(col, req, fixed)
+        # A first pass is enough to tell whether other documents come first: no pyvi words,
+        # no second look at a long question's best documents.
+        fixed = parse_query(suggestion, words=False)
+        scores, matched = self._match(col, req, fixed, second_look=False)
         if not matched.any():
             return None
         page = self._order(col, replace(req, page=1), fixed, scores, matched)[:req.per_page]
