@@ -33,7 +33,7 @@ def _settings() -> dict:
     try:
         return config.load()
     except ValueError as exc:
-        raise click.ClickException(f"a SEARCH_* setting is not a number: {exc}") from None
+        raise click.ClickException(f"a setting is not usable: {exc}") from None
 
 
 def _usable_index(path: Path, missing_hint: str = ""):
@@ -102,11 +102,9 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers
         raise click.ClickException("--sync takes exactly one folder")
     if report_path and not Path(report_path).resolve().parent.is_dir():
         raise click.ClickException(f"cannot write the report: no folder for {report_path}")
+    settings = _settings()
     if max_file_mb is None:
-        try:
-            max_file_mb = float(config.load()["MAX_FILE_MB"])
-        except ValueError as exc:
-            raise click.ClickException(f"SEARCH_MAX_FILE_MB is not a number: {exc}") from None
+        max_file_mb = float(settings["MAX_FILE_MB"])
     path = config.index_dir(index_dir)
     target = _cluster(cluster_target)           # SEARCH_BACKEND names a cluster: --index unused
     before = _index_to_write(path) if target is None else None
@@ -115,7 +113,8 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers
     try:
         summary = ingest_paths(path, paths, visibility=visibility, sync=sync,
                                max_file_mb=max_file_mb, progress=_progress_bar(),
-                               workers=workers, target=target, library=library)
+                               workers=workers, target=target, library=library,
+                               max_seconds_per_file=float(settings["MAX_SECONDS_PER_FILE"]))
     except IndexUnavailable as exc:
         raise click.ClickException(f"nothing was indexed: {exc}") from None
     except (*READ_ERRORS, UnicodeError) as exc:

@@ -86,7 +86,11 @@ def load(overrides: dict | None = None) -> dict:
     values = {}
     for setting in SETTINGS:
         raw = os.environ.get("SEARCH_" + setting.name)
-        values[setting.name] = setting.default if raw is None else _coerce(raw, setting.default)
+        try:
+            values[setting.name] = (setting.default if raw is None
+                                    else _coerce(raw, setting.default))
+        except ValueError as exc:      # name the setting: the operator has a dozen of them
+            raise ValueError(f"SEARCH_{setting.name}={raw!r}: {exc}") from None
     if overrides:
         values.update(overrides)
     return values

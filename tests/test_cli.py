@@ -229,8 +229,19 @@ def test_a_setting_that_is_not_a_number_is_an_error(runner, ward_index):
     result = runner.invoke(main, ["search", "--index", str(ward_index), "phuc loi"],
                            env={"SEARCH_MAX_QUERY_CHARS": "nghìn"})
     assert result.exit_code == 1
-    assert result.stderr == ("Error: a SEARCH_* setting is not a number: invalid literal for "
-                             "int() with base 10: 'nghìn'\n")
+    assert result.stderr == ("Error: a setting is not usable: SEARCH_MAX_QUERY_CHARS='nghìn': "
+                             "invalid literal for int() with base 10: 'nghìn'\n")
+
+
+def test_ingest_names_a_time_budget_setting_that_is_not_a_number(runner, tmp_path):
+    (tmp_path / "tin.txt").write_text("Tin tức phường", encoding="utf-8")
+    result = runner.invoke(main, ["ingest", "--index", str(tmp_path / "index"),
+                                  "--max-file-mb", "5", str(tmp_path / "tin.txt")],
+                           env={"SEARCH_MAX_SECONDS_PER_FILE": "một phút"})
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: a setting is not usable: "
+                                    "SEARCH_MAX_SECONDS_PER_FILE='một phút'")
+    assert not (tmp_path / "index").exists()
 
 
 def test_python_dash_m_entry_point(ward_index):
