@@ -49,8 +49,8 @@ SETTINGS = [
     Setting("RATE_LIMIT", "120 per minute",
             "Searches (search page, its feed, /api/search) allowed per client address; "
             "empty: no limit. Counted per server process."),
-    Setting("RATE_LIMIT_EXEMPT", "127.0.0.1, ::1",
-            "Client addresses never rate-limited (this machine), separated by commas."),
+    Setting("RATE_LIMIT_EXEMPT", "",
+            "Client addresses never rate-limited, separated by commas (e.g. a monitoring host)."),
     Setting("TRUSTED_PROXIES", 0,
             "Reverse proxies in front of the server; above 0, the client address is read from "
             "X-Forwarded-For (that many hops)."),

@@ -302,3 +302,10 @@ def test_sigterm_lets_a_request_in_flight_finish(web_index, tmp_path):
             socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
     finally:
         server.kill()
+
+
+def test_no_address_is_exempt_by_default(monkeypatch, make_app):
+    """An operator's reverse proxy on the same machine must not exempt every visitor."""
+    monkeypatch.delenv("SEARCH_RATE_LIMIT_EXEMPT")
+    client = make_app(RATE_LIMIT="2 per minute").test_client()
+    assert [client.get("/api/search?q=a").status_code for _ in range(3)] == [200, 200, 429]
