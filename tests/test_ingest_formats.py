@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 import fixtures_files as fx
+from conftest import SHARED
 from search_service.ingest import IngestError, docx, encoding, formats, html, jsonl, pdf
 
-SEED_DIR = Path("/work/shared/seeds")
+SEED_DIR = SHARED / "seeds"
 SAMPLES = [
     fx.ARTICLE_TXT,
     "Quyết định về việc thành lập Tổ công tác; Ủy ban nhân dân phường Phúc Lợi.",
