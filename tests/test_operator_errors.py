@@ -38,8 +38,10 @@ RECORDS = [
 
 
 def run_cli(*args, env: dict | None = None, prefix: tuple = (), timeout: float = 120):
-    """The CLI as an operator runs it; SEARCH_* variables only as given here."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SEARCH_")}
+    """The CLI as an operator runs it; SEARCH_* variables only as given here, but for the
+    test run's library folder (never the repository's library/)."""
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("SEARCH_") or k == "SEARCH_LIBRARY_DIR"}
     return subprocess.run([*prefix, sys.executable, "-m", "search_service", *map(str, args)],
                           cwd=REPO_ROOT, env={**clean, "PYTHONIOENCODING": "utf-8", **(env or {})},
                           capture_output=True, text=True, encoding="utf-8", timeout=timeout)
