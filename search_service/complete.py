@@ -93,9 +93,13 @@ def _titles(col, scope, prefix: str, limit: int) -> list[dict]:
     scores, _ = col.score(plan, scope)
     docs = np.flatnonzero(matched)
     docs = docs[np.lexsort((col.id_rank[docs], -col.published[docs], -scores[docs]))]
+    return title_items((col.searcher.stored_fields(int(d)) for d in docs), limit)
+
+
+def title_items(documents, limit: int) -> list[dict]:
+    """The first ``limit`` distinct titles of ``documents`` (stored fields, best first)."""
     items, seen = [], set()
-    for docnum in docs:
-        fields = col.searcher.stored_fields(int(docnum))
+    for fields in documents:
         title = fields.get("title", "")
         if title and title not in seen:
             seen.add(title)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from search_service.analysis import fold
 from search_service.cluster import schema
-from search_service.complete import MAX_FACET_ITEMS, MIN_PREFIX, _starts_with_words
+from search_service.complete import (MAX_FACET_ITEMS, MIN_PREFIX, _starts_with_words,
+                                     title_items)
 from search_service.docnumber import canonical
 from search_service.query import parse_query
 
@@ -65,13 +66,5 @@ def _titles(engine, prefix: str, limit: int, public: str) -> list[dict]:
     last_word = schema.keyword("title_f", last)
     words.append(last_word + "*" if len(last) >= MIN_PREFIX and last_word.isalnum()
                  else last_word)
-    items, seen = [], set()
-    for fields in _rows(engine, " ".join(words), "WEIGHT() DESC, published DESC", limit * 3,
-                        public):
-        title = fields.get("title", "")
-        if title and title not in seen:
-            seen.add(title)
-            items.append({"text": title, "kind": "document", "id": fields["id"]})
-            if len(items) == limit:
-                break
-    return items
+    rows = _rows(engine, " ".join(words), "WEIGHT() DESC, published DESC", limit * 3, public)
+    return title_items(rows, limit)
