@@ -30,11 +30,8 @@ def complete(col, scope, prefix: str, limit: int) -> list[dict]:
 
 def _numbers(col, scope, prefix: str, limit: int) -> list[dict]:
     """Documents whose số/ký hiệu starts like ``prefix`` (typed in any separator style)."""
-    if not any(c.isdigit() for c in prefix):
-        return []
-    try:
-        key = canonical(prefix)
-    except ValueError:
+    key = number_prefix(prefix)
+    if key is None:
         return []
     keys = _visible(col, scope, "number_key",
                     col.searcher.reader().expand_prefix("number_key", key))
@@ -46,6 +43,16 @@ def _numbers(col, scope, prefix: str, limit: int) -> list[dict]:
         items.append({"text": fields.get("doc_number") or fields.get("title", ""),
                       "kind": "number", "id": fields["id"]})
     return items
+
+
+def number_prefix(prefix: str) -> str | None:
+    """The start of a number key that ``prefix`` types (``15/NQ`` → ``15-nq``), or None."""
+    if not any(c.isdigit() for c in prefix):
+        return None
+    try:
+        return canonical(prefix)
+    except ValueError:
+        return None
 
 
 def _facet_values(col, scope, prefix: str) -> list[dict]:

@@ -6,8 +6,7 @@ from __future__ import annotations
 from search_service.analysis import fold
 from search_service.cluster import schema
 from search_service.complete import (MAX_FACET_ITEMS, MIN_PREFIX, _starts_with_words,
-                                     title_items)
-from search_service.docnumber import canonical
+                                     number_prefix, title_items)
 from search_service.query import parse_query
 
 
@@ -32,11 +31,8 @@ def _rows(engine, match: str, order: str, limit: int, public: str) -> list[dict]
 
 
 def _numbers(engine, prefix: str, limit: int, public: str) -> list[dict]:
-    if not any(c.isdigit() for c in prefix):
-        return []
-    try:
-        key = canonical(prefix)
-    except ValueError:
+    key = number_prefix(prefix)
+    if key is None:
         return []
     found = _rows(engine, schema.keyword("number_key", key) + "*", "published DESC",
                   limit, public)
