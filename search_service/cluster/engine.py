@@ -280,7 +280,10 @@ class ClusterEngine:
             if any(all_hit for _, all_hit in scores.values()):
                 top = max(v for v, _ in scores.values())
                 scores = {n: (v + top if a else v, a) for n, (v, a) in scores.items()}
-        ids = self._ids(list(rows))
+        # A shard may die between the two round trips: a row whose id it no longer answers for
+        # sorts after its equals (and is dropped later, when its stored fields are missing).
+        known = self._ids(list(rows))
+        ids = {number: known.get(number, "\uffff") for number in rows}
         missing = math.inf
 
         def key(number):
