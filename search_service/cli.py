@@ -38,7 +38,7 @@ def _settings() -> dict:
 
 def _usable_index(path: Path, missing_hint: str = ""):
     """check_index(path), or the ClickException that says what is wrong and what to do."""
-    from search_service.schema import check_index
+    from search_service.index.schema import check_index
 
     try:
         return check_index(path)
@@ -93,7 +93,7 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers
     from search_service.ingest.report import printable
     from search_service.library import LibraryError
     from search_service.library.commands import open_library
-    from search_service.schema import READ_ERRORS
+    from search_service.index.schema import READ_ERRORS
 
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
@@ -145,7 +145,7 @@ def _index_to_write(path: Path) -> int | None:
     A damaged or unreadable index is refused before any file is read; so is a folder that
     holds other files, where a mistyped --index would scatter index files among them.
     """
-    from search_service.schema import check_index
+    from search_service.index.schema import check_index
 
     try:
         return check_index(path).generation
@@ -181,7 +181,7 @@ def _ingest_failed(path: Path, before: int | None, exc: Exception) -> str:
     """The message for a run stopped by the system (permissions, disk, a name that is not
     UTF-8, a damaged index): what failed, and whether the index changed — read from disk."""
     from search_service.ingest.report import printable
-    from search_service.schema import index_problem, latest_generation
+    from search_service.index.schema import index_problem, latest_generation
 
     if isinstance(exc, UnicodeEncodeError) and isinstance(exc.object, str):
         what = (f"the name {printable(exc.object)} is not valid UTF-8 and cannot be stored in "
@@ -241,7 +241,7 @@ def search(index_dir, query, limit, as_json, internal):
 
     Example: python -m search_service search "phuc loi hoi nghi"
     """
-    from search_service.schema import READ_ERRORS, index_problem
+    from search_service.index.schema import READ_ERRORS, index_problem
     from search_service.search import SearchEngine, SearchRequest
 
     text = " ".join(query)
@@ -300,7 +300,7 @@ def serve(index_dir, host, port, create, workers, threads):
 
     Example: python -m search_service serve --index /srv/tra-cuu/index --port 8000 --workers 2
     """
-    from search_service.schema import READ_ERRORS, index_problem
+    from search_service.index.schema import READ_ERRORS, index_problem
     from search_service.web import create_app, ops
 
     settings = _settings()
@@ -357,7 +357,7 @@ def index_to_serve(path: Path, *, default: bool, create: bool, sample_dir: Path)
     folder only). The default index is made on its first run, with the samples unless
     ``create``; "first run" means no index yet, or the empty one a first open left behind.
     """
-    from search_service.schema import check_index, open_index
+    from search_service.index.schema import check_index, open_index
 
     try:
         info = check_index(path)

@@ -3,15 +3,15 @@ keywords`` with ``min_prefix_len``), types and categories from the facet labels.
 
 from __future__ import annotations
 
-from search_service.analysis import fold
+from search_service.text import fold
 from search_service.cluster import schema
-from search_service.complete import (MAX_FACET_ITEMS, MIN_PREFIX, _starts_with_words,
+from search_service.search.complete import (MAX_FACET_ITEMS, MIN_PREFIX, _starts_with_words,
                                      number_prefix, title_items)
-from search_service.query import parse_query
+from search_service.search.query import parse_query
 
 
 def complete(engine, prefix: str, limit: int, include_internal: bool) -> list[dict]:
-    """``[{"text", "kind", "id"}]`` as :func:`search_service.complete.complete` returns."""
+    """``[{"text", "kind", "id"}]`` as :func:`search_service.search.complete.complete` returns."""
     public = "" if include_internal else " AND public = 1"
     items = _numbers(engine, prefix, limit, public)
     room = max(0, min(MAX_FACET_ITEMS, limit - len(items)))

@@ -20,11 +20,11 @@ from search_service.cluster.ranking import RANKER, Matching, Stats, frequencies,
 from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnavailable,
                                              Connections, quote_match)
 from search_service.cluster.writer import stored_fields
-from search_service.news import news_types
-from search_service.query import ParsedQuery, build_plan, parse_query, related_plan
+from search_service.search.news import news_types
+from search_service.search.query import ParsedQuery, build_plan, parse_query, related_plan
 from search_service.search import (Hit, SearchEngine, SearchRequest, SearchResult,
                                    _public_fields, filter_values)
-from search_service.snapshot import FACETS
+from search_service.search.snapshot import FACETS
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class ClusterEngine:
     # -- lifecycle (as SearchEngine) ------------------------------------------------------------
     def warm(self) -> None:
         """Read the statistics now; a cluster that is down is reported, not fatal."""
-        from search_service.analysis import segment
+        from search_service.text import segment
 
         segment("Khởi động")
         try:
@@ -371,8 +371,8 @@ class ClusterEngine:
         return [SearchEngine._hit(stored[n], v, snippet=False) for n, v in ranked if n in stored]
 
     def _body_frequency(self, text: str, public_only: bool):
-        from search_service.analysis import fold_token, syllables
-        from search_service.query import RELATED_TEXT_CHARS
+        from search_service.text import fold_token, syllables
+        from search_service.search.query import RELATED_TEXT_CHARS
 
         terms = list(dict.fromkeys(fold_token(s.lower()) for s, _, _, _ in
                                    syllables(text[:RELATED_TEXT_CHARS])))

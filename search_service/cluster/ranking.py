@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from search_service.cluster.schema import keyword
-from search_service.ranking import B, DEFAULT_B, K1, Plan
+from search_service.search.ranking import B, DEFAULT_B, K1, Plan
 
 _WORD = re.compile(r"word(\d+)=\(tf=(\d+)")
 
@@ -19,7 +19,7 @@ _WORD = re.compile(r"word(\d+)=\(tf=(\d+)")
 def _field_boosts() -> dict[str, float]:
     """The embedded schema's index-time boosts: Whoosh multiplies a title's frequencies by
     them, so our score must too."""
-    from search_service.schema import build_schema
+    from search_service.index.schema import build_schema
 
     schema = build_schema()
     return {name: float(getattr(getattr(schema[name], "format", None), "field_boost", 1.0)

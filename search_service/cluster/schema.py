@@ -14,10 +14,10 @@ import hashlib
 import re
 import zlib
 
-from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from search_service.analysis import index_layers
-from search_service.ranking import facet_key
+from search_service.text import index_layers
+from search_service.index.schema import quantized_length
+from search_service.search.ranking import facet_key
 
 # Field → the capital that starts its tokens. Q (escape) and Z (hashed) are never prefixes.
 FIELD_PREFIX = {"title": "A", "body": "B", "title_f": "C", "body_f": "D", "title_bi": "E",
@@ -64,8 +64,8 @@ def code(value) -> int:
 
 
 def quantized(length: int) -> int:
-    """A field length as Whoosh keeps it (one byte), so both engines normalise alike."""
-    return int(byte_to_length(length_to_byte(length)))
+    """A field length as the embedded index keeps it, so both engines normalise alike."""
+    return quantized_length(length)
 
 
 def field_tokens(title: str, body: str, number_key: str | None) -> dict[str, list[str]]:

@@ -210,10 +210,8 @@ class Intake:
     @contextmanager
     def _writing(self):
         """The index's write lock (waited for), then a sender committed at the end."""
-        from whoosh.index import LockError
-
-        from search_service.parallelwriter import ParallelSegmentWriter
-        from search_service.schema import open_index
+        from search_service.index.parallelwriter import ParallelSegmentWriter
+        from search_service.index.schema import IndexLocked, open_index
 
         try:
             ix = open_index(self.index_dir)
@@ -221,7 +219,7 @@ class Intake:
             raise LibraryError(f"cannot open the index in {self.index_dir}: {exc}") from exc
         try:
             writer = ParallelSegmentWriter(ix, workers=0, timeout=self.busy_seconds, delay=0.1)
-        except LockError:
+        except IndexLocked:
             raise IndexBusy(f"the search index is being written by another run (an ingest or "
                             f"a reindex) and stayed locked for {self.busy_seconds:g} s; nothing "
                             "was changed, try again in a minute") from None

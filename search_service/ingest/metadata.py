@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from search_service.analysis import normalize_text
-from search_service.docnumber import doc_type_for, find_doc_numbers
+from search_service.text import normalize_text
+from search_service.text.numbers import doc_type_for, find_doc_numbers
 
 HEADER_LINES = 40
 

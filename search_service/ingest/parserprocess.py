@@ -12,7 +12,7 @@ The child is a plain ``python -c`` subprocess that imports the parsers only: it 
 ``__main__`` guard in the caller's script (multiprocessing would re-import that script). It
 starts in about 0.2 s, so each thread keeps its own between runs (:func:`shared`) and the child
 exits by itself after a minute without work. It dies with its parent: see
-:func:`search_service.parallelwriter.die_with_parent`.
+:func:`search_service.index.parallelwriter.die_with_parent`.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ def time_left() -> float | None:
 def serve(job_fd: str, result_fd: str, parent_pid: str) -> None:
     """The child's loop: parse each file sent, answer with its records or the error."""
     global _deadline
-    from search_service.parallelwriter import die_with_parent
+    from search_service.index.parallelwriter import die_with_parent
 
     die_with_parent(int(parent_pid))
     signal.signal(signal.SIGINT, signal.SIG_IGN)    # Ctrl+C is the parent's to handle

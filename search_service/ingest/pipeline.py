@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from search_service.bulkwriter import relaxed_gc
+from search_service.index.bulkwriter import relaxed_gc
 from search_service.documents import VISIBILITIES, DocumentError
 from search_service.ingest import parserprocess
 from search_service.ingest.prepare import index_fields, prepare_document, with_guesses
@@ -30,9 +30,9 @@ from search_service.ingest.report import (FileReport, IngestSummary, expected_fa
                                           failure_reason, summary_of)
 from search_service.ingest.visibility import FolderMarkers
 from search_service.ingest.walk import Refused, collect_files, read_file
-from search_service.parallelwriter import (ParallelSegmentWriter, WorkerFailed,
+from search_service.index.parallelwriter import (ParallelSegmentWriter, WorkerFailed,
                                            default_workers)
-from search_service.schema import open_index
+from search_service.index.schema import IndexLocked, open_index
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     :mod:`search_service.ingest.visibility`. ``progress`` wraps the file list (e.g. ``tqdm``)
     when given. ``workers``: processes that index next to this one (default: one per further
     core; 0 indexes in this process only). A script that calls this with workers must guard
-    its entry point, see :mod:`search_service.parallelwriter`. ``max_seconds_per_file``: the
+    its entry point, see :mod:`search_service.index.parallelwriter`. ``max_seconds_per_file``: the
     time one file may take to parse (default: the setting ``MAX_SECONDS_PER_FILE``), see
     :mod:`search_service.ingest.parserprocess`. Symbolic links: see
     :mod:`search_service.ingest.walk`. ``library``: a
@@ -131,11 +131,9 @@ def _open(index_dir):
 
 
 def _writer(ix, index_dir, workers: int):
-    from whoosh.index import LockError
-
     try:
         return ParallelSegmentWriter(ix, workers=workers)
-    except LockError:
+    except IndexLocked:
         raise IndexUnavailable(
             f"the index in {index_dir} is being written by another run (it is locked); "
             "try again when that run has finished") from None

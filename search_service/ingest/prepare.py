@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from search_service.analysis import normalize_text
+from search_service.text import normalize_text
 from search_service.documents import FIELDS, VISIBILITIES, DocumentError, parse_published
-from search_service.schema import TEXT_FIELDS
+from search_service.index.schema import TEXT_FIELDS
 
 _GUESSED_KEYS = ("title", "doc_type", "doc_number", "issuer", "signer", "published")
 
@@ -36,7 +36,7 @@ def with_guesses(record: dict) -> dict:
 
 def prepare_document(raw: dict, default_visibility: str | None = None) -> dict:
     """A parsed record as the index stores it: normalized text, typed values, hashes."""
-    from search_service import docnumber
+    from search_service.text import numbers as docnumber
 
     doc = {}
     for key in FIELDS:

@@ -25,8 +25,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from search_service.analysis import fold, normalize_text
-from search_service.docnumber import DocNumber, canonical, doc_type_for, find_doc_numbers
+from search_service.text import fold, normalize_text
+from search_service.text.numbers import DocNumber, canonical, doc_type_for, find_doc_numbers
 
 TYPES = ("based_on", "replaces", "amends", "repeals", "repeals_part", "implements")
 EVIDENCE_CHARS = 400

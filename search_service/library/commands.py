@@ -246,7 +246,7 @@ def reindex_command(library_dir, index_dir, workers):
     """
     from search_service import config
     from search_service.library.reindex import reindex
-    from search_service.parallelwriter import default_workers
+    from search_service.index.parallelwriter import default_workers
 
     target = config.index_dir(index_dir)
     with _library(library_dir) as library:

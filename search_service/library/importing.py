@@ -47,7 +47,7 @@ class Imported:
 
 def import_index(library, index_dir, *, actor: str) -> Imported:
     """Copy every document of the index in ``index_dir`` that the library lacks."""
-    from search_service.schema import open_index
+    from search_service.index.schema import open_index
 
     try:
         ix = open_index(index_dir, create=False)

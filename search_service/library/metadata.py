@@ -41,7 +41,7 @@ def effective_metadata(guessed: dict, corrections: dict) -> dict:
         else:
             merged[field] = correction["value"]
     if not merged.get("doc_type") and merged.get("doc_number"):
-        from search_service.docnumber import doc_type_for
+        from search_service.text.numbers import doc_type_for
 
         implied = doc_type_for(merged["doc_number"])
         if implied:
@@ -79,7 +79,7 @@ def clean_metadata(values: dict) -> dict:
 
 def clean_text(value: str, name: str) -> str:
     """Extracted text as stored: NFC with one tone-mark style, surrounding space removed."""
-    from search_service.analysis import normalize_text
+    from search_service.text import normalize_text
 
     if not isinstance(value, str):
         raise InvalidValue(f"{name}: expected text, found {type(value).__name__}")
@@ -102,14 +102,14 @@ def find_text(metadata: dict) -> str:
 
 def fold_for_find(text: str) -> str:
     """Text as :func:`find_text` stores it: no diacritics, lowercase, single spaces."""
-    from search_service.analysis import fold
+    from search_service.text import fold
 
     return _SPACES_RE.sub(" ", fold(text).lower()).strip()
 
 
 def number_key(text: str) -> str:
     """The canonical key of a document number (``15/NQ-ĐU`` → ``15-nq-du``)."""
-    from search_service import docnumber
+    from search_service.text import numbers as docnumber
 
     return docnumber.canonical(text)
 

@@ -87,7 +87,7 @@ def documents_for_index(library) -> Iterator[dict]:
 
 def reindex(library, index_dir: str | Path, *, workers: int = 0) -> int:
     """Replace the index in ``index_dir`` with one built from ``library``; returns how many
-    documents it holds. ``workers``: see :class:`~search_service.parallelwriter.
+    documents it holds. ``workers``: see :class:`~search_service.index.parallelwriter.
     ParallelSegmentWriter` (0, the default, writes in this process: safe from any caller)."""
     target = Path(index_dir).absolute()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -113,7 +113,7 @@ def reindex(library, index_dir: str | Path, *, workers: int = 0) -> int:
 def _locked(target: Path) -> Iterator[int]:
     """Hold the write lock of the index in ``target`` (if there is one); yields its latest
     generation, or -1."""
-    from search_service.schema import open_index
+    from search_service.index.schema import continue_generations, open_index
 
     try:
         ix = open_index(target, create=False)
@@ -134,7 +134,7 @@ def _refuse_to_lose(library, target: Path) -> None:
     """Documents the index holds and the library never held (an index made before the
     library) would be lost: import them first."""
     from search_service.library.importing import never_kept
-    from search_service.schema import open_index
+    from search_service.index.schema import continue_generations, open_index
 
     try:
         ix = open_index(target, create=False)
@@ -152,12 +152,12 @@ def _refuse_to_lose(library, target: Path) -> None:
 
 
 def _build(library, folder: Path, workers: int, old_generation: int) -> int:
-    from search_service.parallelwriter import ParallelSegmentWriter
-    from search_service.schema import open_index
+    from search_service.index.parallelwriter import ParallelSegmentWriter
+    from search_service.index.schema import continue_generations, open_index
 
     ix = open_index(folder)
     if old_generation > 0:
-        _continue_generations(ix, old_generation)
+        continue_generations(ix, old_generation)
     writer = ParallelSegmentWriter(ix, workers=workers)
     count = 0
     try:
@@ -172,22 +172,9 @@ def _build(library, folder: Path, workers: int, old_generation: int) -> int:
     return count
 
 
-def _continue_generations(ix, generation: int) -> None:
-    """Make the new index's first commit a later generation than the old index's last.
-
-    A server's searcher reopens when the folder's latest generation differs from its own; a
-    rebuilt index starting again at 1 could equal the old number and be taken for unchanged.
-    An empty table of contents at the old number makes the commit one more; Whoosh removes
-    it then as an older generation.
-    """
-    from whoosh.index import TOC
-
-    TOC(ix.schema, [], generation).write(ix.storage, ix.indexname)
-
-
 def _carry_other_files(old: Path, new: Path) -> None:
     """Copy what is not the index's own from the old folder (a README, ``.gitkeep``)."""
-    from search_service.schema import INDEX_NAME
+    from search_service.index.schema import INDEX_NAME
 
     if not old.is_dir():
         return

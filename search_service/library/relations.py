@@ -454,7 +454,7 @@ def _validity(conn: sqlite3.Connection, doc_id: str, today: date) -> Validity:
 def _number_key(number) -> str:
     if not isinstance(number, str) or not number.strip():
         raise InvalidValue("number: give the document number as written")
-    from search_service.docnumber import query_doc_numbers
+    from search_service.text.numbers import query_doc_numbers
 
     found = query_doc_numbers(number.strip())
     if len(found) != 1 or found[0].raw != number.strip():
@@ -463,7 +463,7 @@ def _number_key(number) -> str:
 
 
 def _safe_key(number: str | None) -> str | None:
-    from search_service.docnumber import canonical
+    from search_service.text.numbers import canonical
 
     try:
         return canonical(number) if number else None

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, g, request
 
-from search_service.schema import READ_ERRORS, latest_generation
+from search_service.index.schema import READ_ERRORS, latest_generation
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("search_service.access")

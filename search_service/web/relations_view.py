@@ -16,7 +16,7 @@ from datetime import date
 from flask import url_for
 from markupsafe import Markup, escape
 
-from search_service.docnumber import find_doc_numbers
+from search_service.text.numbers import find_doc_numbers
 from search_service.ingest import relations as reading
 from search_service.library.errors import LibraryError
 from search_service.web import engine

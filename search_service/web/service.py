@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import url_for
 
-from search_service.analysis import fold
+from search_service.text import fold
 from search_service.search import Hit
 from search_service.web import engine
 
 
 def latest_news(limit: int, include_internal: bool = False) -> list[Hit]:
-    """The newest news (what counts as news: :mod:`search_service.news`), newest first; with
+    """The newest news (what counts as news: :mod:`search_service.search.news`), newest first; with
     no news at all, the newest documents stand in."""
     news = engine().latest(limit=limit, include_internal=include_internal, news_only=True)
     return news or engine().latest(limit=limit, include_internal=include_internal)

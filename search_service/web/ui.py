@@ -8,8 +8,8 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from markupsafe import Markup
 
 from search_service.errors import NotFound
-from search_service.highlight import mark
-from search_service.query import parse_query
+from search_service.search.highlight import mark
+from search_service.search.query import parse_query
 from search_service.search import FACETS
 from search_service.web import engine, relations_view
 from search_service.web.auth import include_internal

@@ -90,3 +90,15 @@ def _join(sent: list[str], labels: list[str]) -> str:
 @lru_cache(maxsize=1)
 def default_segmenter() -> Segmenter:
     return Segmenter()
+
+
+@lru_cache(maxsize=8)
+def segment(text: str) -> str:
+    """pyvi's segmentation of ``text``; cached because several fields analyze one text."""
+    return default_segmenter().segment(text) if text.strip() else ""
+
+
+def is_word(token: str) -> bool:
+    """The word rule: a word of the index is a segmented token of two or more alphabetic
+    syllables (``hội_nghị``); single syllables belong to the syllable layers."""
+    return "_" in token and all(part.isalpha() for part in token.split("_"))

@@ -19,11 +19,15 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import FileFormatError
 from whoosh.index import TOC
 from whoosh.index import IndexError as WhooshIndexError
+from whoosh.index import LockError
 from whoosh.reading import SegmentReader
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
-from search_service.analysis import (bigram_analyzer, exact_analyzer, folded_analyzer,
-                                     word_analyzer)
 from search_service.errors import IndexDamaged, IndexMissing, IndexProblem, IndexUnreadable
+from search_service.index.analyzers import (bigram_analyzer, exact_analyzer, folded_analyzer,
+                                            word_analyzer)
+
+IndexLocked = LockError     # another writer holds the index's write lock
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +89,22 @@ def build_schema() -> Schema:
         content_hash=ID(sortable=True),
         file_hash=ID(sortable=True),
     )
+
+
+def quantized_length(length: int) -> int:
+    """A field length as the index keeps it (one byte a document)."""
+    return int(byte_to_length(length_to_byte(length)))
+
+
+def continue_generations(ix, generation: int) -> None:
+    """Make the index's next commit a later generation than ``generation``.
+
+    A server's reader reopens when the folder's latest generation differs from its own; a
+    rebuilt index starting again at 1 could equal the old number and be taken for unchanged.
+    An empty table of contents at the old number makes the commit one more; Whoosh removes
+    it then as an older generation.
+    """
+    TOC(ix.schema, [], generation).write(ix.storage, ix.indexname)
 
 
 def open_index(index_dir: str | Path, create: bool = True):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from search_service.analysis import fold
+from search_service.text.fold import fold
 
 # Printed type abbreviations (Nghị định 30/2020/NĐ-CP, Phụ lục III), upper-cased so that
 # ``CTr``/``CT`` and ``TTr``/``TT`` stay apart while ``Qđ`` still reads as ``QĐ``.

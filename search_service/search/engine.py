@@ -1,7 +1,7 @@
 """Query → results: ranking, filters, facets, sorting, paging, snippets, suggestions.
 
 One :class:`SearchEngine` per process, shared by its threads: each search reads one
-immutable snapshot of the index (:mod:`search_service.snapshot`), so searches never wait on
+immutable snapshot of the index (:mod:`search_service.search.snapshot`), so searches never wait on
 each other, and a new commit is opened whole in the background and swapped in (never
 Whoosh's ``Searcher.refresh()``, which returns wrong results after merges).
 """
@@ -15,23 +15,24 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from search_service import highlight, query, rerank
-from search_service.complete import complete
-from search_service.docnumber import canonical
-from search_service.intent import TYPE_ABBREVIATIONS, issuer_matches
-from search_service.news import news_mask, news_types
-from search_service.query import (ParsedQuery, build_plan, constraints, parse_query,
+from search_service.search import highlight, query, rerank
+from search_service.search.complete import complete
+from search_service.text.numbers import canonical
+from search_service.search.intent import TYPE_ABBREVIATIONS, issuer_matches
+from search_service.search.news import news_mask, news_types
+from search_service.search.query import (ParsedQuery, build_plan, parse_query,
                                   related_plan)
-from search_service.ranking import EPOCH, MISSING_DATE, Clause, Collection, Plan
-from search_service.schema import TEXT_FIELDS, open_index
-from search_service.snapshot import FACETS, READERS, Generations, Snapshot
-from search_service.suggest import correct
+from search_service.search.ranking import EPOCH, MISSING_DATE, Clause, Collection, Plan
+from search_service.index.schema import TEXT_FIELDS, open_index
+from search_service.search.snapshot import FACETS, READERS, Generations, Snapshot
+from search_service.search.suggest import correct
 
 logger = logging.getLogger(__name__)
 
 SCORED_FIELDS = tuple(TEXT_FIELDS)
 SORTS = ("relevance", "date", "date_asc")
 SCOPES = ("all", "title", "number")     # where the words are looked for
+PHRASE_FIELDS = ("body_f", "title_f")   # where a quoted phrase or an excluded word is looked for
 # Facet name -> the parameter that filters it (and names it in a suggested filter).
 FILTER_KEYS = {"doc_type": "type", "category": "category", "issuer": "issuer", "year": "year",
                "validity": "validity"}
@@ -56,7 +57,7 @@ class SearchRequest:
     date_to: date | None = None
     facets: bool = True
     include_internal: bool = False
-    news_only: bool = False     # news only, as search_service.news defines it
+    news_only: bool = False     # news only, as search_service.search.news defines it
     snippets: bool = True       # lists that show titles only (latest news) need none
     scope: str = "all"          # all text, titles only, or số/ký hiệu only (SCOPES)
     validity: str | list[str] | None = None     # in_force, replaced, ... (#11)
@@ -117,7 +118,7 @@ class SearchEngine:
     def warm(self) -> None:
         """Do the one-off work of a first search now (a server calls this before listening):
         the snapshot (columns, word list for suggestions) and the segmentation model."""
-        from search_service.analysis import segment
+        from search_service.text import segment
 
         segment("Khởi động")
         self.refresh()
@@ -138,7 +139,7 @@ class SearchEngine:
             first = (req.page - 1) * req.per_page
             page = order[first:first + req.per_page]
             marks = (parsed.highlight_terms(), parsed.number_keys)
-            hits = [self._hit(col.searcher.stored_fields(int(d)), scores[d], marks, req.snippets)
+            hits = [self._hit(col.reader.stored(d), scores[d], marks, req.snippets)
                     for d in page]
             facets = self._facet_counts(col, matched, req, found) if req.facets else {}
             suggestion = self._suggestion(snap, col, req, parsed, order[:req.per_page])
@@ -173,11 +174,12 @@ class SearchEngine:
             scores, matched = col.score(plan, scope)
             if second_look and req.scope == "all" and query.is_long(parsed):
                 scores = _second_look(col, scope, parsed, scores, matched & within)
-        required, excluded = constraints(parsed)
-        if required is not None and req.scope != "number":
-            matched &= col.docs_matching(required)
-        if excluded is not None:
-            matched &= ~col.docs_matching(excluded)
+        # Quoted phrases must match, ``-word`` must not (positions are in the postings).
+        if parsed.phrases and req.scope != "number":
+            matched &= col.reader.phrase_mask([[f for _, f in p] for p in parsed.phrases],
+                                              PHRASE_FIELDS)
+        if parsed.excluded:
+            matched &= ~col.reader.terms_mask(parsed.excluded, PHRASE_FIELDS)
         return scores, matched
 
     def _suggestion(self, snap, col, req: SearchRequest, parsed: ParsedQuery,
@@ -281,7 +283,8 @@ class SearchEngine:
     def get_document(self, doc_id: str, include_internal: bool = False) -> dict | None:
         """All stored fields of one document, or None if unknown or not visible."""
         with self.snapshot().reading() as col:
-            fields = col.searcher.document(id=doc_id)
+            docnum = col.reader.docnum_of(doc_id)
+            fields = col.reader.stored(docnum) if docnum is not None else None
         if not fields or (fields.get("visibility") != "public" and not include_internal):
             return None
         return _public_fields(fields)
@@ -291,7 +294,7 @@ class SearchEngine:
         out: dict[str, list[str]] = {}
         with self.snapshot().reading() as col:
             for key in dict.fromkeys(keys):
-                found = [f for f in col.searcher.documents(number_key=key)
+                found = [f for f in col.reader.stored_where("number_key", key)
                          if include_internal or f.get("visibility") == "public"]
                 if found:
                     out[key] = sorted(f["id"] for f in found)
@@ -302,18 +305,18 @@ class SearchEngine:
         """Documents that share the most distinctive syllables with ``doc_id``, weighed by
         what the reader may see only (like every score)."""
         with self.snapshot().reading() as col:
-            docnum = col.searcher.document_number(id=doc_id)
+            docnum = col.reader.docnum_of(doc_id)
             if docnum is None:
                 return []
             scope = col.scope(public_only=not include_internal)
-            fields = col.searcher.stored_fields(docnum)
+            fields = col.reader.stored(docnum)
             plan = related_plan(fields.get("title", "") + "\n" + fields.get("body", ""),
                                 scope.size, lambda f, t: col.doc_frequency(f, t, scope))
             scores, matched = col.score(plan, scope)
             matched[docnum] = False
             docs = np.flatnonzero(matched)
             best = docs[np.lexsort((col.id_rank[docs], -scores[docs]))][:limit]
-            return [self._hit(col.searcher.stored_fields(int(d)), scores[d], snippet=False)
+            return [self._hit(col.reader.stored(d), scores[d], snippet=False)
                     for d in best]
 
     def latest(self, limit: int = 5, include_internal: bool = False, **filters) -> list[Hit]:
@@ -338,7 +341,7 @@ class SearchEngine:
 
     def complete(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[dict]:
         """What the reader may be typing: document numbers, types and categories, titles
-        (``[{"text", "kind", "id"}]``, see :mod:`search_service.complete`)."""
+        (``[{"text", "kind", "id"}]``, see :mod:`search_service.search.complete`)."""
         with self.snapshot().reading() as col:
             return complete(col, col.scope(public_only=not include_internal), prefix, limit)
 
@@ -362,7 +365,7 @@ def filter_values(value) -> list:
 
 def _second_look(col: Collection, scope, parsed: ParsedQuery, scores: np.ndarray,
                  matched: np.ndarray) -> np.ndarray:
-    """Feedback and proximity (:mod:`search_service.rerank`) on a long question's scores;
+    """Feedback and proximity (:mod:`search_service.search.rerank`) on a long question's scores;
     only documents it found are reordered."""
     if query.FEEDBACK_DOCS:
         extra = rerank.feedback_clauses(

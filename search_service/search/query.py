@@ -12,11 +12,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from whoosh import query as wq
-
-from search_service.analysis import fold_token, normalize_text, segment, syllables
-from search_service.intent import Intent, recognize
-from search_service.ranking import Clause, Plan
+from search_service.text import fold_token, normalize_text, segment, syllables
+from search_service.search.intent import Intent, recognize
+from search_service.search.ranking import Clause, Plan
 
 # Weights of the layers a query term is matched in (tuned on the dev set as a whole, not per
 # question; see bench/README.md).
@@ -28,7 +26,7 @@ WORD_BOOST = 0.5       # a pyvi word of the query, with diacritics
 NUMBER_BOOST = 30.0    # the document's own số/ký hiệu
 STOP_WEIGHT = 1.0      # a function word's syllable, as a single term
 QUESTION_WEIGHT = 0.2  # a syllable of a question phrase or legal boilerplate ("như thế nào")
-# Soft preferences for what staff type besides the subject (search_service.intent): the
+# Soft preferences for what staff type besides the subject (search_service.search.intent): the
 # scores of documents of that type, issuer or year are multiplied by these. Not tuned on the
 # dev questions (they name none); large enough to reorder close scores, never a filter.
 TYPE_PREFERENCE = 1.5
@@ -36,7 +34,7 @@ ISSUER_PREFERENCE = 1.2
 YEAR_PREFERENCE = 1.5
 INTENT_WORD_WEIGHT = 0.3   # as text, a year or a link word of those parts ("năm", "của")
 BARE_NUMBER_BOOST = 10.0   # "kế hoạch 45": a số/ký hiệu 45/KH-…, by its number key
-# Second looks at long questions (search_service.rerank); 0 turns one off.
+# Second looks at long questions (search_service.search.rerank); 0 turns one off.
 FEEDBACK_DOCS = 0          # top documents read for pseudo-relevance feedback
 FEEDBACK_TERMS = 10        # syllables they add to the question
 FEEDBACK_WEIGHT = 0.3      # the weight of the strongest of them
@@ -290,17 +288,6 @@ def related_plan(text: str, doc_count: int, doc_frequency) -> Plan:
     best = sorted(weights, key=lambda t: (-weights[t], t))[:RELATED_TERMS]
     top = max((weights[t] for t in best), default=1.0) or 1.0
     return Plan([Clause(_syllable_clause(t).alternatives, weights[t] / top) for t in best])
-
-
-def constraints(parsed: ParsedQuery) -> tuple[wq.Query | None, wq.Query | None]:
-    """``(required, excluded)``: quoted phrases must match, ``-word`` must not.
-
-    Whoosh finds these (positions are in its postings); ranking does not need them.
-    """
-    required = [wq.Or([wq.Phrase("body_f", [f for _, f in p]),
-                       wq.Phrase("title_f", [f for _, f in p])]) for p in parsed.phrases]
-    excluded = [wq.Term(fld, x) for x in parsed.excluded for fld in ("body_f", "title_f")]
-    return (wq.And(required) if required else None, wq.Or(excluded) if excluded else None)
 
 
 def _dedupe(terms):

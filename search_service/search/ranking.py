@@ -1,4 +1,4 @@
-"""BM25 over Whoosh's postings, accumulated in NumPy arrays.
+"""BM25F over the index's postings, accumulated in NumPy arrays.
 
 Whoosh scores an OR of many terms one posting at a time in Python: ~0.5 s for a long
 question. Here each term's postings are read block by block into arrays (and cached), and a
@@ -14,12 +14,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from datetime import datetime
-
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-from whoosh.util.times import datetime_to_long
-from whoosh.util.numeric import byte_to_length
+
+from search_service.index.reader import EPOCH, MISSING_DATE, IndexReader
 
 K1 = 1.2
 B = {"title": 0.4, "title_f": 0.4, "title_bi": 0.4, "title_w": 0.4}   # titles: short, even
@@ -27,11 +24,8 @@ DEFAULT_B = 0.75
 # Decoded posting lists kept per index generation, least recently used out first: bounded by
 # the number of postings held (12 bytes each), so memory stays flat however large the index.
 POSTINGS_CACHE_MAX = 4_000_000
-EPOCH = datetime(1970, 1, 1)
-MISSING_DATE = np.iinfo(np.int64).min
-_EPOCH_LONG = datetime_to_long(EPOCH)
-_LATEST = datetime_to_long(datetime(9999, 12, 31))
-_BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+__all__ = ["EPOCH", "MISSING_DATE", "Clause", "Collection", "Plan", "PostingsCache", "Scope",
+           "facet_key"]
 
 
 @dataclass
@@ -99,32 +93,29 @@ class PostingsCache:
 class Collection:
     """Per-generation statistics and columns, read once and shared by every thread.
 
-    Postings and stored fields are read through a searcher of that generation. Whoosh's
-    files are not safe to read from two threads at once (a seek, then a read), so each
-    thread works on its own :meth:`bind` of the collection to its own searcher.
+    Postings and stored fields are read through an :class:`IndexReader` of that generation,
+    which one thread at a time may use: each thread works on its own :meth:`bind` of the
+    collection to its own reader.
     """
 
-    def __init__(self, searcher, fields, facet_fields):
-        self.searcher = searcher
-        reader = searcher.reader()
-        self.size = reader.doc_count_all()
-        self._leaves = list(reader.leaf_readers())
-        self.lengths = {f: self._lengths(f) for f in fields}
-        self.live = self._live()
+    def __init__(self, reader: IndexReader, fields, facet_fields):
+        self.reader = reader
+        self.size = reader.size
+        self.lengths = {f: reader.lengths(f) for f in fields}
+        self.live = reader.live()
         self.forms: dict[str, tuple[np.ndarray, list, np.ndarray]] = {}
         self._keys: dict[str, dict] = {}             # facet_key(value) -> code, per column
         self.columns = {f: self._column(f) for f in facet_fields}
-        self.published = self._dates("published")
+        self.published = reader.dates("published")
         self.id_rank = self._id_rank()
         self._scopes: dict[bool, Scope] = {}
         self._cache = PostingsCache()
 
-    def bind(self, searcher) -> "Collection":
-        """This collection read through ``searcher`` (of the same generation): the arrays,
+    def bind(self, reader: IndexReader) -> "Collection":
+        """This collection read through ``reader`` (of the same generation): the arrays,
         scopes and postings cache are shared, not copied."""
         bound = copy.copy(self)
-        bound.searcher = searcher
-        bound._leaves = list(searcher.reader().leaf_readers())
+        bound.reader = reader
         return bound
 
     def scope(self, public_only: bool) -> Scope:
@@ -158,28 +149,6 @@ class Collection:
             labels[code] = form
         return labels
 
-    def _lengths(self, fieldname) -> np.ndarray:
-        """Each document's length in ``fieldname`` (Whoosh keeps it as one byte a document),
-        read a segment's column at a time."""
-        out = np.zeros(self.size, dtype=np.float32)
-        for leaf, offset in self._leaves:
-            count = leaf.doc_count_all()
-            column = _length_column(leaf, fieldname)
-            if column is not None:
-                out[offset:offset + count] = _BYTE_LENGTHS[np.asarray(column.load(),
-                                                                      dtype=np.uint8)]
-            else:
-                out[offset:offset + count] = [leaf.doc_field_length(d, fieldname, 0) or 0
-                                              for d in range(count)]
-        return out
-
-    def _live(self) -> np.ndarray:
-        live = np.ones(self.size, dtype=bool)
-        for leaf, offset in self._leaves:
-            if leaf.has_deletions():
-                live[[offset + d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d)]] = False
-        return live
-
     def _column(self, fieldname):
         """``(codes, values)``: the document's value as an index into ``values`` (-1: none).
 
@@ -190,9 +159,8 @@ class Collection:
         forms, form_index, form_value = [], {}, []
         codes = np.full(self.size, -1, dtype=np.int32)
         form_codes = np.full(self.size, -1, dtype=np.int32)
-        field = self._leaves[0][0].schema[fieldname] if self._leaves else None
-        missing = getattr(field, "default", None)      # a numeric column's "no value"
-        for docnum, value in self._column_values(fieldname, translate=True):
+        missing = self.reader.missing_value(fieldname)      # a numeric column's "no value"
+        for docnum, value in self.reader.column_values(fieldname, translate=True):
             if value in (None, "", b"", 0) or (missing is not None and value == missing):
                 continue
             if value not in form_index:
@@ -209,33 +177,15 @@ class Collection:
         self.forms[fieldname] = (form_codes, forms, np.array(form_value, dtype=np.int32))
         return codes, values
 
-    def _column_values(self, fieldname, translate):
-        """``(docnum, value)`` of a column, read segment by segment: a segment written
-        without any value for the field has no column, which would shift a merged view."""
-        for leaf, offset in self._leaves:
-            if fieldname not in leaf.schema or not leaf.has_column(fieldname):
-                continue
-            column = leaf.column_reader(fieldname, translate=translate)
-            yield from enumerate(column.load() if hasattr(column, "load") else column, offset)
-
     def _id_rank(self) -> np.ndarray:
         """Each document's place in the order of ids: ties are broken by it, so an order
         never depends on which segment a document was written to."""
         ids = [""] * self.size
-        for docnum, value in self._column_values("id", translate=True):
+        for docnum, value in self.reader.column_values("id", translate=True):
             ids[docnum] = value
         rank = np.empty(self.size, dtype=np.int64)
         rank[np.argsort(np.array(ids, dtype=object), kind="stable")] = np.arange(self.size)
         return rank
-
-    def _dates(self, fieldname):
-        """Seconds since 1970 per document; ``MISSING_DATE`` where there is none."""
-        out = np.full(self.size, MISSING_DATE, dtype=np.int64)
-        # Raw values (microseconds since year 1); a missing date is an out-of-range default.
-        for docnum, raw in self._column_values(fieldname, translate=False):
-            if isinstance(raw, int) and 0 <= raw < _LATEST:
-                out[docnum] = (raw - _EPOCH_LONG) // 1_000_000
-        return out
 
     def codes_of(self, fieldname: str, value) -> int:
         """The code of ``value`` (in any case) in a facet column, -2 (matches nothing) when
@@ -249,14 +199,7 @@ class Collection:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        ids, weights = [], []
-        for leaf, offset in self._leaves:
-            if (fieldname, term) not in leaf:
-                continue
-            matcher = leaf.postings(fieldname, term)
-            _read_blocks(matcher, offset, ids, weights)
-        result = ((np.concatenate(ids), np.concatenate(weights)) if ids
-                  else (np.zeros(0, np.int64), np.zeros(0, np.float32)))
+        result = self.reader.postings(fieldname, term)
         self._cache.put(key, result)
         return result
 
@@ -264,13 +207,7 @@ class Collection:
         """Terms of ``fieldname`` that start with ``prefix`` (number keys of a bare number),
         in any segment; at most ``limit``. A term only hidden documents hold still scores
         nothing for a reader who cannot see them."""
-        found = set()
-        for leaf, _ in self._leaves:
-            for term in leaf.expand_prefix(fieldname, prefix):
-                found.add(term.decode("utf-8") if isinstance(term, bytes) else term)
-                if len(found) >= limit:
-                    return sorted(found)
-        return sorted(found)
+        return self.reader.expand_prefix(fieldname, prefix, limit)
 
     def doc_frequency(self, fieldname: str, term: str, scope: Scope) -> int:
         """How many documents of ``scope`` hold ``term``."""
@@ -323,14 +260,6 @@ class Collection:
         idf = math.log(1.0 + (scope.size - df + 0.5) / (df + 0.5))
         return np.where(hits, idf * tf * (K1 + 1.0) / (tf + K1), 0.0), hits
 
-    def docs_matching(self, query) -> np.ndarray:
-        """A boolean mask of the documents a Whoosh query matches (phrases, exclusions)."""
-        mask = np.zeros(self.size, dtype=bool)
-        docs = list(self.searcher.docs_for_query(query))
-        if docs:
-            mask[np.fromiter(docs, dtype=np.int64, count=len(docs))] = True
-        return mask
-
 
 def facet_key(value):
     """How facet values are compared: case and spacing aside.
@@ -339,37 +268,3 @@ def facet_key(value):
     ('an ninh - quốc phòng', 2024)
     """
     return " ".join(value.casefold().split()) if isinstance(value, str) else value
-
-
-def _length_column(leaf, fieldname):
-    """The column of a W3 segment's field lengths (whoosh3 internals), or None."""
-    perdoc = getattr(leaf, "_perdoc", None)
-    if perdoc is None or not hasattr(perdoc, "_cached_reader"):
-        return None
-    column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-    return column if hasattr(column, "load") else None
-
-
-def _read_blocks(matcher, offset, ids, weights):
-    """Decode every posting block of a Whoosh W3 leaf matcher (a private but stable API),
-    falling back to the public, slower matcher protocol for other codecs."""
-    if not hasattr(matcher, "_read_ids"):
-        pairs = [(matcher.id(), matcher.weight()) for _ in _iterate(matcher)]
-        if pairs:
-            ids.append(np.array([p[0] for p in pairs], dtype=np.int64) + offset)
-            weights.append(np.array([p[1] for p in pairs], dtype=np.float32))
-        return
-    while matcher.is_active():
-        matcher._read_ids()
-        matcher._read_weights()
-        ids.append(np.asarray(matcher._ids, dtype=np.int64) + offset)
-        weights.append(np.asarray(matcher._weights, dtype=np.float32))
-        if matcher._lastblock:
-            break
-        matcher._goto(matcher._nextoffset)
-
-
-def _iterate(matcher):
-    while matcher.is_active():
-        yield
-        matcher.next()

@@ -13,8 +13,8 @@ import re
 
 import numpy as np
 
-from search_service.analysis import SYLLABLE_RE, fold, fold_token
-from search_service.highlight import any_accents
+from search_service.text import SYLLABLE_RE, fold, fold_token
+from search_service.search.highlight import any_accents
 
 # A form seen in one document only may be a typo in it; a small collection has to trust it.
 MIN_DOC_FREQUENCY = 2
@@ -45,15 +45,13 @@ class Lexicon:
         self._parts = parts          # per segment: ({folded: [syllables]}, {folded: [words]})
 
     @classmethod
-    def from_searcher(cls, searcher, cache: dict | None = None) -> "Lexicon":
+    def from_reader(cls, reader, cache: dict | None = None) -> "Lexicon":
         cache = {} if cache is None else cache
         parts, current = [], set()
-        for leaf, _ in searcher.reader().leaf_readers():
-            segment = leaf.segment() if hasattr(leaf, "segment") else None
-            key = segment.segment_id() if segment is not None else id(leaf)
+        for key, segment in reader.segments():
             current.add(key)
             if key not in cache:
-                cache[key] = (_forms(leaf, SYLLABLE_FIELDS), _forms(leaf, WORD_FIELDS))
+                cache[key] = (_forms(segment, SYLLABLE_FIELDS), _forms(segment, WORD_FIELDS))
             parts.append(cache[key])
         for gone in set(cache) - current:      # segments merged away
             del cache[gone]
@@ -143,7 +141,6 @@ def _fix_typos(col, scope, text: str) -> tuple[str, bool]:
     """``text`` with unknown syllables replaced (folded, for :meth:`Lexicon.restore`):
     a folded syllable no visible document holds becomes the most frequent one within one
     edit; one typed with diacritics that no visible document writes that way loses them."""
-    reader = col.searcher.reader()
     words, fixed = SYLLABLE_RE.findall(text), False
     for i, word in enumerate(words):
         lower, folded = word.lower(), fold_token(word.lower())
@@ -151,7 +148,7 @@ def _fix_typos(col, scope, text: str) -> tuple[str, bool]:
             continue
         if not _frequency(col, scope, ("body_f", "title_f"), folded):
             counts = {t: col.doc_frequency("body_f", t, scope)
-                      for t in reader.terms_within("body_f", folded, 1, prefix=1)}
+                      for t in col.reader.terms_within("body_f", folded, 1, prefix=1)}
             near = sorted((t for t, n in counts.items() if n), key=lambda t: -counts[t])
             if near:
                 words[i], fixed = near[0], True
@@ -181,7 +178,7 @@ def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset:
                          + r"(?![^\W_])")
     for docnum in np.flatnonzero(docs)[:SPELLING_SAMPLE]:
         if docnum not in texts:
-            fields = col.searcher.stored_fields(int(docnum))
+            fields = col.reader.stored(docnum)
             texts[docnum] = fields.get("title", "") + "\n" + fields.get("body", "")
         for match in pattern.finditer(texts[docnum], 0, SPELLING_TEXT_CHARS):
             parts = SYLLABLE_RE.findall(match.group().lower())
@@ -190,14 +187,11 @@ def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset:
     return tally
 
 
-def _forms(reader, fields) -> dict[str, list[str]]:
+def _forms(segment, fields) -> dict[str, list[str]]:
     """``{folded: [forms]}`` of the alphabetic terms of ``fields`` of one segment."""
     forms: dict[str, dict[str, None]] = {}
     for fieldname in fields:
-        if fieldname not in reader.schema:
-            continue
-        for raw in reader.lexicon(fieldname):
-            term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        for term in segment.terms(fieldname):
             if term.replace("_", "").isalpha():
                 forms.setdefault(fold(term), {})[term] = None
     return {key: list(found) for key, found in forms.items()}

@@ -1,9 +1,9 @@
 """One index generation, shared by every thread of a server, and swapped when a commit lands.
 
 A :class:`Snapshot` is built whole before anyone uses it: the columns and statistics of the
-generation (:class:`~search_service.ranking.Collection`), the word list for "did you mean",
-and a pool of searchers opened on that same generation. Whoosh's files cannot be read by two
-threads at once, so a search borrows a searcher of its own for its duration; nothing else is
+generation (:class:`~search_service.search.ranking.Collection`), the word list for "did you mean",
+and a pool of readers opened on that same generation. The index's files cannot be read by two
+threads at once, so a search borrows a reader of its own for its duration; nothing else is
 locked while searching. :class:`Generations` notices a new commit, prepares its snapshot in
 the background while the old one keeps answering, and swaps them under the only lock left.
 """
@@ -16,16 +16,15 @@ import threading
 import time
 from contextlib import contextmanager
 
-from whoosh.searching import Searcher
-
-from search_service.ranking import Collection
-from search_service.suggest import Lexicon
+from search_service.index.reader import IndexReader, open_generation
+from search_service.search.ranking import Collection
+from search_service.search.suggest import Lexicon
 
 logger = logging.getLogger(__name__)
 
 FACETS = ("doc_type", "category", "issuer", "year", "validity")   # validity: #11
 COLUMNS = FACETS + ("visibility",)
-READERS = 8            # searchers opened per generation: one per server thread
+READERS = 8            # readers opened per generation: one per server thread
 CHECK_SECONDS = 0.2    # how often a request looks for a newer commit
 
 
@@ -34,32 +33,28 @@ class Snapshot:
 
     def __init__(self, index, scored_fields, readers: int = READERS,
                  lexicons: dict | None = None):
-        toc = index._read_toc()          # one TOC for every searcher: never a mix
-        self.generation = toc.generation
+        self._generation = open_generation(index)     # one for every reader: never a mix
+        self.generation = self._generation.number
         self.opened_at = time.time()
-        self._index, self._toc = index, toc
         first = self._open()
         self.collection = Collection(first, scored_fields, COLUMNS)
         self.doc_count = int(self.collection.live.sum())
-        self.lexicon = Lexicon.from_searcher(first, lexicons)
+        self.lexicon = Lexicon.from_reader(first, lexicons)
         self._pool: queue.LifoQueue = queue.LifoQueue()
         self._pool.put(self.collection)
         for _ in range(readers - 1):
             self._pool.put(self.collection.bind(self._open()))
         self._retired = False
 
-    def _open(self) -> Searcher:
-        toc = self._toc
-        reader = self._index._reader(self._index.storage, toc.schema, list(toc.segments),
-                                     toc.generation)
-        return Searcher(reader, fromindex=self._index)
+    def _open(self) -> IndexReader:
+        return self._generation.open()
 
     @contextmanager
     def reading(self):
-        """The collection bound to a searcher that no other thread reads meanwhile."""
+        """The collection bound to a reader that no other thread reads meanwhile."""
         try:
             col = self._pool.get_nowait()
-        except queue.Empty:               # more concurrent searches than searchers
+        except queue.Empty:               # more concurrent searches than readers
             try:
                 col = self.collection.bind(self._open())
             except OSError:               # a later commit removed this generation's files
@@ -68,16 +63,16 @@ class Snapshot:
             yield col
         finally:
             if self._retired:
-                col.searcher.close()
+                col.reader.close()
             else:
                 self._pool.put(col)
 
     def retire(self) -> None:
-        """Close the searchers nobody is using; those in use close when given back."""
+        """Close the readers nobody is using; those in use close when given back."""
         self._retired = True
         while True:
             try:
-                self._pool.get_nowait().searcher.close()
+                self._pool.get_nowait().reader.close()
             except queue.Empty:
                 return
 

@@ -18,7 +18,7 @@ from collections import Counter
 
 import numpy as np
 
-from search_service.ranking import Clause
+from search_service.search.ranking import Clause
 
 TEXT_CHARS = 6000            # of a document's text, read for feedback and proximity
 _WORDS = re.compile(r"[^\W_]+")
@@ -49,7 +49,7 @@ def folded_words(text: str) -> list[str]:
 
 
 def document_words(col, docnum: int) -> list[str]:
-    fields = col.searcher.stored_fields(int(docnum))
+    fields = col.reader.stored(docnum)
     return folded_words((fields.get("title") or "") + " \n " + (fields.get("body") or ""))
 
 

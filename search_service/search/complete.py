@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from search_service.analysis import fold
-from search_service.docnumber import canonical
-from search_service.query import parse_query
-from search_service.ranking import Clause, Plan
+from search_service.text import fold
+from search_service.text.numbers import canonical
+from search_service.search.query import parse_query
+from search_service.search.ranking import Clause, Plan
 
 MIN_PREFIX = 2          # a last syllable this long is completed; a shorter one must be whole
 MAX_EXPANSIONS = 200    # words completing the last syllable that are looked at
@@ -34,12 +34,12 @@ def _numbers(col, scope, prefix: str, limit: int) -> list[dict]:
     if key is None:
         return []
     keys = _visible(col, scope, "number_key",
-                    col.searcher.reader().expand_prefix("number_key", key))
+                    col.reader.expand_prefix("number_key", key))
     docs = np.flatnonzero(_mask(col, scope, "number_key", keys))
     docs = docs[np.lexsort((col.id_rank[docs], -col.published[docs]))][:limit]
     items = []
     for docnum in docs:
-        fields = col.searcher.stored_fields(int(docnum))
+        fields = col.reader.stored(docnum)
         items.append({"text": fields.get("doc_number") or fields.get("title", ""),
                       "kind": "number", "id": fields["id"]})
     return items
@@ -92,7 +92,7 @@ def _titles(col, scope, prefix: str, limit: int) -> list[dict]:
     lasts = [last]
     if len(last) >= MIN_PREFIX:
         lasts = _visible(col, scope, "title_f",
-                         col.searcher.reader().expand_prefix("title_f", last))
+                         col.reader.expand_prefix("title_f", last))
     matched &= _mask(col, scope, "title_f", lasts or [last])
     if not matched.any():
         return []
@@ -100,7 +100,7 @@ def _titles(col, scope, prefix: str, limit: int) -> list[dict]:
     scores, _ = col.score(plan, scope)
     docs = np.flatnonzero(matched)
     docs = docs[np.lexsort((col.id_rank[docs], -col.published[docs], -scores[docs]))]
-    return title_items((col.searcher.stored_fields(int(d)) for d in docs), limit)
+    return title_items((col.reader.stored(d) for d in docs), limit)
 
 
 def title_items(documents, limit: int) -> list[dict]:

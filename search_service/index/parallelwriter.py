@@ -5,7 +5,7 @@ core. ``ParallelSegmentWriter`` hands batches of documents to worker processes w
 on reading files. While the workers' queue is full, the writer indexes pending documents
 itself, one at a time, so the work balances without tuning and no worker waits for it. Each
 worker builds its own segment with a
-:class:`~search_service.bulkwriter.BufferedSegmentWriter`; at commit the writer collects
+:class:`~search_service.index.bulkwriter.BufferedSegmentWriter`; at commit the writer collects
 them and writes one table of contents naming its own segment and theirs. Until then no
 reader sees any of them, so the commit stays all-or-nothing: a worker that fails or dies
 fails the commit, and the index is left as it was (Whoosh removes the orphaned files at the
@@ -41,7 +41,7 @@ import time
 
 from whoosh.filedb.filestore import FileStorage
 
-from search_service.bulkwriter import RELAXED_GC, BufferedSegmentWriter
+from search_service.index.bulkwriter import RELAXED_GC, BufferedSegmentWriter
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ file, sorted by term, and emptied. At commit the runs, the lists and the posting
 segments merged in (which go through Whoosh's pool as before) are merged term by term into
 the one segment; they come in document order, so a term's postings are only concatenated.
 
-The text fields of our schema are analyzed once per source text (``analysis.index_layers``)
+The text fields of our schema are analyzed once per source text (``text.layers.index_layers``)
 instead of once per field; the other fields go through Whoosh's ``field.index`` as usual.
 """
 
@@ -40,7 +40,8 @@ from whoosh.util.numeric import length_to_byte
 from whoosh.util import random_name
 from whoosh.writing import PostingPool, SegmentWriter
 
-from search_service import analysis
+from search_service.index.analyzers import layer_of
+from search_service.text.layers import index_layers
 
 # Postings kept in memory before they are spilled to a run file: about 3,000 news articles,
 # some 360 MB (measured: ~90 bytes a posting, its share of the term dictionaries included).
@@ -353,10 +354,6 @@ def _mini_values(values, fixed):
 
 
 # -- analysis ----------------------------------------------------------------------------
-_ANALYZERS = {"exact": analysis.exact_analyzer, "folded": analysis.folded_analyzer,
-              "bigram": analysis.bigram_analyzer, "word": analysis.word_analyzer}
-
-
 def fast_indexers(schema) -> dict:
     """fieldname → ``f(text)`` giving what ``field.index(text)`` gives, for the fields that use
     one of our analyzers with a frequency or positions format."""
@@ -365,15 +362,15 @@ def fast_indexers(schema) -> dict:
         fmt = getattr(field, "format", None)
         if type(fmt) not in (formats.Frequency, formats.Positions):
             continue
-        for layer, make in _ANALYZERS.items():
-            if field.analyzer == make():
-                indexers[name] = partial(_index_layer, layer, fmt)
+        layer = layer_of(field.analyzer)
+        if layer is not None:
+            indexers[name] = partial(_index_layer, layer, fmt)
     return indexers
 
 
 @lru_cache(maxsize=4)
 def _layers(value: str) -> dict:
-    return analysis.index_layers(value)
+    return index_layers(value)
 
 
 @lru_cache(maxsize=1024)

@@ -1,0 +1,231 @@
+"""One generation of the index, read as arrays: what searching needs of Whoosh, and nothing more.
+
+:func:`open_generation` fixes one table of contents; :meth:`Generation.open` gives a
+:class:`IndexReader` on it. A reader wraps one Whoosh searcher, whose files cannot be read by
+two threads at once (a seek, then a read): each thread reads through a reader of its own.
+
+Posting lists are decoded block by block from the whoosh3 codec's private matcher API
+(``_read_ids``, ``_read_weights``, ``_goto``), and field lengths from its length columns
+(``_perdoc._cached_reader``); both fall back to the public protocol for any other codec.
+``tests/index/test_reader.py`` guards these internals.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator
+
+import numpy as np
+from whoosh import query as wq
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.searching import Searcher
+from whoosh.util.numeric import byte_to_length
+from whoosh.util.times import datetime_to_long
+
+EPOCH = datetime(1970, 1, 1)
+MISSING_DATE = np.iinfo(np.int64).min       # a document without a date, in :meth:`dates`
+_EPOCH_LONG = datetime_to_long(EPOCH)
+_LATEST = datetime_to_long(datetime(9999, 12, 31))
+_BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+_EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+
+
+class Generation:
+    """One table of contents of an index: every reader opened on it sees the same segments."""
+
+    def __init__(self, index):
+        self._index = index
+        self._toc = index._read_toc()
+        self.number = self._toc.generation
+
+    def open(self) -> "IndexReader":
+        toc = self._toc
+        reader = self._index._reader(self._index.storage, toc.schema, list(toc.segments),
+                                     toc.generation)
+        return IndexReader(Searcher(reader, fromindex=self._index))
+
+
+def open_generation(index) -> Generation:
+    """The index's current generation (its newest commit)."""
+    return Generation(index)
+
+
+def latest_generation(index) -> int:
+    return index.latest_generation()
+
+
+class Segment:
+    """The terms of one segment (segments never change once written)."""
+
+    def __init__(self, leaf):
+        self._leaf = leaf
+
+    def terms(self, fieldname: str) -> Iterator[str]:
+        if fieldname not in self._leaf.schema:
+            return iter(())
+        return (_text(raw) for raw in self._leaf.lexicon(fieldname))
+
+
+class IndexReader:
+    """Postings, lengths, columns, stored fields and terms of one generation, by document
+    number (0 .. ``size`` - 1, segment after segment)."""
+
+    def __init__(self, searcher: Searcher):
+        self._searcher = searcher
+        reader = searcher.reader()
+        self._reader = reader
+        self.size = reader.doc_count_all()
+        self._leaves = list(reader.leaf_readers())
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    # -- per document arrays -----------------------------------------------------------------
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Each document's length in ``fieldname`` (Whoosh keeps it as one byte a document),
+        read a segment's column at a time."""
+        out = np.zeros(self.size, dtype=np.float32)
+        for leaf, offset in self._leaves:
+            count = leaf.doc_count_all()
+            column = _length_column(leaf, fieldname)
+            if column is not None:
+                out[offset:offset + count] = _BYTE_LENGTHS[np.asarray(column.load(),
+                                                                      dtype=np.uint8)]
+            else:
+                out[offset:offset + count] = [leaf.doc_field_length(d, fieldname, 0) or 0
+                                              for d in range(count)]
+        return out
+
+    def live(self) -> np.ndarray:
+        """True for each document not deleted."""
+        live = np.ones(self.size, dtype=bool)
+        for leaf, offset in self._leaves:
+            if leaf.has_deletions():
+                live[[offset + d for d in range(leaf.doc_count_all()) if leaf.is_deleted(d)]] = False
+        return live
+
+    def column_values(self, fieldname: str, translate: bool = True):
+        """``(docnum, value)`` of a column, read segment by segment: a segment written
+        without any value for the field has no column, which would shift a merged view."""
+        for leaf, offset in self._leaves:
+            if fieldname not in leaf.schema or not leaf.has_column(fieldname):
+                continue
+            column = leaf.column_reader(fieldname, translate=translate)
+            yield from enumerate(column.load() if hasattr(column, "load") else column, offset)
+
+    def missing_value(self, fieldname: str):
+        """The value a numeric column holds for "none" (None for other columns, and for a
+        field an older index does not have)."""
+        schema = self._leaves[0][0].schema if self._leaves else {}
+        return getattr(schema[fieldname], "default", None) if fieldname in schema else None
+
+    def dates(self, fieldname: str) -> np.ndarray:
+        """Seconds since 1970 per document; ``MISSING_DATE`` where there is none."""
+        out = np.full(self.size, MISSING_DATE, dtype=np.int64)
+        # Raw values (microseconds since year 1); a missing date is an out-of-range default.
+        for docnum, raw in self.column_values(fieldname, translate=False):
+            if isinstance(raw, int) and 0 <= raw < _LATEST:
+                out[docnum] = (raw - _EPOCH_LONG) // 1_000_000
+        return out
+
+    # -- postings and terms --------------------------------------------------------------------
+    def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(docnums, weights)`` of a term over every segment."""
+        ids, weights = [], []
+        for leaf, offset in self._leaves:
+            if (fieldname, term) not in leaf:
+                continue
+            _read_blocks(leaf.postings(fieldname, term), offset, ids, weights)
+        return (np.concatenate(ids), np.concatenate(weights)) if ids else _EMPTY
+
+    def expand_prefix(self, fieldname: str, prefix: str, limit: int | None = None) -> list[str]:
+        """Terms of ``fieldname`` starting with ``prefix``, in any segment (at most ``limit``)."""
+        found: dict[str, None] = {}
+        for leaf, _ in self._leaves:
+            for term in leaf.expand_prefix(fieldname, prefix):
+                found[_text(term)] = None
+                if limit is not None and len(found) >= limit:
+                    return sorted(found)
+        return sorted(found)
+
+    def terms_within(self, fieldname: str, text: str, maxdist: int = 1,
+                     prefix: int = 0) -> list[str]:
+        """Terms within ``maxdist`` edits of ``text`` sharing its first ``prefix`` letters."""
+        return [_text(t) for t in self._reader.terms_within(fieldname, text, maxdist,
+                                                             prefix=prefix)]
+
+    def segments(self) -> list[tuple[object, Segment]]:
+        """``(key, segment)`` for each segment; the key names it across generations."""
+        out = []
+        for leaf, _ in self._leaves:
+            segment = leaf.segment() if hasattr(leaf, "segment") else None
+            key = segment.segment_id() if segment is not None else id(leaf)
+            out.append((key, Segment(leaf)))
+        return out
+
+    # -- positional matches ----------------------------------------------------------------------
+    def phrase_mask(self, phrases: list[list[str]], fields: tuple[str, ...]) -> np.ndarray:
+        """Documents holding every phrase (its terms in a row) in one of ``fields``."""
+        query = wq.And([wq.Or([wq.Phrase(f, list(p)) for f in fields]) for p in phrases])
+        return self._mask(query)
+
+    def terms_mask(self, terms: list[str], fields: tuple[str, ...]) -> np.ndarray:
+        """Documents holding any of ``terms`` in any of ``fields``."""
+        return self._mask(wq.Or([wq.Term(f, t) for t in terms for f in fields]))
+
+    def _mask(self, query) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        docs = list(self._searcher.docs_for_query(query))
+        if docs:
+            mask[np.fromiter(docs, dtype=np.int64, count=len(docs))] = True
+        return mask
+
+    # -- stored fields -----------------------------------------------------------------------------
+    def stored(self, docnum: int) -> dict:
+        return self._searcher.stored_fields(int(docnum))
+
+    def docnum_of(self, doc_id: str) -> int | None:
+        """The live document numbered ``doc_id``, or None."""
+        return self._searcher.document_number(id=doc_id)
+
+    def stored_where(self, fieldname: str, value: str) -> list[dict]:
+        """Stored fields of every live document whose ``fieldname`` holds ``value``."""
+        return list(self._searcher.documents(**{fieldname: value}))
+
+
+def _text(term) -> str:
+    return term.decode("utf-8") if isinstance(term, bytes) else term
+
+
+def _length_column(leaf, fieldname):
+    """The column of a W3 segment's field lengths (whoosh3 internals), or None."""
+    perdoc = getattr(leaf, "_perdoc", None)
+    if perdoc is None or not hasattr(perdoc, "_cached_reader"):
+        return None
+    column = perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+    return column if hasattr(column, "load") else None
+
+
+def _read_blocks(matcher, offset, ids, weights):
+    """Decode every posting block of a Whoosh W3 leaf matcher (a private but stable API),
+    falling back to the public, slower matcher protocol for other codecs."""
+    if not hasattr(matcher, "_read_ids"):
+        pairs = [(matcher.id(), matcher.weight()) for _ in _iterate(matcher)]
+        if pairs:
+            ids.append(np.array([p[0] for p in pairs], dtype=np.int64) + offset)
+            weights.append(np.array([p[1] for p in pairs], dtype=np.float32))
+        return
+    while matcher.is_active():
+        matcher._read_ids()
+        matcher._read_weights()
+        ids.append(np.asarray(matcher._ids, dtype=np.int64) + offset)
+        weights.append(np.asarray(matcher._weights, dtype=np.float32))
+        if matcher._lastblock:
+            break
+        matcher._goto(matcher._nextoffset)
+
+
+def _iterate(matcher):
+    while matcher.is_active():
+        yield
+        matcher.next()
