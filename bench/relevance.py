@@ -52,7 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--k", type=int, default=10, help="cut-off rank (default: 10)")
     parser.add_argument("--only", choices=("ours", "fts5"), help="measure one system only")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a ranking constant of search_service.query or "
+                        help="override a ranking constant of search_service.search.query or "
                              ".ranking for this run (ablations), e.g. PAIR_BOOST=0")
     parser.add_argument("--http", type=int, metavar="N", default=0,
                         help="also time the N longest questions of each set (as typed and "
@@ -71,9 +71,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def apply_params(pairs: list[str]) -> dict:
-    """Set ranking constants (``NAME=VALUE``) in search_service.query or .ranking; returns
+    """Set ranking constants (``NAME=VALUE``) in search_service.search.query or .ranking; returns
     what was set. A name neither module has is an error, not a silent no-op."""
-    from search_service import query, ranking
+    from search_service.search import query, ranking
 
     applied = {}
     for pair in pairs:
@@ -81,7 +81,7 @@ def apply_params(pairs: list[str]) -> dict:
         module = next((m for m in (query, ranking) if hasattr(m, name)), None)
         if module is None or not raw:
             raise BenchError(f"--param {pair}: no ranking constant {name!r} in "
-                             "search_service.query or search_service.ranking")
+                             "search_service.search.query or search_service.search.ranking")
         old = getattr(module, name)
         value = type(old)(float(raw)) if isinstance(old, (int, float)) else raw
         setattr(module, name, value)

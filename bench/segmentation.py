@@ -1,4 +1,4 @@
-"""Segmentation: search_service.segmenter against pyvi itself, on every corpus document.
+"""Segmentation: search_service.text.segment against pyvi itself, on every corpus document.
 
 Both must give the same words (the index depends on it); the script counts differences and
 reports the time of each, interleaved document by document so load on a shared machine hits
@@ -31,7 +31,7 @@ def main() -> int:
 
     from pyvi import ViTokenizer
 
-    from search_service.segmenter import default_segmenter
+    from search_service.text.segment import default_segmenter
 
     segmenter = default_segmenter()
     ViTokenizer.tokenize("khởi động")

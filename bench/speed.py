@@ -243,7 +243,7 @@ def measure_ingest(args) -> dict:
     """docs/s of our ingest_paths (default worker processes, and one process only) and of
     plain Whoosh on the same file, medians of --repeat runs taken in turn."""
     ingest_paths, _, _ = common.engine_api()
-    from search_service.parallelwriter import default_workers
+    from search_service.index.parallelwriter import default_workers
 
     (source,) = common.require_files(args.corpus, [DANTRI])
     work = args.out / "speed"

@@ -77,7 +77,7 @@ class Runner:
 
     def run(self, params: dict) -> dict:
         """``{(set, variant): (qids, reciprocal ranks)}`` under ``params``."""
-        from search_service import query, ranking
+        from search_service.search import query, ranking
 
         saved = {}
         for name, value in params.items():
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
               f"({time.perf_counter() - started:.0f}s)", flush=True)
     for spec in args.sweep:
         name, _, raw = spec.partition("=")
-        from search_service import query, ranking
+        from search_service.search import query, ranking
         module = query if hasattr(query, name) else ranking
         current = getattr(module, name)
         values = sorted({type(current)(float(v)) for v in raw.split(",")} | {current})

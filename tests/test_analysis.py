@@ -18,9 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search_service.analysis import (bigram_analyzer, exact_analyzer, fold, folded_analyzer,
-                                     normalize_text, word_analyzer)
-from search_service.schema import build_schema
+from search_service.text import fold, normalize_text
+from search_service.index.analyzers import bigram_analyzer, exact_analyzer, folded_analyzer, word_analyzer
+from search_service.index.schema import build_schema
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731 - reads like the form it makes
@@ -60,7 +60,7 @@ def test_normalization_keeps_case_for_pyvi():
 @settings(max_examples=500, deadline=None)
 def test_tone_normalization_matches_the_plain_rule(text):
     """The fast regex moves exactly the marks the list of old/new pairs names."""
-    from search_service.analysis import _TONE_PAIRS
+    from search_service.text.normalize import _TONE_PAIRS
 
     expected = text.replace("\u00d0", "\u0110").replace("\u00a0", " ").replace("\u2013", "-")
     alternation = re.compile(r"(?<![qQ])(" + "|".join(map(re.escape, _TONE_PAIRS)) + r")(?!\w)")

@@ -24,12 +24,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.writing import SegmentWriter
 
-from search_service.analysis import normalize_text
-from search_service.bulkwriter import BufferedSegmentWriter, fast_indexers
+from search_service.text import normalize_text
+from search_service.index.bulkwriter import BufferedSegmentWriter, fast_indexers
 from search_service.ingest.pipeline import ingest_paths
 from search_service.ingest.prepare import index_fields, prepare_document
-from search_service.parallelwriter import ParallelSegmentWriter, WorkerFailed
-from search_service.schema import build_schema, open_index
+from search_service.index.parallelwriter import ParallelSegmentWriter, WorkerFailed
+from search_service.index.schema import build_schema, open_index
 from search_service.search import SearchEngine, SearchRequest
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "documents.jsonl"
@@ -203,8 +203,8 @@ def test_a_killed_worker_fails_the_commit_and_keeps_the_index(tmp_path, docs):
 HANG_CHECK = """
 import os, signal, sys
 sys.path.insert(0, {repo!r})
-from search_service.parallelwriter import ParallelSegmentWriter, WorkerFailed
-from search_service.schema import open_index
+from search_service.index.parallelwriter import ParallelSegmentWriter, WorkerFailed
+from search_service.index.schema import open_index
 from tests.test_bulkwriter import many_documents
 
 if __name__ == "__main__":

@@ -257,7 +257,7 @@ def test_python_dash_m_entry_point(ward_index):
 def test_ingest_with_a_worker_process(tmp_path):
     """`--workers 1` as a clerk runs it: a spawned worker process indexes part of the
     documents into its own segment of the same commit."""
-    from search_service.schema import open_index
+    from search_service.index.schema import open_index
 
     source = tmp_path / "tin.jsonl"
     source.write_text("".join(json.dumps({

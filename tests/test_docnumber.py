@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import SHARED
-from search_service.analysis import normalize_text
-from search_service.docnumber import (DocNumber, canonical, doc_type_for, find_doc_numbers,
+from search_service.text import normalize_text
+from search_service.text.numbers import (DocNumber, canonical, doc_type_for, find_doc_numbers,
                                       query_doc_numbers)
 
 KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")

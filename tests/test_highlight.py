@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from search_service.highlight import MAX_CHARS, mark, snippet
+from search_service.search.highlight import MAX_CHARS, mark, snippet
 from test_search import build_engine, search
 
 

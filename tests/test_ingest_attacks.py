@@ -22,7 +22,7 @@ import fixtures_files as fx
 from conftest import EXPORT_TEXT
 from search_service.ingest import jsonl
 from search_service.ingest.pipeline import ingest_paths
-from search_service.schema import open_index
+from search_service.index.schema import open_index
 
 
 def stored(index: Path) -> dict[str, dict]:

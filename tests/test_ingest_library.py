@@ -30,7 +30,7 @@ from search_service.library.commands import register
 from search_service.library.feeding import index_key, pending
 from search_service.library.importing import INDEX_RECORD_TYPE
 from search_service.library.reindex import reindex
-from search_service.schema import latest_generation, open_index
+from search_service.index.schema import latest_generation, open_index
 from search_service.search import SearchEngine, SearchRequest
 
 FAST_HASH = "pbkdf2:sha256:1000"

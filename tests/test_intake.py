@@ -17,7 +17,7 @@ from search_service.ingest import IngestError
 from search_service.ingest.intake import EDITABLE, IndexBusy, Intake, editable, upload_name
 from search_service.library import InvalidValue, Library, NotFound
 from search_service.library.feeding import index_key, pending
-from search_service.schema import open_index
+from search_service.index.schema import open_index
 from search_service.search import SearchEngine, SearchRequest
 
 FAST_HASH = "pbkdf2:sha256:1000"

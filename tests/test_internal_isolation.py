@@ -133,7 +133,7 @@ def test_document_pages_and_related_documents_are_identical(clients):
 
 def test_the_comparison_can_fail(clients):
     """Staff do see the internal documents: the two indexes really differ."""
-    from search_service.query import parse_query
+    from search_service.search.query import parse_query
     from search_service.search import SearchRequest
 
     engines = [c.application.extensions["search_engine"] for c in clients]

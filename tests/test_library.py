@@ -796,7 +796,7 @@ def test_an_index_rebuilt_from_the_library_answers_as_the_ingested_one(ingested_
 
 
 def test_the_rebuilt_index_stores_what_ingestion_stores(ingested_and_rebuilt):
-    from search_service.schema import open_index
+    from search_service.index.schema import open_index
 
     def stored(folder):     # validity (#11) is computed by the library, not by ingest
         with open_index(folder).searcher() as searcher:
@@ -857,7 +857,7 @@ def test_reindex_swaps_the_folder_a_running_engine_then_sees(library, tmp_path):
 
 
 def test_reindex_refuses_an_index_being_written(library, tmp_path):
-    from search_service.schema import open_index
+    from search_service.index.schema import open_index
 
     add(library)
     reindex(library, tmp_path / "index")

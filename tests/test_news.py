@@ -10,7 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import build_index
 
-from search_service.news import news_types
+from search_service.search.news import news_types
 from search_service.search import SearchEngine
 
 ATOM = "{http://www.w3.org/2005/Atom}"

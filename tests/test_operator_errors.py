@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from search_service.errors import IndexDamaged
-from search_service.schema import check_index
+from search_service.index.schema import check_index
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAMAGE_ADVICE = IndexDamaged.ADVICE

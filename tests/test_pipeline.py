@@ -17,7 +17,7 @@ import fixtures_files as fx
 from conftest import EXPORT_ID, EXPORT_TEXT, WEB_DOCUMENTS, WEB_NEWS
 from search_service.cli import main
 from search_service.ingest.pipeline import IndexUnavailable, ingest_paths
-from search_service.schema import open_index
+from search_service.index.schema import open_index
 
 ANNOUNCEMENT = """ỦY BAN NHÂN DÂN PHƯỜNG PHÚC LỢI
 Số: 12/TB-UBND

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from search_service.ingest.pipeline import ingest_paths
-from search_service.query import parse_query, question_marks, term_weights
+from search_service.search.query import parse_query, question_marks, term_weights
 from search_service.search import SearchEngine, SearchRequest
 
 UBND, HDND = "UBND phường Phúc Lợi", "HĐND phường Phúc Lợi"
@@ -231,7 +231,7 @@ CLOSE = [  # the same words, as often, in texts as long: only their arrangement 
                                                  (0, ["a-xa", "b-gan"])])
 def test_a_question_prefers_its_words_close_together(tmp_path, monkeypatch, proximity, expected):
     """Without proximity the two tie and the newer comes first; with it, the closer."""
-    from search_service import query
+    from search_service.search import query
 
     monkeypatch.setattr(query, "PROXIMITY_DOCS", proximity)
     (tmp_path / "corpus").mkdir()

@@ -452,7 +452,7 @@ def test_field_syntax_does_not_reveal_internal_documents(ward_engine, q):
 
 def correction(engine, q, include_internal=False):
     """The engine's spelling of ``q`` (a search shows it only when it changes the results)."""
-    from search_service.query import parse_query
+    from search_service.search.query import parse_query
 
     return engine.did_you_mean(parse_query(q), include_internal)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pyvi import ViTokenizer
 
-from search_service.segmenter import default_segmenter
+from search_service.text.segment import default_segmenter
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 DATA = Path(__file__).resolve().parent / "data"
