@@ -22,8 +22,8 @@ from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnav
 from search_service.cluster.writer import stored_fields
 from search_service.search.news import news_types
 from search_service.search.query import ParsedQuery, build_plan, parse_query, related_plan
-from search_service.search import (Hit, SearchEngine, SearchRequest, SearchResult,
-                                   _public_fields, filter_values)
+from search_service.search.engine import (Hit, SearchEngine, SearchRequest, SearchResult,
+                                          _public_fields, filter_values)
 from search_service.search.snapshot import FACETS
 
 logger = logging.getLogger(__name__)

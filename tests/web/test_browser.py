@@ -19,7 +19,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 # axe-core from the npm registry, installed by `make test` (pinned in the Makefile).
-AXE = Path(__file__).resolve().parent.parent / ".cache/npm/node_modules/axe-core/axe.min.js"
+AXE = Path(__file__).resolve().parents[2] / ".cache/npm/node_modules/axe-core/axe.min.js"
 AXE_VERSION = "4.14.1"
 WIDTHS = {"phone": (360, 740), "desktop": (1280, 900)}
 

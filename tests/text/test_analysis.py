@@ -22,7 +22,7 @@ from search_service.text import fold, normalize_text
 from search_service.index.analyzers import bigram_analyzer, exact_analyzer, folded_analyzer, word_analyzer
 from search_service.index.schema import build_schema
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NFD = lambda s: unicodedata.normalize("NFD", s)  # noqa: E731 - reads like the form it makes
 
 

@@ -348,7 +348,7 @@ def _half(data: bytes) -> bytes:
 
 
 # Scans, images and Word 97-2003 files are read since #10: their bad cases are in
-# tests/test_archives.py.
+# tests/ingest/test_archives.py.
 BAD_FILES = [
     ("rong.txt", lambda: b"", "empty file"),
     ("ngau-nhien.txt", _random_bytes, "not a text file (content is unrecognized binary data)"),
@@ -398,7 +398,7 @@ def test_a_page_nested_deeper_than_pythons_stack_is_read(tmp_path):
     folder = tmp_path / "ward"
     folder.mkdir()
     # 5,000 nested <div>: more than Python's recursion limit, so the page is walked without
-    # recursion (tests/test_ingest_attacks.py goes to 100,000).
+    # recursion (tests/ingest/test_ingest_attacks.py goes to 100,000).
     (folder / "long-nhau.html").write_text(
         "<html><body>" + "<div>" * 5000 + "Phường Phúc Lợi ra quân" + "</div>" * 5000 +
         "</body></html>", encoding="utf-8")

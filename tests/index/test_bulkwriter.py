@@ -32,7 +32,7 @@ from search_service.index.parallelwriter import ParallelSegmentWriter, WorkerFai
 from search_service.index.schema import build_schema, open_index
 from search_service.search import SearchEngine, SearchRequest
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "documents.jsonl"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "documents.jsonl"
 
 
 def sample_records() -> list[dict]:
@@ -225,7 +225,7 @@ def test_a_run_whose_worker_died_still_exits(tmp_path):
     import subprocess
     import sys
 
-    repo = str(Path(__file__).resolve().parent.parent)
+    repo = str(Path(__file__).resolve().parents[2])
     script = tmp_path / "run.py"
     script.write_text(HANG_CHECK.format(repo=repo, index=str(tmp_path / "ix")), encoding="utf-8")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,

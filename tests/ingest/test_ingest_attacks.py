@@ -130,7 +130,7 @@ def test_a_file_that_kills_the_parser_fails_alone(tmp_path):
 
 # --- #16.6: a small .jsonl.gz that inflates to gigabytes -----------------------------------
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 # Runs a command and prints its exit code, its stderr and the peak memory (RSS, in KB) of it
 # and every process it waited for: the CLI and its parser process.
 PEAK_RSS = ("import json, resource, subprocess, sys; "

@@ -21,7 +21,7 @@ from search_service.ingest import IngestError, formats, legacy, ocr
 from search_service.ingest.pipeline import ingest_paths
 from search_service.search import SearchEngine, SearchRequest
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared"
+from conftest import SHARED  # noqa: E402
 FONTS = Path("/usr/share/fonts/truetype/dejavu")
 needs_ocr = pytest.mark.skipif(
     not ocr.available() or not (FONTS / "DejaVuSerif.ttf").exists(),

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from pyvi import ViTokenizer
 
+from conftest import SHARED
 from search_service.text.segment import default_segmenter
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-DATA = Path(__file__).resolve().parent / "data"
+CORPUS = SHARED / "corpus"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def texts_of(path: Path, every: int):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 NEWS_FILES = sorted(SAMPLE.glob("news_*.txt"))
 FIELDS = ("id", "title", "body", "category", "doc_type", "doc_number", "issuer", "signer",
           "published", "views", "source", "url", "visibility")
