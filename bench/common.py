@@ -102,7 +102,7 @@ def known_item_queries(docs: list[dict], count: int = 200, seed: int = 13,
 
     from search_service.text import fold as shared_fold
     from search_service.text import normalize_text, segment
-    from search_service.search.query import STOP_WORDS
+    from search_service.text.stopwords import STOP_WORDS
 
     rng = random.Random(seed)
     candidates = sorted((d for d in docs if d["id"].startswith(prefix) and d.get("title")),

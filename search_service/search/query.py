@@ -1,4 +1,4 @@
-"""User query text → a ranking plan (and Whoosh masks for phrases and exclusions) that ranks
+"""User query text → a ranking plan (and the phrases and exclusions to mask) that ranks
 the way Vietnamese readers expect.
 
 Recall rests on folded syllables (context-dependent segmentation misses too much); exact
@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from search_service.text import fold_token, normalize_text, segment, syllables
+from search_service.text.stopwords import QUESTION_PHRASES, STOP_EXACT, STOP_WORDS
 from search_service.search.intent import Intent, recognize
 from search_service.search.ranking import Clause, Plan
 
@@ -45,30 +46,6 @@ SHORT_QUERY = 4        # at most this many content syllables make a "short" quer
 COMMON_TERM_SHARE = 0.3  # long questions skip syllables found in more documents than this
 RELATED_TERMS = 12       # syllables that describe a document when looking for related ones
 RELATED_TEXT_CHARS = 20_000   # of its text, read for them (bounded for huge documents)
-
-# Function words and question words: not worth a mark in a snippet, nor a syllable pair of
-# their own. (They still rank as single terms: dropping them measured worse.)
-_STOP_EXACT = frozenset("""
-và của các là có được cho trong những với thì mà này đó theo về để khi như bị do nếu
-hoặc một hai ra vào tại từ đến trên dưới sau trước nào gì ai đâu bao nhiêu không hay
-sai đúng phải thế nên cũng đã đang sẽ rằng vì nhưng lại còn chỉ đều vẫn rất hơn nhất
-ở bởi qua cùng nhau mỗi mọi
-""".split())
-# Typed without diacritics, a syllable counts as a stop word if any of them folds to it.
-STOP_WORDS = frozenset(fold_token(w) for w in _STOP_EXACT)
-# How people phrase a question, and legal boilerplate: they say what kind of answer is
-# wanted, not what it is about ("Hồ sơ … gồm những gì?", "… có bị xử phạt không?"), so
-# their syllables weigh less (soft stop words) and their pairs are no evidence at all.
-QUESTION_PHRASES = tuple(tuple(p.split()) for p in """
-như thế nào|thế nào|ra sao|là gì|là như thế nào|gồm những gì|bao gồm những gì|gồm những|
-những gì|có những gì|những nội dung gì|nội dung gì|những yêu cầu gì|yêu cầu gì|những điều kiện gì|
-điều kiện gì|những giấy tờ gì|giấy tờ gì|hay không|có phải|phải không|được không|có không|
-không ạ|bao nhiêu|bao lâu|khi nào|lúc nào|ở đâu|những ai|ai|những trường hợp nào|trường hợp nào|
-những nào|nào|theo quy định|theo quy định của pháp luật|quy định của pháp luật|
-theo quy định hiện hành|theo pháp luật|pháp luật hiện hành|hiện hành|hiện nay|được quy định|
-quy định như thế nào|có được|có bị|có cần|có phải là|cần phải|cần những|cho tôi hỏi|xin hỏi|
-tôi muốn hỏi|cho hỏi|vậy|ạ
-""".replace("\n", "").split("|") if p.strip())
 
 _PHRASE_RE = re.compile(r'"([^"]*)"')
 _EXCLUDE_RE = re.compile(r'(?:(?<=\s)|^)(?:-|NOT\s+)([^\s"]+)')
@@ -115,7 +92,7 @@ class ParsedQuery:
 
 def _is_stop(exact: str, folded: str) -> bool:
     """Function words: not worth a mark in a snippet, nor a pair of their own."""
-    return exact in _STOP_EXACT or (exact == folded and folded in STOP_WORDS)
+    return exact in STOP_EXACT or (exact == folded and folded in STOP_WORDS)
 
 
 # Question phrases by the fold of their first syllable, longest first: a query is read once.
