@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from search_service.text import normalize_text
-from search_service.ingest import IngestError, metadata
+from search_service.ingest import IngestError, legacy, metadata
 from search_service.ingest.encoding import decode
 
 # Far above a ward portal's article page (some 5,000 tags) or a long report saved from Word.
@@ -33,6 +33,8 @@ _BLOCK_TAGS = frozenset(
     "address article blockquote dd div dl dt figcaption figure h1 h2 h3 h4 h5 h6 header hr li "
     "main ol p pre section table tbody thead tfoot tr ul caption center".split())
 _CELL_TAGS = frozenset(("td", "th"))
+# Single-byte charsets a legacy-font page may declare: their bytes are the font's bytes.
+_WESTERN_8BIT = frozenset(("cp1252", "cp1258", "iso8859-1", "iso8859-15"))
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 _POSTED_RE = re.compile(
     r"Ngày đăng\s*:?\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s*\|?\s*(\d{1,2}):(\d{2}))?"
@@ -89,19 +91,36 @@ def _parse(path: Path, data: bytes) -> list[dict]:
 
 def _decode(data: bytes) -> str:
     """Valid UTF-8 is UTF-8 (pages often declare a charset they do not use); otherwise
-    respect ``<meta charset>``, and without one let encoding.decode decide."""
+    respect ``<meta charset>``, and without one let encoding.decode decide.
+
+    Either way text typed in a legacy font (TCVN3, VNI) is converted, as
+    :func:`~search_service.ingest.encoding.decode` does it: such pages were saved declaring
+    the Western charset their font's bytes were shown in."""
     declared = _META_CHARSET.search(data[:4096])
     if declared and not _is_utf8(data) and not data.startswith(
             (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         name = declared.group(1).decode("ascii", "ignore").lower()
         try:
-            return normalize_text(data.decode(name))
+            return normalize_text(_legacy_fixed(data, data.decode(name), name))
         except (LookupError, UnicodeDecodeError):
             pass
     text = decode(data)
     if "<" not in text:
         raise IngestError("not an HTML page (no markup)")
     return text
+
+
+def _legacy_fixed(data: bytes, text: str, charset: str) -> str:
+    """``text`` (``data`` read in its declared ``charset``) with legacy-font lines converted
+    before anything normalizes it. The legacy tables read the bytes as Windows-1252, so a page
+    declaring another 8-bit Western charset (Windows-1258, ISO-8859-1) is also tried that way
+    when its own reading holds no legacy text."""
+    fixed, found = legacy.fix_text(text)
+    if found is not None or codecs.lookup(charset).name not in _WESTERN_8BIT:
+        return fixed
+    western = data.decode("cp1252", errors="replace")
+    fixed, found = legacy.fix_text(western)
+    return fixed if found is not None else text
 
 
 def _is_utf8(data: bytes) -> bool:
