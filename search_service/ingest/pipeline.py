@@ -37,7 +37,7 @@ from search_service.index.schema import IndexLocked, open_index
 logger = logging.getLogger(__name__)
 
 # Part of every file's key: bump it when a parser improves, so unchanged files are read again.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"   # 3: legacy fonts (TCVN3, VNI), OCR of scans, Word 97 (#10)
 # From this much input on, index worker processes start with the run, not at the first batch.
 EAGER_WORKERS_BYTES = 1 << 20
 
