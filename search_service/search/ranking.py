@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from search_service.index.reader import EPOCH, MISSING_DATE, IndexReader
+from search_service.search.scope import Scope, scope_of
 
 K1 = 1.2
 B = {"title": 0.4, "title_f": 0.4, "title_bi": 0.4, "title_w": 0.4}   # titles: short, even
@@ -44,20 +45,6 @@ class Plan:
     clauses: list[Clause] = field(default_factory=list)
     all_of: list[int] = field(default_factory=list)
     prefer: list[tuple[np.ndarray, float]] = field(default_factory=list)
-
-
-@dataclass
-class Scope:
-    """The documents one kind of reader may see, and BM25's statistics over them alone.
-
-    Document counts, frequencies and average lengths come from these documents only, so a
-    visitor's scores are exactly what they would be if the others did not exist: hidden
-    documents can be neither seen nor inferred from the ranking.
-    """
-    mask: np.ndarray                  # live documents the reader may see
-    size: int
-    avg_length: dict[str, float]
-    labels: dict[str, list]           # a facet value as these documents write it most
 
 
 class PostingsCache:
@@ -119,35 +106,12 @@ class Collection:
         return bound
 
     def scope(self, public_only: bool) -> Scope:
-        """The public documents (``public_only``), or every live one (staff)."""
+        """The public documents (``public_only``), or every live one (staff); computed once
+        per generation (:func:`search_service.search.scope.scope_of`)."""
         found = self._scopes.get(public_only)
         if found is None:
-            mask = self.live.copy()
-            if public_only:
-                mask &= self.columns["visibility"][0] == self.codes_of("visibility", "public")
-            avg = {f: float(v[mask].mean()) if mask.any() else 1.0
-                   for f, v in self.lengths.items()}
-            labels = {f: self._labels(f, mask) for f in self.columns}
-            found = self._scopes[public_only] = Scope(mask, int(mask.sum()), avg, labels)
+            found = self._scopes[public_only] = scope_of(self, public_only)
         return found
-
-    def _labels(self, fieldname: str, mask: np.ndarray) -> list:
-        """Per value code, the form most of ``mask``'s documents write (not in capitals
-        when another form exists): ``AN NINH - QUỐC PHÒNG`` and ``An ninh - Quốc phòng``
-        are one value, shown as the documents the reader may see write it."""
-        form_codes, forms, form_value = self.forms[fieldname]
-        labels = list(self.columns[fieldname][1])
-        counts = np.bincount(form_codes[mask & (form_codes >= 0)], minlength=len(forms))
-        best: dict[int, tuple] = {}
-        for form, count in enumerate(counts):
-            if count:
-                rank = (-int(count), str(forms[form]).isupper(), str(forms[form]))
-                code = int(form_value[form])
-                if code not in best or rank < best[code][0]:
-                    best[code] = (rank, forms[form])
-        for code, (_, form) in best.items():
-            labels[code] = form
-        return labels
 
     def _column(self, fieldname):
         """``(codes, values)``: the document's value as an index into ``values`` (-1: none).
