@@ -11,19 +11,25 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
 from search_service import config
-from search_service.errors import APIError, error_body
-from search_service.search import SearchEngine
-from search_service.web import caching, ops
+from search_service.cluster import engine_for
+from search_service.errors import APIError
+# The blueprints take what they share (engine(), the error response) from web.service, never
+# from this package, so importing them here makes no circle.
+from search_service.web import api, auth, caching, console, limits, ops, ui, write_api
+from search_service.web.service import error_response
 
 logger = logging.getLogger(__name__)
 
 # Defence in depth: even if some text slipped through unescaped, no inline script could run.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+
+
+__all__ = ["create_app"]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -35,11 +41,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True)
     app.json.ensure_ascii = False       # Vietnamese stays readable in JSON
     app.json.sort_keys = False
-    from search_service.cluster import engine_for
     app.extensions["search_engine"] = engine_for(app.config)
 
-    # The blueprints import engine() from this module, so they are imported once it exists.
-    from search_service.web import api, auth, console, limits, ui, write_api
     ops.init_app(app)              # probes and the access log, which times everything after
     limits.init_app(app)
     auth.init_app(app)
@@ -57,26 +60,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-def engine() -> SearchEngine:
-    """The app's shared engine (one warm searcher per process)."""
-    return current_app.extensions["search_engine"]
-
-
-def wants_json() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
-
-
-def _error_response(status: int, code: str, message: str, title_vi: str, message_vi: str,
-                    body: dict | None = None):
-    if wants_json():
-        return body or error_body(code, message), status
-    return render_template("error.html", status=status, title=title_vi, message=message_vi), status
-
-
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def handle_api_error(exc: APIError):
-        body, status = _error_response(exc.status, exc.code, exc.message, exc.title_vi,
+        body, status = error_response(exc.status, exc.code, exc.message, exc.title_vi,
                                        exc.message_vi, exc.body())
         return body, status, getattr(exc, "headers", None) or {}
 
@@ -85,7 +72,7 @@ def _register_error_handlers(app: Flask) -> None:
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
         title, message_vi = HTTP_MESSAGES_VI.get(status, ("Đã có lỗi xảy ra", exc.description))
-        response = _error_response(status, code, exc.description or exc.name, title, message_vi)
+        response = error_response(status, code, exc.description or exc.name, title, message_vi)
         if status == 405 and getattr(exc, "valid_methods", None):
             body, status = response
             return body, status, {"Allow": ", ".join(exc.valid_methods)}
@@ -94,7 +81,7 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         logger.exception("unexpected error on %s %s", request.method, request.path)
-        return _error_response(500, "internal_error", "Internal server error",
+        return error_response(500, "internal_error", "Internal server error",
                                "Đã có lỗi xảy ra",
                                "Máy chủ gặp sự cố khi xử lý yêu cầu. Xin vui lòng thử lại sau.")
 

@@ -8,10 +8,10 @@ from flask import Blueprint, current_app, request, url_for
 
 from search_service.errors import BadParameter, NotFound
 from search_service.search import Hit, SearchResult
-from search_service.web import engine, openapi, relations_view
+from search_service.web import openapi, relations_view
 from search_service.web.auth import include_internal
 from search_service.web.params import changed, page_count, parse_search, request_args
-from search_service.web.service import completions
+from search_service.web.service import completions, engine
 from search_service.web.write_api import document_links
 
 bp = Blueprint("api", __name__, url_prefix="/api")

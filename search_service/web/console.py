@@ -22,7 +22,7 @@ from search_service.errors import APIError, BadParameter, Forbidden
 from search_service.ingest import IngestError
 from search_service.library import VISIBILITIES, LibraryError, Principal
 from search_service.library import NotFound as LibraryNotFound
-from search_service.web import engine
+from search_service.web.service import engine
 from search_service.web.auth import check_csrf, library, session_principal
 from search_service.web.write_api import (EDITABLE, apply_changes, has_original, intake,
                                           upload_name)

@@ -136,7 +136,7 @@ def _too_many_requests(exc: RateLimitExceeded):
 
 def too_many_requests(seconds: int):
     """429 with ``Retry-After``: JSON under ``/api/``, the Vietnamese error page elsewhere."""
-    from search_service.web import _error_response
+    from search_service.web.service import error_response as _error_response
 
     body, status = _error_response(
         429, "too_many_requests", "Too many requests; retry after %d seconds" % seconds,

@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from search_service.text.numbers import find_doc_numbers
 from search_service.ingest import relations as reading
 from search_service.library.errors import LibraryError
-from search_service.web import engine
+from search_service.web.service import engine
 
 logger = logging.getLogger(__name__)
 

@@ -1,12 +1,36 @@
-"""The engine calls the views share, and how they show stored values."""
+"""What the views share: the app's engine and the calls they make on it, the one error
+response (JSON under ``/api/``, the Vietnamese error page elsewhere), and how stored values
+are shown.
+
+The blueprints import these from here, never from the package ``search_service.web``: its app
+factory imports the blueprints, so nothing below it may import it back.
+"""
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, render_template, request, url_for
 
+from search_service.errors import error_body
 from search_service.text import fold
-from search_service.search import Hit
-from search_service.web import engine
+from search_service.search import Hit, SearchEngine
+
+
+def engine() -> SearchEngine:
+    """The app's shared engine (one warm searcher per process)."""
+    return current_app.extensions["search_engine"]
+
+
+def wants_json() -> bool:
+    """Whether this request is the JSON API's (errors are answered in JSON there)."""
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, title_vi: str, message_vi: str,
+                   body: dict | None = None):
+    """``(body, status)``: the JSON error body under ``/api/``, else the Vietnamese error page."""
+    if wants_json():
+        return body or error_body(code, message), status
+    return render_template("error.html", status=status, title=title_vi, message=message_vi), status
 
 
 def latest_news(limit: int, include_internal: bool = False) -> list[Hit]:

@@ -11,9 +11,9 @@ from search_service.errors import NotFound
 from search_service.search.highlight import mark
 from search_service.search.query import parse_query
 from search_service.search import FACETS
-from search_service.web import engine, relations_view
+from search_service.web import relations_view
 from search_service.web.auth import include_internal
-from search_service.web.service import latest_news, vi_label
+from search_service.web.service import engine, latest_news, vi_label
 from search_service.web.feeds import atom_feed
 from search_service.web.params import (FACET_PARAMS, changed, filter_count, has_filters,
                                        page_count, parse_search, request_args)

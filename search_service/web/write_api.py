@@ -25,7 +25,7 @@ from search_service.errors import BadParameter, Forbidden, NotFound, error_body
 from search_service.ingest import IngestError
 from search_service.library import VISIBILITIES, LibraryError, Principal
 from search_service.library import NotFound as LibraryNotFound
-from search_service.web import _error_response, engine
+from search_service.web.service import engine, error_response as _error_response
 from search_service.web.auth import (Unauthorized, bearer_principal, current_principal,
                                      include_internal, library)
 from search_service.web.params import FALSE_WORDS, TRUE_WORDS
