@@ -5,8 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 FIELDS = ("id", "title", "body", "category", "doc_type", "doc_number", "issuer", "signer",
-          "published", "views", "source", "url", "visibility")
+          "published", "views", "source", "url", "visibility", "text_source")
 VISIBILITIES = ("public", "internal")
+# How a document's text was obtained, as the index keeps it: only text read by OCR from a scan
+# is marked (``"text_source": "ocr"``), since a reader must be told it may hold misread words;
+# any other value, and no value, means the text is the file's own. So documents of an index
+# made before the mark existed read exactly as they did, and the API's JSON only gains the key
+# where it applies.
+OCR = "ocr"
 
 
 class DocumentError(ValueError):

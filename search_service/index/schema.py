@@ -84,6 +84,9 @@ def build_schema() -> Schema:
         # in_force, replaced, ... (search_service.ingest.validity), from the library; an index
         # made before this field gets it when rebuilt (library reindex).
         validity=ID(stored=True, sortable=True),
+        # "ocr" when the text was read from a scan (search_service.documents.OCR), else
+        # absent. Added after indexes existed: open_index adds it to an older index.
+        text_source=STORED(),
         # Bookkeeping for incremental ingestion, kept in columns so a run reads them cheaply.
         path=ID(stored=True, sortable=True),
         content_hash=ID(sortable=True),
@@ -122,12 +125,59 @@ def open_index(index_dir: str | Path, create: bool = True):
     generations = _generations(path)
     if generations:
         with _reading(path, f"the table of contents {_toc_name(max(generations))}"):
-            return FileStorage(str(path), supports_mmap=False).open_index(INDEX_NAME)
+            storage = FileStorage(str(path), supports_mmap=False)
+            return _with_new_fields(storage, storage.open_index(INDEX_NAME))
     if not create:
         raise FileNotFoundError(f"no index in {path}")
     path.mkdir(parents=True, exist_ok=True)
     logger.info("creating an empty index in %s", path)
     return FileStorage(str(path), supports_mmap=False).create_index(build_schema(), INDEX_NAME)
+
+
+def _added_fields(schema) -> dict:
+    """The stored-only fields of :func:`build_schema` that ``schema`` (an older index's)
+    lacks: adding one changes no posting or column, older documents simply have no value."""
+    return {name: field for name, field in build_schema().items()
+            if type(field) is STORED and name not in schema}
+
+
+def _with_new_fields(storage, ix):
+    """``ix``, with the stored-only fields added since it was made written into its schema.
+
+    Whoosh refuses a document with a field its index's schema lacks (``UnknownFieldError``),
+    and every writer (worker processes too) takes the schema from the latest table of
+    contents. So an index made before a new stored field (``text_source``) gets it here, once:
+    under the index's write lock, a table of contents one generation later names the same
+    segments with the fuller schema (no document is rewritten; a server reading the index
+    just reopens it). When the lock is held by a writer, or the folder is read-only, the
+    index opens as it is: it can be searched, and the next opening upgrades it.
+    """
+    if not _added_fields(ix.schema):
+        return ix
+    lock = storage.lock(f"{INDEX_NAME}_WRITELOCK")
+    try:
+        if not lock.acquire(blocking=False):
+            return ix
+    except OSError as exc:
+        logger.info("index in %s left without its new fields %s: %s", storage.folder,
+                    ", ".join(_added_fields(ix.schema)), exc)
+        return ix
+    try:
+        toc = TOC.read(storage, INDEX_NAME)     # the latest, now that no writer can commit
+        added = _added_fields(toc.schema)
+        if not added:
+            return storage.open_index(INDEX_NAME)
+        for name, field in added.items():
+            toc.schema.add(name, field)
+        TOC(toc.schema, toc.segments, toc.generation + 1).write(storage, INDEX_NAME)
+    except OSError as exc:
+        logger.info("index in %s left without its new fields: %s", storage.folder, exc)
+        return ix
+    finally:
+        lock.release()
+    logger.info("index in %s: added the stored field(s) %s to its schema", storage.folder,
+                ", ".join(added))
+    return storage.open_index(INDEX_NAME)
 
 
 @dataclass(frozen=True)

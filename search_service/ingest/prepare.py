@@ -11,7 +11,7 @@ import hashlib
 import json
 
 from search_service.text import normalize_text
-from search_service.documents import FIELDS, VISIBILITIES, DocumentError, parse_published
+from search_service.documents import FIELDS, OCR, VISIBILITIES, DocumentError, parse_published
 from search_service.index.schema import TEXT_FIELDS
 
 _GUESSED_KEYS = ("title", "doc_type", "doc_number", "issuer", "signer", "published")
@@ -40,6 +40,10 @@ def prepare_document(raw: dict, default_visibility: str | None = None) -> dict:
 
     doc = {}
     for key in FIELDS:
+        if key == "text_source":        # only text read by OCR is marked: documents.OCR
+            if raw.get(key) == OCR:
+                doc[key] = OCR
+            continue
         value = _text(raw.get(key), key) if key not in ("published", "views") else raw.get(key)
         if isinstance(value, str):
             value = normalize_text(value).strip()
