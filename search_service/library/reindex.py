@@ -47,9 +47,15 @@ _RENAME_EXCHANGE = 2
 
 
 def index_record(doc: Document) -> dict:
-    """The record ingestion would have read for this document, with people's corrections."""
+    """The record ingestion would have read for this document, with people's corrections;
+    a text read by OCR says so (the index keeps only that mark, see documents.OCR)."""
+    from search_service.documents import OCR
+
     visibility = doc.visibility if doc.is_published else "internal"
-    return {**doc.metadata, "id": doc.id, "body": doc.body, "visibility": visibility}
+    record = {**doc.metadata, "id": doc.id, "body": doc.body, "visibility": visibility}
+    if doc.text_source == OCR:
+        record["text_source"] = OCR
+    return record
 
 
 def prepared(doc: Document, source: feeding.Source | None = None) -> dict:

@@ -7,7 +7,9 @@ original is copied once, every record is added, or re-read as :meth:`Library.reg
 The one rule holds: what a person corrected keeps its value; the published flag stays as it
 was set; the visibility is ingestion's choice (the folder's ``.visibility``, ``--visibility``,
 a record's own) until a person changes it, and a person's choice then stays. A text typed by
-hand or read by OCR stays as long as the file's bytes do not change.
+hand or read by OCR stays as long as the file's bytes do not change. How the parser got the
+text is kept: ``text_source`` is ``ocr`` when it says it read the text from a scan, else
+``text``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from search_service.library.errors import InvalidValue, NotFound
 from search_service.library.model import Document, Original, audit_view, guess_view
 
 _KEPT_TEXT = ("ocr", "manual")      # texts a file's own text must not replace
+_PARSED_SOURCES = ("ocr",)          # what a parser may say of its text (else "text")
 
 
 @dataclass(frozen=True)
@@ -113,16 +116,23 @@ def forget(library, doc_ids, *, actor: str, index_key: str | None = None
     return gone
 
 
+def parsed_source(record) -> str:
+    """How the parser got a record's text: ``ocr`` when it says so, else ``text``."""
+    source = record.get("text_source") if isinstance(record, dict) else None
+    return source if source in _PARSED_SOURCES else "text"
+
+
 def _shelve_one(conn, entry: Entry, text: tuple[str, str, dict], original: Original,
                 actor: str, at: str) -> tuple[Document, str, str | None]:
     """Add or re-read one record: ``(document, outcome, sha256 of the original it had)``."""
     title, body, guesses = text
+    read_as = parsed_source(entry.record)
     try:
         before = rows.get(conn, entry.doc_id)
     except NotFound:
         doc = Document(id=entry.doc_id, title=title, body=body, guesses=guesses,
                        corrections={}, metadata=checks.effective(title, guesses, {}),
-                       visibility=entry.visibility, is_published=True, text_source="text",
+                       visibility=entry.visibility, is_published=True, text_source=read_as,
                        original=original, created=at, updated=at)
         rows.insert(conn, doc)
         audit.record(conn, actor, "add", doc.id, audit.diff({}, audit_view(doc)), at)
@@ -132,7 +142,7 @@ def _shelve_one(conn, entry: Entry, text: tuple[str, str, dict], original: Origi
         title, body, guesses, text_source = (before.title, before.body, before.guesses,
                                              before.text_source)
     else:
-        text_source = "text"
+        text_source = read_as
     source = feeding.source_of(conn, entry.doc_id)
     # A person who changed the visibility made it differ from ingestion's last choice.
     chosen_by_ingest = source is not None and source.visibility == before.visibility
