@@ -12,7 +12,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from search_service.cluster import schema
@@ -48,11 +48,24 @@ class ClusterResult(SearchResult):
 
 @dataclass(frozen=True)
 class ClusterSnapshot:
-    """What the web layer reads of a "snapshot": a cluster has no index generations, so
-    ``generation`` is -1 (no on-disk commit to tag answers with: nothing is cached by it)."""
+    """What the web layer reads of a "snapshot".
+
+    ``generation`` is the highest write stamp of the shards (the writer sets a shard's stamp,
+    microseconds since the epoch and always higher than before, with every batch it sends), so
+    it grows with every write or delete; 0 for a cluster never written. While some shard has
+    no live mirror (``complete`` is False) it is -1: answers then lack that shard's documents
+    and must not be tagged as the whole collection's. ``doc_count`` counts every document the
+    cluster holds (internal ones too, as the embedded snapshot does)."""
     generation: int
     doc_count: int
     opened_at: float
+    complete: bool = True
+    reason: str | None = None        # why not complete: the coordinator's warning
+
+    @property
+    def committed_at(self) -> float | None:
+        """When the generation was written (seconds since the epoch), if known."""
+        return self.generation / 1e6 if self.generation > 0 else None
 
 
 @dataclass
@@ -96,10 +109,31 @@ class ClusterEngine:
         self.connections.close()
 
     def snapshot(self) -> ClusterSnapshot:
-        """The documents the cluster holds now (raises ClusterUnavailable when it is down)."""
-        scope = self._scope(False)
-        return ClusterSnapshot(-1, scope.stats.size, time.time() - (time.monotonic()
-                                                                     - scope.read_at))
+        """The generation the cluster serves now, read at each call (one round trip: a
+        cached generation could tag a newer answer as an older one); raises
+        ClusterUnavailable when the coordinator does not answer or no shard does."""
+        results, partial = self._run([
+            (f"SELECT COUNT(*) FROM {self.index}", ()), ("SHOW META", ()),
+            (f"SELECT stamp FROM {self.index}{schema.LEXICON_SUFFIX} WHERE kind = "
+             f"{schema.STAMP} ORDER BY stamp DESC LIMIT 1", ()), ("SHOW META", ())])
+        count = int(results[0][0][0]) if results[0] else 0
+        stamp = int(results[2][0][0]) if results[2] else 0
+        reason = None
+        if partial:
+            reason = "; ".join(filter(None, (dict(results[i]).get("warning") for i in (1, 3))))
+        return ClusterSnapshot(-1 if partial else stamp, count, time.time(), not partial,
+                               reason or None)
+
+    def serving(self) -> str | None:
+        """None when every shard answers (from at least one of its mirrors), else why not:
+        what a readiness probe of a cluster-backed server asks."""
+        try:
+            snap = self.snapshot()
+        except ClusterUnavailable as exc:
+            return str(exc)
+        if not snap.complete:
+            return f"a shard of the search cluster has no live mirror ({snap.reason})"
+        return None
 
     # -- talking to the cluster ---------------------------------------------------------------
     def _run(self, statements) -> tuple[list, bool]:
@@ -224,6 +258,8 @@ class ClusterEngine:
             rows.update({r[0]: r for r in results[-2]})
         ranked = self._rank(rows, m, scope, public_only, req, parsed.empty)
         page = ranked[(req.page - 1) * req.per_page:needed]
+        suggestion = self._suggestion(req, parsed, scope, public_only,
+                                      [number for number, _ in ranked[:req.per_page]])
         marks = (parsed.highlight_terms(), parsed.number_keys)
         stored = self._stored([number for number, _ in page])
         hits = [SearchEngine._hit(stored[number], value, marks, req.snippets)
@@ -233,8 +269,50 @@ class ClusterEngine:
         return ClusterResult(
             query=req.q, normalized_query=parsed.normalized(), total=total, page=req.page,
             per_page=req.per_page, took_ms=round((time.perf_counter() - started) * 1000, 2),
-            did_you_mean=None, facets=facets, hits=hits, partial=partial,
+            did_you_mean=suggestion, facets=facets, hits=hits, partial=partial,
             notice=PARTIAL_NOTICE if partial else None)
+
+    def _suggestion(self, req: SearchRequest, parsed: ParsedQuery, scope: _Scope,
+                    public_only: bool, first_page: list[int]) -> str | None:
+        """'Did you mean', as the embedded engine offers it: only when the corrected query
+        finds something and its first page differs from this query's."""
+        suggestion = self._correction(parsed, public_only)
+        if suggestion is None:
+            return None
+        fixed = parse_query(suggestion, words=False)
+        ranked = self._ranked(replace(req, page=1, facets=False), fixed, scope, public_only)
+        if not ranked:
+            return None
+        if {number for number, _ in ranked[:req.per_page]} == set(first_page):
+            return None
+        return suggestion
+
+    def _correction(self, parsed: ParsedQuery, public_only: bool) -> str | None:
+        from search_service.cluster.suggest import correct
+
+        if not parsed.terms or parsed.number_keys:
+            return None
+        return correct(self, parsed, public_only)
+
+    def _ranked(self, req: SearchRequest, parsed: ParsedQuery, scope: _Scope,
+                public_only: bool) -> list[tuple[int, float]]:
+        """The documents ``parsed`` finds with the filters of ``req``, best first (the first
+        ``req.page`` pages at least), as :meth:`search` ranks them."""
+        m = self._matching(parsed, scope, public_only) if not parsed.empty else None
+        match = _match_text(m, parsed) if m else None
+        relevance = req.sort == "relevance" and m is not None
+        limit = max(CANDIDATES, 2 * req.page * req.per_page) if relevance else \
+            req.page * req.per_page
+        statements = [self._candidates_sql(req, match, limit, relevance, m), ("SHOW META", ())]
+        if m and m.all_of and relevance:
+            everything = " ".join(m.clause_match(c) for c in m.all_of)
+            statements += [self._candidates_sql(req, _match_text(m, parsed, everything), limit,
+                                                True, m), ("SHOW META", ())]
+        results, _ = self._run(statements)
+        rows = {r[0]: r for r in results[0]}
+        if len(results) > 2:
+            rows.update({r[0]: r for r in results[2]})
+        return self._rank(rows, m, scope, public_only, req, parsed.empty)
 
     def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool) -> Matching:
         """The plan of the embedded engine, with cluster-wide document frequencies."""
@@ -391,8 +469,8 @@ class ClusterEngine:
 
     # -- suggestions --------------------------------------------------------------------------
     def did_you_mean(self, parsed: ParsedQuery, include_internal: bool = False) -> str | None:
-        """Not offered on a cluster (the embedded engine reads its word lists for it)."""
-        return None
+        """The query as the collection writes it (see :mod:`search_service.cluster.suggest`)."""
+        return self._correction(parsed, not include_internal)
 
     def complete(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[dict]:
         """Document numbers, types and categories, and titles that complete ``prefix``."""

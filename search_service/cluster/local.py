@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from search_service.cluster.schema import index_block
+from search_service.cluster.schema import LEXICON_SUFFIX, index_block, lexicon_block
 
 logger = logging.getLogger(__name__)
 
@@ -136,18 +136,22 @@ def write_configs(folder: Path, shards: int, port: int) -> LocalCluster:
             daemon = Daemon(name, *port_pair(), str(folder / "conf" / f"{name}.conf"),
                             str(folder / "run" / f"{name}.pid"))
             (folder / "data" / name).mkdir(exist_ok=True)
-            text = index_block(f"shard{shard}", folder / "data" / name / f"shard{shard}")
+            text = (index_block(f"shard{shard}", folder / "data" / name / f"shard{shard}")
+                    + lexicon_block(f"shard{shard}{LEXICON_SUFFIX}",
+                                    folder / "data" / name / f"shard{shard}{LEXICON_SUFFIX}"))
             Path(daemon.config).write_text(text + _searchd_section(folder, daemon))
             cluster.daemons.append(daemon)
     coordinator = Daemon("coordinator", free_port(), port, str(folder / "conf" / "coordinator.conf"),
                          str(folder / "run" / "coordinator.pid"))
     (folder / "data" / "coordinator").mkdir(exist_ok=True)
-    agents = "\n".join(
-        "    agent = " + "|".join(f"127.0.0.1:{cluster.daemon(f'shard{s}-{m}').api_port}"
-                                  for m in MIRRORS) + f":shard{s}"
-        for s in range(shards))
-    Path(coordinator.config).write_text(f"""
-index ward
+
+    def distributed(name: str, suffix: str = "") -> str:
+        agents = "\n".join(
+            "    agent = " + "|".join(f"127.0.0.1:{cluster.daemon(f'shard{s}-{m}').api_port}"
+                                      for m in MIRRORS) + f":shard{s}{suffix}"
+            for s in range(shards))
+        return f"""
+index {name}
 {{
     type = distributed
 {agents}
@@ -155,7 +159,11 @@ index ward
     agent_query_timeout = 30000
     ha_strategy = roundrobin
 }}
-""" + _searchd_section(folder, coordinator))
+"""
+    # The documents, and the lexicon the writer keeps beside them (see schema.lexicon_block).
+    Path(coordinator.config).write_text(distributed("ward")
+                                        + distributed("ward" + LEXICON_SUFFIX, LEXICON_SUFFIX)
+                                        + _searchd_section(folder, coordinator))
     cluster.daemons.append(coordinator)
     return cluster
 

@@ -68,11 +68,13 @@ def quantized(length: int) -> int:
     return quantized_length(length)
 
 
-def field_tokens(title: str, body: str, number_key: str | None) -> dict[str, list[str]]:
-    """Each field's keywords, in order, for one document."""
+def field_tokens(title: str, body: str, number_key: str | None,
+                 analysed: dict | None = None) -> dict[str, list[str]]:
+    """Each field's keywords, in order, for one document (``analysed``: the
+    :func:`index_layers` of ``{"title": ..., "body": ...}`` when already computed)."""
     out: dict[str, list[str]] = {}
     for source, text in (("title", title), ("body", body)):
-        layers = index_layers(text or "")
+        layers = analysed[source] if analysed else index_layers(text or "")
         out[source] = [keyword(source, t) for t in layers["exact"]]
         out[source + "_f"] = [keyword(source + "_f", t) for t, _ in layers["folded"]]
         out[source + "_bi"] = [keyword(source + "_bi", t) for t in layers["bigram"]]
@@ -113,5 +115,45 @@ index {name}
     dict = keywords
     min_prefix_len = 1
     rt_mem_limit = 256M
+}}
+"""
+
+
+# -- the lexicon: what "did you mean" reads of the terms the cluster holds ----------------------
+# Sphinx 2.2 cannot list the keywords of an index, so the writer keeps one row per term form in
+# a second RT index on every mirror (``<shard>_lexicon``, behind ``<index>_lexicon`` on the
+# coordinator). Rows are only added: a form whose documents are gone stays a candidate with no
+# documents, as a term of a deleted document stays in a Whoosh segment until it is merged.
+LEXICON_SUFFIX = "_lexicon"
+SYLLABLE, WORD, FOLDED, STAMP = 0, 1, 2, 3       # kinds of lexicon rows
+IN_TITLE = 4      # added to SYLLABLE and WORD for a form of a title (body forms list first)
+_KIND_PREFIX = {SYLLABLE: "S", WORD: "W", FOLDED: "T"}
+STAMP_ID = 1              # the row holding a shard's write stamp (the cluster's generation)
+
+
+def lexicon_key(kind: int, folded: str) -> str:
+    """The keyword a lexicon row is found by: its kind and the folded form."""
+    return _KIND_PREFIX[kind % IN_TITLE] + spell(folded)
+
+
+def lexicon_id(kind: int, form: str) -> int:
+    return max(doc_number(f"\0lexicon:{kind}:{form}"), STAMP_ID + 1)
+
+
+def lexicon_block(name: str, path) -> str:
+    """The ``index`` section of one shard's lexicon (an RT index)."""
+    return f"""
+index {name}
+{{
+    type = rt
+    path = {path}
+    rt_field = key
+    rt_attr_uint = kind
+    rt_attr_string = form
+    rt_attr_bigint = stamp
+    charset_table = 0..9, A..Z, a..z, _
+    min_word_len = 1
+    dict = keywords
+    rt_mem_limit = 64M
 }}
 """

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -63,10 +64,46 @@ def discover_shards(backend: Backend) -> list[Shard]:
             for _, mirrors in sorted(shards.items())]
 
 
+LEXICON_COLUMNS = ("id", "key", "kind", "form", "stamp")
+
+
 def row_of(fields: dict) -> tuple:
     """The values of :data:`COLUMNS` for one document (the pipeline's ``index_fields``)."""
-    tokens = schema.field_tokens(fields.get("title", ""), fields.get("body", ""),
-                                 fields.get("number_key"))
+    return analysed(fields)[0]
+
+
+def analysed(fields: dict) -> tuple[tuple, set[tuple[int, str]]]:
+    """The row of one document and its lexicon entries ``{(kind, form)}``."""
+    from search_service.text import index_layers
+
+    layers = {source: index_layers(fields.get(source, "") or "") for source in ("title", "body")}
+    return _row(fields, schema.field_tokens(fields.get("title", ""), fields.get("body", ""),
+                                            fields.get("number_key"), layers)), \
+        lexicon_entries(layers)
+
+
+def lexicon_entries(layers: dict) -> set[tuple[int, str]]:
+    """What "did you mean" lists of a document (as search.suggest reads a Whoosh segment):
+    the alphabetic syllables and pyvi words of title and body, the folded syllables of the
+    body (its typo candidates)."""
+    out: set[tuple[int, str]] = set()
+    for source, got in layers.items():
+        title = schema.IN_TITLE if source == "title" else 0
+        for kind, terms in ((schema.SYLLABLE, got["exact"]), (schema.WORD, got["word"])):
+            out.update((kind + title, t) for t in terms if t.replace("_", "").isalpha())
+        if source == "body":
+            out.update((schema.FOLDED, t) for t, _ in got["folded"])
+    return out
+
+
+def lexicon_row(kind: int, form: str) -> tuple:
+    from search_service.text import fold
+
+    folded = form if kind == schema.FOLDED else fold(form)
+    return (schema.lexicon_id(kind, form), schema.lexicon_key(kind, folded), kind, form, 0)
+
+
+def _row(fields: dict, tokens: dict) -> tuple:
     stored = {k: fields[k] for k in STORED_KEYS if fields.get(k) not in (None, "")}
     published = fields.get("published")
     if isinstance(published, datetime):
@@ -92,6 +129,9 @@ class ClusterWriter:
         self.shards = shards
         self._pending: list[list[tuple]] = [[] for _ in shards]
         self._deletes: list[list[int]] = [[] for _ in shards]
+        self._lexicon: list[list[tuple]] = [[] for _ in shards]
+        self._listed: set[int] = set()       # lexicon rows queued by this writer already
+        self._stamp = 0
         self._bytes = 0
         self._conns: dict[tuple[str, int], object] = {}
         self.is_closed = False
@@ -104,8 +144,13 @@ class ClusterWriter:
         return number % len(self.shards)
 
     def update_document(self, **fields) -> None:
-        row = row_of(fields)
+        row, entries = analysed(fields)
         self._pending[self._shard_of(row[0])].append(row)
+        for kind, form in entries:
+            entry = lexicon_row(kind, form)
+            if entry[0] not in self._listed:
+                self._listed.add(entry[0])
+                self._lexicon[self._shard_of(entry[0])].append(entry)
         self._bytes += sum(len(v) for v in row if isinstance(v, str))
         if sum(map(len, self._pending)) >= BATCH_DOCUMENTS or self._bytes >= BATCH_BYTES:
             self.flush()
@@ -117,26 +162,33 @@ class ClusterWriter:
         self._deletes[self._shard_of(number)].append(number)
 
     def flush(self) -> None:
-        """Send what is pending to every mirror (one transaction per mirror and shard)."""
-        from pymysql.converters import escape_item
+        """Send what is pending to every mirror (one transaction per mirror and shard).
 
+        Every shard written gets a new stamp in its lexicon, after its documents: the
+        cluster's generation (:meth:`ClusterEngine.snapshot`) is the highest stamp, so it
+        grows with every write and delete that reached a mirror."""
         for number, shard in enumerate(self.shards):
             rows, deletes = self._pending[number], self._deletes[number]
-            if not rows and not deletes:
+            words = self._lexicon[number]
+            if not rows and not deletes and not words:
                 continue
             statements = []
             if rows:
-                values = ",".join("(" + ",".join(escape_item(v, "utf8") for v in row) + ")"
-                                  for row in rows)
-                statements.append(f"REPLACE INTO {shard.index} ({','.join(COLUMNS)}) "
-                                  f"VALUES {values}")
+                statements.append(_replace(shard.index, COLUMNS, rows))
             if deletes:
                 statements.append(f"DELETE FROM {shard.index} WHERE id IN "
                                   f"({','.join(map(str, deletes))})")
+            lexicon = shard.index + schema.LEXICON_SUFFIX
+            if words:
+                statements.append(_replace(lexicon, LEXICON_COLUMNS, words))
+            self._stamp = max(time.time_ns() // 1000, self._stamp + 1)
+            statements.append(_replace(lexicon, LEXICON_COLUMNS,
+                                       [(schema.STAMP_ID, "G", schema.STAMP, "", self._stamp)]))
             for mirror in shard.mirrors:
                 self._execute(mirror, statements)
             self.written += len(rows)
             self._pending[number], self._deletes[number] = [], []
+            self._lexicon[number] = []
         self._bytes = 0
 
     def _execute(self, mirror: tuple[str, int], statements: list[str]) -> None:
@@ -167,6 +219,7 @@ class ClusterWriter:
         """Drop what was not sent yet (batches already sent stay)."""
         self._pending = [[] for _ in self.shards]
         self._deletes = [[] for _ in self.shards]
+        self._lexicon = [[] for _ in self.shards]
         self.close()
 
     def close(self) -> None:
@@ -177,6 +230,13 @@ class ClusterWriter:
                 pass
         self._conns.clear()
         self.is_closed = True
+
+
+def _replace(index: str, columns: tuple, rows: list[tuple]) -> str:
+    from pymysql.converters import escape_item
+
+    values = ",".join("(" + ",".join(escape_item(v, "utf8") for v in row) + ")" for row in rows)
+    return f"REPLACE INTO {index} ({','.join(columns)}) VALUES {values}"
 
 
 class ClusterReader:

@@ -16,10 +16,16 @@ import pytest
 from conftest import INTERNAL_IDS, SECRET_WORDS, STAFF_USERS, write_web_corpus
 from search_service.cluster import local
 from search_service.search import SearchRequest
+from search_service.search.query import parse_query
 
 pytestmark = pytest.mark.skipif(local.searchd_path() is None,
                                 reason="searchd is not installed (apt-get install sphinxsearch)")
 
+# Typed without diacritics, with a typo, with a wrong tone: what "did you mean" answers.
+SUGGEST_QUERIES = ["phuong", "phong chay chua chay", "ho nghoe", "tiem chung", "tiem chumg",
+                   "phòng chấy", "van ban chi dao", "hoc sinh", "tram y te",
+                   "giay phep xay dung", "thong bao lich tiep dan", "ủy ban nhân dân",
+                   "sen hong"]
 QUERIES = ["phong chay", "phòng cháy chữa cháy", "15-NQ/ĐU", "123/QĐ-UBND", "hộ nghèo",
            "ke hoach dau tu cong", '"trật tự đô thị"', "quyết định -nghèo", "tiêm chủng"]
 
@@ -100,6 +106,31 @@ def test_number_and_accent_queries(engines):
     _, clustered = engines
     assert _ids(clustered.search(SearchRequest(q="123-QĐ/UBND")))[0] == "qd-123-2024"
     assert "kh-45-2022" in _ids(clustered.search(SearchRequest(q="phong chay")))
+
+
+@pytest.mark.parametrize("q", SUGGEST_QUERIES)
+@pytest.mark.parametrize("internal", [False, True])
+def test_did_you_mean_matches_embedded(engines, q, internal):
+    embedded, clustered = engines
+    req = SearchRequest(q=q, include_internal=internal)
+    assert clustered.search(req).did_you_mean == embedded.search(req).did_you_mean
+    parsed = parse_query(q)
+    assert (clustered.did_you_mean(parsed, include_internal=internal)
+            == embedded.did_you_mean(parsed, include_internal=internal))
+
+
+def test_did_you_mean_is_offered_on_the_cluster(engines):
+    """Not None everywhere: restored diacritics and fixed typos are offered, only from what
+    the reader may see, and only when the corrected query's first page differs."""
+    _, clustered = engines
+    assert clustered.search(SearchRequest(q="phuong")).did_you_mean == "phường"
+    assert clustered.search(SearchRequest(q="ho nghoe")).did_you_mean == "hộ nghệ"
+    assert clustered.search(SearchRequest(q="phong chay")).did_you_mean is None   # same page
+    assert clustered.did_you_mean(parse_query("phong chay")) == "phòng cháy"
+    assert clustered.search(SearchRequest(q="15-NQ/ĐU")).did_you_mean is None
+    # The internal documents' codename is never offered to a resident.
+    assert "hồng" not in (clustered.did_you_mean(parse_query("sen hong")) or "")
+    assert clustered.did_you_mean(parse_query("sen hong"), include_internal=True) == "sen hồng"
 
 
 def _searching(engine, stop, failures, partial):
