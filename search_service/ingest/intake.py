@@ -126,6 +126,25 @@ class Intake:
         back with the next ``ingest`` of that folder unless its file is removed too."""
         self._change(doc_id, lambda: self.library.delete(doc_id, actor=actor))
 
+    def correct_relation(self, source_id: str, number: str, rel_type: str | None, *,
+                         actor: str) -> dict:
+        """What ``source_id`` does to the document numbered ``number``, set by a person: a
+        relation type, or None for "not a relation" (a wrong reading removed). The documents
+        whose validity this changes are sent to the index with their new status."""
+        return self._relate(source_id, lambda rels: rels.correct_relation(
+            source_id, number, rel_type, actor=actor))
+
+    def uncorrect_relation(self, source_id: str, number: str, *, actor: str) -> None:
+        """Hand a relation back to what the text says; validity re-sent as above."""
+        self._relate(source_id, lambda rels: rels.uncorrect_relation(
+            source_id, number, actor=actor))
+
+    def resend(self, doc_ids) -> None:
+        """Send these documents as the library now holds them (with their validity), and
+        what else is pending; for a run that could not write them in its own commit."""
+        with self._writing() as index:
+            index.send_all(list(doc_ids))
+
     # -- reading -------------------------------------------------------------------------------
     def preview(self, doc_id: str) -> dict:
         """What the machine read and what people decided, for the console's review page."""
@@ -162,6 +181,16 @@ class Intake:
         with self._writing() as index:
             result = write()
             index.send(doc_id)
+        return result
+
+    def _relate(self, source_id: str, write):
+        from search_service.library.relations import Relations
+
+        self.library.get(source_id)         # NotFound now, not after waiting for the index
+        rels = Relations(self.library)
+        with self._writing() as index:
+            result = write(rels)
+            index.send(source_id, also=rels.changed)
         return result
 
     def _same_bytes(self, data) -> Document | None:
@@ -240,18 +269,45 @@ class Intake:
 
 class _Sender:
     """Sends documents from the library to one open index writer; clears their marks once
-    the commit has landed."""
+    the commit has landed.
+
+    Each document goes with its validity (#11), computed from the relations the library
+    holds as ``reindex`` computes it. Before sending, the relations catch up with the write
+    just made, so the documents whose status it changed (the ones a new decision repeals,
+    replaces or amends; those a deleted one no longer did) go in the same commit. A document
+    is written at most once per commit: the index writer cannot replace a document it has
+    not committed yet."""
 
     def __init__(self, library, key: str, writer, catch_up: int):
-        self.library, self.key, self.writer, self.catch_up = library, key, writer, catch_up
-        self.sent: list[int] = []
+        from search_service.library.relations import Relations
 
-    def send(self, doc_id: str) -> None:
-        """The document's pending change, and up to ``catch_up`` others."""
+        self.library, self.key, self.writer, self.catch_up = library, key, writer, catch_up
+        self.relations = Relations(library)
+        self.sent: list[int] = []
+        self.written: set[str] = set()
+
+    def send(self, doc_id: str, also=()) -> None:
+        """The document's pending change, those whose validity changed (and ``also``), and
+        up to ``catch_up`` others."""
+        self.relations.catch_up()           # marks the documents whose status moved
+        first = list(dict.fromkeys([doc_id, *sorted(self.relations.changed), *sorted(also)]))
+        self._send(feeding.pending(self.library, self.key, self.catch_up, first))
+
+    def send_all(self, doc_ids: list[str]) -> None:
+        """These documents whether marked or not, then up to ``catch_up`` others."""
+        self.relations.catch_up()
+        first = list(dict.fromkeys([*doc_ids, *sorted(self.relations.changed)]))
+        marked = feeding.pending(self.library, self.key, self.catch_up, first)
+        listed = {i for _, i in marked}
+        self._send([(None, i) for i in first if i not in listed] + marked)
+
+    def _send(self, marks: list[tuple[int | None, str]]) -> None:
         from search_service.ingest.prepare import index_fields
         from search_service.library.reindex import prepared
 
-        for _, pending_id in feeding.pending(self.library, self.key, self.catch_up, [doc_id]):
+        todo = [doc_id for _, doc_id in marks if doc_id not in self.written]
+        statuses = self.relations.statuses_of(todo, caught_up=True)
+        for pending_id in todo:
             with self.library.db.read() as conn:
                 mark = feeding.mark_of(conn, self.key, pending_id)
                 doc = _document(conn, pending_id)
@@ -259,12 +315,16 @@ class _Sender:
             if doc is None:
                 self.writer.delete_by_term("id", pending_id)
             else:
-                self.writer.update_document(**index_fields(prepared(doc, source)))
+                fields = prepared(doc, source)
+                if pending_id in statuses:
+                    fields["validity"] = statuses[pending_id]
+                self.writer.update_document(**index_fields(fields))
+            self.written.add(pending_id)
             if mark is not None:
                 self.sent.append(mark)
 
     def commit(self) -> None:
-        if not self.sent:
+        if not self.sent and not self.written:
             self.writer.cancel()
             return
         try:

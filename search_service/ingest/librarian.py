@@ -13,6 +13,15 @@ ahead of the index; those documents stay marked pending for the index
 anyway: the index does not hold their files' keys). Nothing is lost and nothing is sent twice
 in a way that matters: writing a document to the index replaces it.
 
+Validity (#11): each document goes to the index with its status computed from the relations
+the library holds (:mod:`search_service.library.relations`), as ``reindex`` computes it. The
+documents of each file are read for relations as they are kept (only the numbers they touch
+are linked again, so the cost does not grow with the library), and a document whose status
+that changes (one the new file repeals, replaces, amends) is sent along: at the end of the
+run with the library's other pending changes, or, when this run has already written it
+(both files in one run), in a second commit right after the run's own, since the index
+writer cannot replace a document it has not committed yet.
+
 A run on an index made before the library existed first copies the documents the library has
 never had into it (:mod:`search_service.library.importing`), so an upgrade loses nothing.
 """
@@ -30,6 +39,7 @@ from search_service.library.errors import InvalidValue, NotFound
 from search_service.library.importing import import_from_reader
 from search_service.library.metadata import FIELDS, clean_value
 from search_service.library.reindex import prepared
+from search_service.library.relations import Relations
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +60,11 @@ class Librarian:
         self.unkept = {row[0] for row in library.db.connection().execute(
             "SELECT id FROM documents WHERE text_source = 'index'")}
         self.covered: dict[str, int | None] = {}    # id → its mark this run's index reflects
+        self.index_dir, self.reader = index_dir, reader
+        self.relations = Relations(library)
+        # id → (its ``updated``, its validity) as this run wrote it to the index
+        self.written: dict[str, tuple[str, str | None]] = {}
+        self.later: set[str] = set()                # to send after the run's commit
 
     def holds(self, ids: list[str], path: str, file_key: str) -> bool:
         """Whether the library holds these documents as read from this very file: then an
@@ -82,11 +97,19 @@ class Librarian:
         source = feeding.Source(located["path"], located["file_hash"], "public")
         for start in range(0, len(pairs), CHUNK):
             entries = [_entry(raw, doc, guess) for raw, doc in pairs[start:start + CHUNK]]
-            for kept in shelving.shelve_file(
-                    self.library, data, name=rel, entries=entries, source_path=source.path,
-                    file_key=source.file_key, actor=self.actor, index_key=self.key):
-                self.covered[kept.document.id] = kept.mark
-                yield {**prepared(kept.document, source), **located}
+            shelved = shelving.shelve_file(
+                self.library, data, name=rel, entries=entries, source_path=source.path,
+                file_key=source.file_key, actor=self.actor, index_key=self.key)
+            ids = [kept.document.id for kept in shelved]
+            self.relations.read_now(ids)        # marks the documents whose status moved
+            statuses = self.relations.statuses_of(ids, caught_up=True)
+            for kept in shelved:
+                doc_id = kept.document.id
+                # A status change marks the document again: the end of the run checks it.
+                self.covered[doc_id] = kept.mark
+                self.written[doc_id] = (kept.document.updated, statuses.get(doc_id))
+                validity = {"validity": statuses[doc_id]} if doc_id in statuses else {}
+                yield {**prepared(kept.document, source), **located, **validity}
 
     def forget_missing(self, roots: list[str], seen) -> list[dict]:
         """Delete from the library the documents of files below ``roots`` (``--sync``) that
@@ -100,13 +123,14 @@ class Librarian:
         """Send the index what the library changed and this run did not: a console edit
         whose index write failed, or the documents of a run that died before its commit.
         Reported as one entry, ``(library)``, listing those documents."""
-        done = self._send_pending(run.writer, run.known)
+        done = self._send_pending(run.writer, run.known, run.reader)
         if not done:
             return []
         run.changed = True
         return [FileReport(path="(library)", outcome="updated", documents=done)]
 
-    def _send_pending(self, writer, known: dict) -> list[dict]:
+    def _send_pending(self, writer, known: dict, reader=None) -> list[dict]:
+        self.relations.catch_up()       # deletions (--sync), console edits during the run
         done = []
         for seq, doc_id in feeding.pending(self.library, self.key):
             if doc_id in self.covered and self.covered[doc_id] == seq:
@@ -115,25 +139,63 @@ class Librarian:
                 doc = _document(conn, doc_id)
                 source = feeding.source_of(conn, doc_id)
                 self.covered[doc_id] = feeding.mark_of(conn, self.key, doc_id)
+            entry = known.get(doc_id)
+            if entry is not None and entry.docnum is None:
+                # Written by this run: the same writer cannot replace it; unless this run
+                # wrote exactly this, send it in a commit of its own right after.
+                now = None if doc is None else (doc.updated, self._status(doc_id))
+                if now is None or self.written.get(doc_id) != now:
+                    self.later.add(doc_id)
+                    self.covered[doc_id] = None         # its mark stays until then
+                continue
             if doc is None:
                 if known.pop(doc_id, None) is not None:
                     writer.delete_by_term("id", doc_id)
                     done.append({"id": doc_id, "outcome": "deleted"})
                 continue
-            fields = prepared(doc, source)
-            entry = known.get(doc_id)
+            fields = self._with_validity(doc_id, prepared(doc, source))
             if entry is None or (entry.content_hash, entry.path, entry.file_hash) != (
-                    fields["content_hash"], fields["path"], fields["file_hash"]):
+                    fields["content_hash"], fields["path"], fields["file_hash"]) or \
+                    _stored_validity(reader, entry) != fields.get("validity"):
                 writer.update_document(**index_fields(fields))
+                self.written[doc_id] = (doc.updated, fields.get("validity"))
                 done.append({**summary_of(fields), "outcome": "updated" if entry else "added"})
         if done:
             logger.info("ingest: %d documents changed in the library since the index last "
                         "received them were sent to it", len(done))
         return done
 
+    def _status(self, doc_id: str) -> str | None:
+        return self.relations.statuses_of([doc_id], caught_up=True).get(doc_id)
+
+    def _with_validity(self, doc_id: str, fields: dict) -> dict:
+        status = self._status(doc_id)
+        return {**fields, "validity": status} if status is not None else fields
+
     def committed(self) -> None:
-        """The index now holds what this run sent: clear those marks."""
+        """The index now holds what this run sent: clear those marks. Then send, in a commit
+        of their own, the documents this run wrote before their status moved."""
         feeding.clear(self.library, [s for s in self.covered.values() if s is not None])
+        if not self.later:
+            return
+        from search_service.ingest.intake import Intake
+
+        try:
+            Intake(self.library, self.index_dir, max_file_mb=0).resend(sorted(self.later))
+        except Exception:  # noqa: BLE001 - the run's own commit stands; they stay pending
+            logger.exception("ingest: %d documents whose validity changed during the run "
+                             "stay pending for the index (sent with its next write)",
+                             len(self.later))
+        else:
+            logger.info("ingest: %d documents whose validity changed during the run were "
+                        "sent to the index", len(self.later))
+
+
+def _stored_validity(reader, entry) -> str | None:
+    """The validity the index holds for a document it had before this run."""
+    if reader is None or entry.docnum is None:
+        return None
+    return reader.stored_fields(entry.docnum).get("validity")
 
 
 def _encodable(path: str) -> bool:

@@ -106,6 +106,9 @@ class Relations:
     def __init__(self, library):
         self.library = library
         self.db = library.db
+        # Documents whose status changed in this object's catch-ups: the caller sends them
+        # to the index it writes (they are marked pending for every index anyway).
+        self.changed: set[str] = set()
 
     # -- reading ---------------------------------------------------------------------------
     def document(self, doc_id: str, today: date | None = None) -> dict:
@@ -135,6 +138,42 @@ class Relations:
         with self.db.read() as conn:
             ids = [r[0] for r in conn.execute("SELECT document_id FROM relation_reads")]
             return {doc_id: _validity(conn, doc_id, today).status for doc_id in ids}
+
+    def statuses_of(self, ids, today: date | None = None, *,
+                    caught_up: bool = False) -> dict[str, str]:
+        """The status of each of ``ids`` on ``today`` (for sending them to an index); ids
+        the library has not read (or does not hold) are left out, as :meth:`statuses` does.
+        ``caught_up``: the caller has just caught up (:meth:`read_now`), skip it."""
+        if not caught_up:
+            self.catch_up()
+        today = today or date.today()
+        out: dict[str, str] = {}
+        with self.db.read() as conn:
+            for doc_id in dict.fromkeys(ids):
+                if conn.execute("SELECT 1 FROM relation_reads WHERE document_id = ?",
+                                (doc_id,)).fetchone():
+                    out[doc_id] = _validity(conn, doc_id, today).status
+        return out
+
+    def listing(self, doc_id: str) -> list[dict]:
+        """What the console lists of a document's relations: those shown (as
+        :meth:`document` gives them, with ``corrected``: a person set it) and those a person
+        removed (``type`` None, ``removed`` True), so a removal can be undone."""
+        self.catch_up()
+        with self.db.read() as conn:
+            _read_row(conn, doc_id)
+            staff = {r["number_key"]: r for r in conn.execute(
+                "SELECT * FROM relations WHERE source_id = ? AND origin = 'staff'", (doc_id,))}
+            out = []
+            for row in _shown(conn, "r.source_id = ?", (doc_id,)):
+                out.append({**_relation_json(row), "corrected": row["origin"] == "staff",
+                            "removed": False})
+            for row in staff.values():
+                if row["type"] == NOT_A_RELATION:
+                    out.append({"type": None, "number": row["number"], "target_id": None,
+                                "evidence": "", "detail": "", "origin": "staff",
+                                "corrected": True, "removed": True})
+        return out
 
     def links_for(self, keys: list[str]) -> dict[str, str]:
         """The document each number key names, where exactly one document has it."""
@@ -167,6 +206,31 @@ class Relations:
         if stale:
             logger.info("relations: read %d documents, %d statuses changed", len(stale),
                         len(changed))
+        self.changed |= changed
+        return changed
+
+    def read_now(self, ids, today: date | None = None) -> set[str]:
+        """Read just these documents (those added or changed since their last reading) and
+        link only the relations their numbers touch, then recompute the statuses that may
+        have moved; returns the ids whose status changed (marked for the indexes, as
+        :meth:`catch_up` does). For ingestion, file by file: its cost does not grow with the
+        library, while :meth:`catch_up` looks at every document. Other stale documents are
+        left to the next :meth:`catch_up`."""
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return set()
+        with self.db.write() as conn:
+            stale = [i for i in ids if conn.execute(_STALE_ONE, (i,)).fetchone()]
+            keys: set[str] = set()
+            for doc_id in stale:
+                keys |= _keys_touching(conn, doc_id)        # what it named and was named by
+                _read_document(conn, doc_id)
+                keys |= _keys_touching(conn, doc_id)        # and what it names now
+            if stale:
+                _link_all(conn, keys)
+            changed = _restatus(conn, today or date.today())
+            _mark_for_indexes(conn, changed)
+        self.changed |= changed
         return changed
 
     # -- what people decide ----------------------------------------------------------------
@@ -257,6 +321,20 @@ _STALE = ("SELECT d.id FROM documents d LEFT JOIN relation_reads r ON r.document
           "WHERE r.document_id IS NULL OR r.read_updated != d.updated")
 
 
+_STALE_ONE = ("SELECT 1 FROM documents d LEFT JOIN relation_reads r ON r.document_id = d.id "
+              "WHERE d.id = ? AND (r.document_id IS NULL OR r.read_updated != d.updated)")
+
+
+def _keys_touching(conn: sqlite3.Connection, doc_id: str) -> set[str]:
+    """The number keys whose links a new reading of ``doc_id`` may change: its own, those of
+    the relations it states, those of the relations that name it."""
+    keys = {r[0] for r in conn.execute(
+        "SELECT number_key FROM relation_reads WHERE document_id = ? UNION "
+        "SELECT number_key FROM relations WHERE source_id = ? OR target_id = ?",
+        (doc_id, doc_id, doc_id))}
+    return {k for k in keys if k}
+
+
 def _has_work(conn: sqlite3.Connection) -> bool:
     return bool(conn.execute(_STALE + " LIMIT 1").fetchone()
                 or conn.execute("SELECT 1 FROM relation_reads WHERE dirty = 1 LIMIT 1").fetchone())
@@ -297,16 +375,34 @@ def _read_document(conn: sqlite3.Connection, doc_id: str) -> None:
                  "FROM relations WHERE target_id = ?)", (doc_id,))
 
 
-def _link_all(conn: sqlite3.Connection) -> None:
-    """Link every relation not pinned by a person to the document its number names."""
+def _link_all(conn: sqlite3.Connection, keys: set[str] | None = None) -> None:
+    """Link every relation not pinned by a person to the document its number names (only
+    the relations with one of ``keys``, when given)."""
     docs: dict[str, list[sqlite3.Row]] = {}
-    for d in conn.execute("SELECT document_id, number_key, issuer, year, doc_type "
-                          "FROM relation_reads WHERE number_key IS NOT NULL"):
-        docs.setdefault(d["number_key"], []).append(d)
-    issuers = {r[0]: r[1] for r in conn.execute("SELECT document_id, issuer FROM relation_reads")}
+    if keys is None:
+        for d in conn.execute("SELECT document_id, number_key, issuer, year, doc_type "
+                              "FROM relation_reads WHERE number_key IS NOT NULL"):
+            docs.setdefault(d["number_key"], []).append(d)
+        issuers = {r[0]: r[1] for r in conn.execute(
+            "SELECT document_id, issuer FROM relation_reads")}
+        relations = conn.execute("SELECT id, source_id, number_key, target_id, hints "
+                                 "FROM relations WHERE pinned = 0").fetchall()
+    else:
+        relations = []
+        for key in sorted(keys):
+            docs[key] = conn.execute("SELECT document_id, number_key, issuer, year, doc_type "
+                                     "FROM relation_reads WHERE number_key = ?",
+                                     (key,)).fetchall()
+            relations += conn.execute("SELECT id, source_id, number_key, target_id, hints "
+                                      "FROM relations WHERE pinned = 0 AND number_key = ?",
+                                      (key,)).fetchall()
+        issuers = {}
+        for source_id in {r["source_id"] for r in relations}:
+            row = conn.execute("SELECT issuer FROM relation_reads WHERE document_id = ?",
+                               (source_id,)).fetchone()
+            issuers[source_id] = row[0] if row else None
     updates = []
-    for rel in conn.execute("SELECT id, source_id, number_key, target_id, hints FROM relations "
-                            "WHERE pinned = 0").fetchall():
+    for rel in relations:
         target = _choose(docs.get(rel["number_key"], []), rel["source_id"],
                          json.loads(rel["hints"]), issuers.get(rel["source_id"]))
         if target != rel["target_id"]:

@@ -296,3 +296,94 @@ def test_a_document_outside_the_library_reads_its_own_text(make_app, tmp_path):
     doc = client.get("/api/documents/qd-123-2024").get_json()
     assert set(doc) >= {"effective", "relations", "related_by", "validity"}
     assert doc["validity"]["status"] == "unknown" and doc["related_by"] == []
+
+
+# -- the index follows validity changes (no reindex) -----------------------------------------
+QD_45 = ("ỦY BAN NHÂN DÂN PHƯỜNG PHÚC LỢI\nSố: 45/QĐ-UBND\nPhúc Lợi, ngày 12 tháng 01 năm 2023\nQUYẾT ĐỊNH\nVề việc thành lập Tổ "
+         "công tác vệ sinh môi trường khu dân cư\nĐiều 1. Thành lập Tổ công tác vệ sinh môi "
+         "trường.\nĐiều 2. Quyết định này có hiệu lực kể từ ngày ký.")
+QD_52 = ("ỦY BAN NHÂN DÂN PHƯỜNG PHÚC LỢI\nSố: 52/QĐ-UBND\nPhúc Lợi, ngày 20 tháng 3 năm 2024\nQUYẾT ĐỊNH\nVề việc kiện toàn tổ "
+         "chức\nĐiều 1. Bãi bỏ Quyết định 45/QĐ-UBND ngày 12/01/2023 của UBND phường Phúc "
+         "Lợi.\nĐiều 2. Quyết định này có hiệu lực kể từ ngày ký.")
+
+
+def indexed_validity(index, doc_id: str) -> str | None:
+    from search_service.index.schema import open_index
+
+    with open_index(index).searcher() as searcher:
+        found = [f for f in searcher.all_stored_fields() if f["id"] == doc_id]
+    assert len(found) == 1, found           # written once: never a duplicate
+    return found[0].get("validity")
+
+
+def search_validity(index, q: str) -> dict[str, str | None]:
+    from search_service.search.engine import SearchEngine, SearchRequest
+
+    engine = SearchEngine(index, create=False)
+    try:
+        return {h.id: h.validity for h in engine.search(
+            SearchRequest(q=q, include_internal=True, per_page=50)).hits}
+    finally:
+        engine.close()
+
+
+@pytest.fixture
+def intake(library, tmp_path):
+    from search_service.ingest.intake import Intake
+
+    add(library, "qd-45", QD_45, "45/QĐ-UBND", "2023-01-12", doc_type="Quyết định")
+    reindex(library, tmp_path / "index")
+    return Intake(library, tmp_path / "index", max_file_mb=5, max_seconds=60)
+
+
+def test_adding_a_repealing_document_updates_the_repealed_one_without_reindex(
+        intake, library, tmp_path):
+    from search_service.library import feeding
+
+    index = tmp_path / "index"
+    assert search_validity(index, "vệ sinh môi trường")["qd-45"] == "in_force"
+    doc, created = intake.add("qd-52.txt", QD_52.encode(), actor="can_bo")
+    assert created
+    assert search_validity(index, "vệ sinh môi trường")["qd-45"] == "repealed"
+    assert indexed_validity(index, doc.id) == "in_force"
+    # Nothing is left waiting for the index, and deleting the repealing one restores it.
+    assert feeding.pending(library, feeding.index_key(index)) == []
+    intake.delete(doc.id, actor="can_bo")
+    assert search_validity(index, "vệ sinh môi trường")["qd-45"] == "in_force"
+
+
+def ingest(folder, index, library):
+    from search_service.ingest.pipeline import ingest_paths
+
+    summary = ingest_paths(index, [folder], workers=0, library=library)
+    assert summary.failed == 0, summary.to_json()
+
+
+@pytest.mark.parametrize("together", [False, True])
+def test_ingesting_a_repealing_file_updates_the_repealed_one(library, tmp_path, together):
+    from search_service.library import feeding
+
+    folder, index = tmp_path / "van-ban", tmp_path / "index"
+    folder.mkdir()
+    (folder / "a-qd-45.txt").write_text(QD_45, encoding="utf-8")
+    if not together:
+        ingest(folder, index, library)
+        assert indexed_validity(index, "a-qd-45.txt") == "in_force"
+    (folder / "b-qd-52.txt").write_text(QD_52, encoding="utf-8")
+    ingest(folder, index, library)
+    # Both in one run: the first was written before the second was read, so it is sent in
+    # a commit of its own right after the run's.
+    assert indexed_validity(index, "a-qd-45.txt") == "repealed"
+    assert indexed_validity(index, "b-qd-52.txt") == "in_force"
+    assert feeding.pending(library, feeding.index_key(index)) == []
+    assert search_validity(index, "vệ sinh môi trường")["a-qd-45.txt"] == "repealed"
+
+
+def test_a_repealing_file_read_before_its_target_in_one_run(library, tmp_path):
+    folder, index = tmp_path / "van-ban", tmp_path / "index"
+    folder.mkdir()
+    (folder / "a-qd-52.txt").write_text(QD_52, encoding="utf-8")
+    (folder / "b-qd-45.txt").write_text(QD_45, encoding="utf-8")
+    ingest(folder, index, library)
+    assert indexed_validity(index, "b-qd-45.txt") == "repealed"
+    assert indexed_validity(index, "a-qd-52.txt") == "in_force"
