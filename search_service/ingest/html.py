@@ -35,6 +35,7 @@ _BLOCK_TAGS = frozenset(
 _CELL_TAGS = frozenset(("td", "th"))
 # Single-byte charsets a legacy-font page may declare: their bytes are the font's bytes.
 _WESTERN_8BIT = frozenset(("cp1252", "cp1258", "iso8859-1", "iso8859-15"))
+_TAG_RE = re.compile(r"(<[^>]*>)")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w.:-]+)", re.IGNORECASE)
 _POSTED_RE = re.compile(
     r"Ngày đăng\s*:?\s*(\d{1,2})/(\d{1,2})/(\d{4})(?:\s*\|?\s*(\d{1,2}):(\d{2}))?"
@@ -113,14 +114,31 @@ def _decode(data: bytes) -> str:
 def _legacy_fixed(data: bytes, text: str, charset: str) -> str:
     """``text`` (``data`` read in its declared ``charset``) with legacy-font lines converted
     before anything normalizes it. The legacy tables read the bytes as Windows-1252, so a page
-    declaring another 8-bit Western charset (Windows-1258, ISO-8859-1) is also tried that way
-    when its own reading holds no legacy text."""
-    fixed, found = legacy.fix_text(text)
-    if found is not None or codecs.lookup(charset).name not in _WESTERN_8BIT:
-        return fixed
-    western = data.decode("cp1252", errors="replace")
-    fixed, found = legacy.fix_text(western)
-    return fixed if found is not None else text
+    declaring an 8-bit Western charset (Windows-1252 or -1258, ISO-8859-1) is read that way
+    first: Windows-1258 would turn some of the fonts' letters into combining marks."""
+    if codecs.lookup(charset).name in _WESTERN_8BIT:
+        fixed, found = _fix_between_tags(data.decode("cp1252", errors="replace"))
+        if found is not None:
+            return fixed
+    return _fix_between_tags(text)[0]
+
+
+def _fix_between_tags(markup: str) -> tuple[str, str | None]:
+    """:func:`legacy.fix_text` of the text between the tags, each piece on lines of its own:
+    a tag glued to a word ("<p>ñY BAN") would hide that the word was typed in capitals
+    ("ỦY BAN"), and tags are never legacy text. The conversion keeps the number of lines, so
+    every piece goes back where it was."""
+    parts = _TAG_RE.split(markup)
+    texts = parts[0::2]
+    fixed, found = legacy.fix_text("\n".join(texts))
+    if found is None:
+        return markup, None
+    lines, start = fixed.split("\n"), 0
+    for number, piece in enumerate(texts):
+        count = piece.count("\n") + 1
+        parts[2 * number] = "\n".join(lines[start:start + count])
+        start += count
+    return "".join(parts), found
 
 
 def _is_utf8(data: bytes) -> bool:
