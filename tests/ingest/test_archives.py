@@ -363,3 +363,182 @@ def test_no_unicode_document_of_the_corpus_is_converted():
     assert len(texts) == 2000
     converted = [t[:80] for t in texts if legacy.fix_text(t)[1] is not None]
     assert converted == []
+
+
+# --- a text read by OCR says so, from the parser to the reader ---------------------------
+
+OCR_NOTE = "Văn bản được nhận dạng tự động từ bản quét (OCR); nội dung có thể có lỗi"
+
+
+@pytest.fixture(scope="module")
+def shelved(tmp_path_factory):
+    """A scanned PDF and a typed one ingested through a library, as the CLI does it; a web
+    app over the index and that library."""
+    from fixtures_files import write_pdf
+
+    from search_service.library import Library
+    from search_service.web import create_app
+
+    root = tmp_path_factory.mktemp("ocr-mark")
+    folder = root / "van-ban"
+    folder.mkdir()
+    (folder / "qd-27-scan.pdf").write_bytes(
+        scanned_pdf(page_image(SCAN_LEFT, SCAN_RIGHT, SCAN_BODY)))
+    write_pdf(folder, "bao-cao-08.pdf")
+    library = Library(root / "library")
+    summary = ingest_paths(root / "index", [folder], workers=0, library=library)
+    assert summary.failed == 0, summary.to_json()
+    app = create_app({"TESTING": True, "INDEX_DIR": str(root / "index"),
+                      "LIBRARY_DIR": str(root / "library"), "SECRET_KEY": "test-secret"})
+    yield root, library, app.test_client()
+    library.close()
+
+
+def document_page(client, doc_id: str):
+    from bs4 import BeautifulSoup
+
+    response = client.get(f"/documents/{doc_id}")
+    assert response.status_code == 200
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+@needs_ocr
+def test_a_scan_read_by_ocr_is_marked_in_the_library_the_index_the_api_and_the_page(shelved):
+    root, library, client = shelved
+    assert library.get("qd-27-scan.pdf").text_source == "ocr"
+    engine = SearchEngine(root / "index")
+    try:
+        assert engine.get_document("qd-27-scan.pdf")["text_source"] == "ocr"
+    finally:
+        engine.close()
+    api = client.get("/api/documents/qd-27-scan.pdf").get_json()
+    assert api["text_source"] == "ocr"
+    soup = document_page(client, "qd-27-scan.pdf")
+    note = soup.select_one(".ocr-note")
+    assert note is not None and OCR_NOTE in " ".join(note.get_text(" ").split())
+    # The note sits by the text it warns about.
+    assert note.find_next_sibling(class_="doc-body") is not None
+
+
+@needs_ocr
+def test_a_typed_pdf_carries_no_ocr_mark(shelved):
+    root, library, client = shelved
+    assert library.get("bao-cao-08.pdf").text_source == "text"
+    api = client.get("/api/documents/bao-cao-08.pdf").get_json()
+    assert "text_source" not in api          # the JSON of a typed document is unchanged
+    soup = document_page(client, "bao-cao-08.pdf")
+    assert soup.select_one(".ocr-note") is None and OCR_NOTE not in soup.get_text()
+
+
+@needs_ocr
+def test_an_index_rebuilt_from_the_library_keeps_the_ocr_mark(shelved, tmp_path):
+    from search_service.library.reindex import reindex
+
+    root, library, _ = shelved
+    assert reindex(library, tmp_path / "rebuilt") == 2
+    engine = SearchEngine(tmp_path / "rebuilt")
+    try:
+        assert engine.get_document("qd-27-scan.pdf")["text_source"] == "ocr"
+        assert "text_source" not in engine.get_document("bao-cao-08.pdf")
+    finally:
+        engine.close()
+
+
+def test_an_index_made_before_the_mark_still_opens_and_takes_marked_documents(tmp_path):
+    """An index whose schema has no text_source field (made before it existed) keeps
+    opening, and keeps accepting documents, OCR-marked ones included, in this process and
+    in the index's worker processes (which read the schema from disk)."""
+    from whoosh.filedb.filestore import FileStorage
+
+    from search_service.index.schema import INDEX_NAME, build_schema, check_index, open_index
+
+    old = build_schema()
+    old.remove("text_source")
+    index = tmp_path / "index"
+    index.mkdir()
+    FileStorage(str(index)).create_index(old, INDEX_NAME)
+    source = tmp_path / "cu"
+    source.mkdir()
+    (source / "thong-bao.txt").write_text(
+        "Thông báo lịch tiếp công dân của phường Phúc Lợi", encoding="utf-8")
+    assert ingest_paths(index, [source], workers=0).added == 1
+    assert "text_source" in open_index(index).schema          # added when opened
+
+    # As a scanner's export would give them: 40 records, so a batch reaches the worker.
+    scans = tmp_path / "quet.jsonl"
+    scans.write_text("".join(json.dumps(
+        {"id": f"quet-{n}", "title": f"Quyết định số {n} về nạo vét mương",
+         "body": "Phê duyệt kế hoạch nạo vét mương thoát nước tổ dân phố số 5",
+         "text_source": "ocr"}, ensure_ascii=False) + "\n" for n in range(40)),
+        encoding="utf-8")
+    summary = ingest_paths(index, [scans], workers=1)
+    assert (summary.added, summary.failed) == (40, 0), summary.to_json()
+    assert check_index(index).documents == 41
+    engine = SearchEngine(index)
+    try:
+        assert {engine.get_document(f"quet-{n}")["text_source"] for n in range(40)} == {"ocr"}
+        assert "text_source" not in engine.get_document("thong-bao.txt")
+        assert len(ids(engine, "nạo vét mương")) == 40
+    finally:
+        engine.close()
+
+
+def test_an_index_made_before_the_mark_opens_unchanged_while_a_writer_holds_it(tmp_path):
+    from whoosh.filedb.filestore import FileStorage
+
+    from search_service.index.schema import INDEX_NAME, build_schema, open_index
+
+    old = build_schema()
+    old.remove("text_source")
+    storage = FileStorage(str(tmp_path))
+    storage.create_index(old, INDEX_NAME)
+    lock = storage.lock(f"{INDEX_NAME}_WRITELOCK")
+    assert lock.acquire(blocking=False)
+    try:
+        ix = open_index(tmp_path)
+        assert "text_source" not in ix.schema and ix.doc_count() == 0
+    finally:
+        lock.release()
+    assert "text_source" in open_index(tmp_path).schema
+
+
+# --- a web page in a legacy font that declares its charset --------------------------------
+
+@pytest.mark.parametrize("encoding", ["tcvn3", "vni"])
+@pytest.mark.parametrize("charset", ["windows-1252", "windows-1258", "iso-8859-1"])
+def test_a_legacy_font_web_page_declaring_its_charset_is_converted(tmp_path, encoding, charset):
+    heading = "Thông báo kết quả hội nghị"
+    article = "".join(f"<p>{legacy.from_unicode(line, encoding)}</p>\n" for line in DECISION)
+    portal = legacy.from_unicode("Cổng thông tin điện tử phường", encoding)
+    page = (f'<html><head><meta charset="{charset}"><title>{portal}</title></head>'
+            f"<body><article><h1>{legacy.from_unicode(heading, encoding)}</h1>\n{article}"
+            "</article></body></html>")
+    path = tmp_path / "thong-bao.html"
+    path.write_bytes(page.encode("cp1252"))
+    kind, docs = formats.parse_as(path, path.read_bytes())
+    assert docs[0]["body"] == normalize_text("\n".join(DECISION))
+    assert metadata_of(docs[0]) == DECISION_METADATA
+
+
+def cp1258_bytes(text: str) -> bytes:
+    """Vietnamese as Windows-1258 spells it: a base letter, then its tone as a combining mark."""
+    import unicodedata
+
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = []
+    for char in text:
+        parts = unicodedata.normalize("NFD", char)
+        base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in tones))
+        out.append((base + "".join(c for c in parts if c in tones)).encode("cp1258"))
+    return b"".join(out)
+
+
+def test_a_windows_1258_page_is_not_taken_for_a_legacy_font(tmp_path):
+    page = (b'<html><head><meta charset="windows-1258"></head><body><article><h1>'
+            + cp1258_bytes("Thông báo kết quả hội nghị") + b"</h1>\n"
+            + b"".join(b"<p>" + cp1258_bytes(line) + b"</p>\n" for line in DECISION)
+            + b"</article></body></html>")
+    path = tmp_path / "thong-bao.html"
+    path.write_bytes(page)
+    kind, docs = formats.parse_as(path, page)
+    assert docs[0]["body"] == normalize_text("\n".join(DECISION))
