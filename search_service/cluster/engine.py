@@ -112,17 +112,21 @@ class ClusterEngine:
         """The generation the cluster serves now, read at each call (one round trip: a
         cached generation could tag a newer answer as an older one); raises
         ClusterUnavailable when the coordinator does not answer or no shard does."""
-        results, partial = self._run([
-            (f"SELECT COUNT(*) FROM {self.index}", ()), ("SHOW META", ()),
+        # Two round trips, each retried on its own: two distributed indexes in one round trip
+        # take turns between mirrors out of step, and one of them may meet a dead mirror on
+        # every try.
+        counted, partial = self._run([(f"SELECT COUNT(*) FROM {self.index}", ()),
+                                      ("SHOW META", ())])
+        stamped, stamps_partial = self._run([
             (f"SELECT stamp FROM {self.index}{schema.LEXICON_SUFFIX} WHERE kind = "
              f"{schema.STAMP} ORDER BY stamp DESC LIMIT 1", ()), ("SHOW META", ())])
-        count = int(results[0][0][0]) if results[0] else 0
-        stamp = int(results[2][0][0]) if results[2] else 0
-        reason = None
-        if partial:
-            reason = "; ".join(filter(None, (dict(results[i]).get("warning") for i in (1, 3))))
-        return ClusterSnapshot(-1 if partial else stamp, count, time.time(), not partial,
-                               reason or None)
+        count = int(counted[0][0][0]) if counted[0] else 0
+        stamp = int(stamped[0][0][0]) if stamped[0] else 0
+        complete = not (partial or stamps_partial)
+        reason = "; ".join(filter(None, (dict(r[1]).get("warning") for r in (counted, stamped)
+                                         if len(r) > 1)))
+        return ClusterSnapshot(stamp if complete else -1, count, time.time(), complete,
+                               None if complete else reason or "a shard does not answer")
 
     def serving(self) -> str | None:
         """None when every shard answers (from at least one of its mirrors), else why not:

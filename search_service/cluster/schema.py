@@ -128,7 +128,10 @@ LEXICON_SUFFIX = "_lexicon"
 SYLLABLE, WORD, FOLDED, STAMP = 0, 1, 2, 3       # kinds of lexicon rows
 IN_TITLE = 4      # added to SYLLABLE and WORD for a form of a title (body forms list first)
 _KIND_PREFIX = {SYLLABLE: "S", WORD: "W", FOLDED: "T"}
-STAMP_ID = 1              # the row holding a shard's write stamp (the cluster's generation)
+# Shard n's write stamp (the cluster's generation) is the row STAMP_ID + n: ids must differ
+# between shards, since a coordinator merges rows of the same id from its agents into one.
+STAMP_ID = 1
+STAMP_IDS = 1024          # ids reserved for stamps; lexicon rows come above
 
 
 def lexicon_key(kind: int, folded: str) -> str:
@@ -137,7 +140,7 @@ def lexicon_key(kind: int, folded: str) -> str:
 
 
 def lexicon_id(kind: int, form: str) -> int:
-    return max(doc_number(f"\0lexicon:{kind}:{form}"), STAMP_ID + 1)
+    return max(doc_number(f"\0lexicon:{kind}:{form}"), STAMP_ID + STAMP_IDS)
 
 
 def lexicon_block(name: str, path) -> str:

@@ -183,7 +183,8 @@ class ClusterWriter:
                 statements.append(_replace(lexicon, LEXICON_COLUMNS, words))
             self._stamp = max(time.time_ns() // 1000, self._stamp + 1)
             statements.append(_replace(lexicon, LEXICON_COLUMNS,
-                                       [(schema.STAMP_ID, "G", schema.STAMP, "", self._stamp)]))
+                                       [(schema.STAMP_ID + number, "G", schema.STAMP, "",
+                                         self._stamp)]))
             for mirror in shard.mirrors:
                 self._execute(mirror, statements)
             self.written += len(rows)
@@ -307,10 +308,19 @@ class ClusterTarget:
             raise IndexUnavailable(str(exc)) from None
         yield reader
 
+    def _last_stamp(self) -> int:
+        rows = self.connections.run([(
+            f"SELECT stamp FROM {self.backend.index}{schema.LEXICON_SUFFIX} WHERE kind = "
+            f"{schema.STAMP} ORDER BY stamp DESC LIMIT 1", ())])[0]
+        return int(rows[0][0]) if rows else 0
+
     def writer(self) -> ClusterWriter:
         from search_service.ingest.pipeline import IndexUnavailable
 
         try:
-            return ClusterWriter(discover_shards(self.backend))
+            writer = ClusterWriter(discover_shards(self.backend))
+            # Stamps only grow, even from a machine whose clock is behind the last writer's.
+            writer._stamp = self._last_stamp()
+            return writer
         except ClusterUnavailable as exc:
             raise IndexUnavailable(str(exc)) from None
