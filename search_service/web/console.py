@@ -6,6 +6,10 @@ Every form that changes anything carries the session's CSRF token (``auth.check_
 every change goes through the same :func:`~search_service.web.write_api.apply_changes` as the
 write API, so the console and programs follow one set of rules.
 
+Relations between documents (#11) have a page of their own per document, where staff remove
+a relation the machine misread, add a missing one or give one another type; the library
+audits it and the documents whose validity moves are sent to the index at once.
+
 Uploads arrive as drafts (not published): staff see what was read, correct it, choose who may
 see it, then publish. ``console.js`` sends each file on its own with a progress bar; without
 script the same form sends them all at once.
@@ -24,6 +28,7 @@ from search_service.library import VISIBILITIES, LibraryError, Principal
 from search_service.library import NotFound as LibraryNotFound
 from search_service.web.service import engine
 from search_service.web.auth import check_csrf, library, session_principal
+from search_service.web.relations_view import TYPE_CHOICES, console_relations
 from search_service.web.write_api import (EDITABLE, apply_changes, has_original, intake,
                                           upload_name)
 
@@ -261,6 +266,69 @@ def delete(doc_id: str):
     engine().refresh()
     flash(f"Đã xóa “{doc.metadata.get('title') or doc.title}”.")
     return redirect(url_for(".documents"), 303)
+
+
+# -- relations between documents (#11) ---------------------------------------------------------
+RELATION_SAVED = {"add": "Đã lưu quan hệ {number}.",
+                  "remove": "Đã gỡ quan hệ {number}: máy đọc nhầm.",
+                  "restore": "Đã trả quan hệ {number} về như máy đọc từ văn bản."}
+
+
+@bp.route("/documents/<path:doc_id>/relations")
+def relations(doc_id: str):
+    staff()
+    return _relations_page(doc_id)
+
+
+@bp.route("/documents/<path:doc_id>/relations", methods=["POST"])
+def correct_relation(doc_id: str):
+    """Correct a relation the machine read: remove a wrong one, add a missing one (or give
+    one another type), or hand one back to the text. Audited by the library; the documents
+    whose validity changes are sent to the index with it."""
+    check_csrf()
+    principal = staff(editor=True)
+    _library_document(doc_id)
+    action = request.form.get("action", "")
+    if action not in RELATION_SAVED:
+        raise BadParameter("action", "action must be add, remove or restore",
+                           message_vi="Thao tác không hợp lệ.")
+    number = " ".join((request.form.get("number") or "").split())
+    rel_type = request.form.get("type") or ""
+    try:
+        if action == "add" and rel_type not in dict(TYPE_CHOICES):
+            raise BadParameter("type", "choose the relation's type",
+                               message_vi="Hãy chọn loại quan hệ.")
+        if action == "restore":
+            intake().uncorrect_relation(doc_id, number, actor=principal.name)
+        else:
+            intake().correct_relation(doc_id, number, rel_type if action == "add" else None,
+                                      actor=principal.name)
+    except (APIError, LibraryError) as exc:
+        if getattr(exc, "status", 500) != 400:
+            raise
+        return _relations_page(doc_id, error=_relation_error(exc),
+                               typed={"number": number, "type": rel_type}), 400
+    engine().refresh()
+    flash(RELATION_SAVED[action].format(number=number))
+    return redirect(url_for(".relations", doc_id=doc_id), 303)
+
+
+def _relation_error(exc) -> str:
+    if isinstance(exc, APIError):
+        return _form_error(exc)
+    text = str(exc)
+    if text.startswith("number:"):
+        return "Số hiệu văn bản không đúng dạng (ví dụ 45/QĐ-UBND hoặc 12-NQ/ĐU)."
+    if text.startswith("type"):
+        return "Loại quan hệ không hợp lệ."
+    return f"Giá trị không hợp lệ: {text}"
+
+
+def _relations_page(doc_id: str, error: str | None = None, typed=None):
+    doc = _library_document(doc_id)
+    return render_template(
+        "console_relations.html", doc=doc, error=error, typed=typed or {},
+        types=TYPE_CHOICES, **console_relations(library(), doc_id))
 
 
 def _library_document(doc_id: str):

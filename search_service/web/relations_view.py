@@ -180,3 +180,45 @@ def _day(value) -> date | None:
         return date.fromisoformat(str(value)[:10]) if value else None
     except ValueError:
         return None
+
+
+# -- the staff console's relation page -------------------------------------------------------
+# The types a person may choose, as the console's form lists them.
+TYPE_CHOICES = tuple((t, VERBS[t]) for t in ("replaces", "repeals", "amends", "repeals_part",
+                                             "based_on", "implements"))
+
+
+def console_relations(lib, doc_id: str) -> dict:
+    """What the console's relation page shows of a document the library holds: its
+    relations (what the text says and what staff decided, removed ones included, each with
+    its target's number and title), what other documents say of it, and its validity."""
+    from search_service.library.relations import Relations
+
+    rels = Relations(lib)
+    rows = []
+    for rel in rels.listing(doc_id):
+        target = _library_title(lib, rel["target_id"])
+        rows.append({**rel, "verb": VERBS.get(rel["type"]) if rel["type"] else None,
+                     "target_title": target})
+    found = rels.document(doc_id)
+    incoming = [{**r, "label": _REVERSE_LABELS.get(r["type"], r["type"]),
+                 "title": _library_title(lib, r["source_id"])} for r in found["related_by"]]
+    validity = found["validity"]
+    return {"relations": rows, "related_by": incoming, "validity": validity,
+            "validity_label": VALIDITY_LABELS[validity["status"]],
+            "validity_by": _library_title(lib, validity.get("by"))}
+
+
+_REVERSE_LABELS = {kind: title for title, kinds in REVERSE for kind in kinds}
+
+
+def _library_title(lib, doc_id: str | None) -> str | None:
+    from search_service.library import NotFound
+
+    if not doc_id:
+        return None
+    try:
+        doc = lib.get(doc_id)
+    except NotFound:
+        return None
+    return doc.metadata.get("title") or doc.title

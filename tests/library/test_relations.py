@@ -387,3 +387,120 @@ def test_a_repealing_file_read_before_its_target_in_one_run(library, tmp_path):
     ingest(folder, index, library)
     assert indexed_validity(index, "b-qd-45.txt") == "repealed"
     assert indexed_validity(index, "a-qd-52.txt") == "in_force"
+
+
+# -- the console: staff correct what the machine read ----------------------------------------
+EDITOR, VIEWER, PASSWORD = "bien_tap", "chi_xem", "mật khẩu biên tập 2024"
+QD_61 = ("Số: 61/QĐ-UBND\nPhúc Lợi, ngày 02 tháng 5 năm 2024\nQUYẾT ĐỊNH\nVề việc ban hành "
+         "Quy chế vệ sinh môi trường khu dân cư.\nĐiều 1. Ban hành kèm theo Quyết định này "
+         "Quy chế.")
+
+
+@pytest.fixture
+def console(library, tmp_path, make_app):
+    add(library, "qd-45", QD_45, "45/QĐ-UBND", "2023-01-12", doc_type="Quyết định")
+    add(library, "qd-52", QD_52, "52/QĐ-UBND", "2024-03-20", doc_type="Quyết định")
+    add(library, "qd-61", QD_61, "61/QĐ-UBND", "2024-05-02", doc_type="Quyết định")
+    library.users.add(EDITOR, "editor", PASSWORD, actor="test")
+    library.users.add(VIEWER, "viewer", PASSWORD, actor="test")
+    reindex(library, tmp_path / "index")
+    return make_app(INDEX_DIR=str(tmp_path / "index"), LIBRARY_DIR=str(tmp_path / "library"))
+
+
+def logged_in(app, user=EDITOR):
+    client = app.test_client()
+    page = BeautifulSoup(client.get("/login").text, "html.parser")
+    token = page.select_one("input[name=csrf_token]")["value"]
+    assert client.post("/login", data={"csrf_token": token, "username": user,
+                                       "password": PASSWORD}).status_code == 302
+    return client
+
+
+def relation_page(client, doc_id):
+    response = client.get(f"/console/documents/{doc_id}/relations")
+    assert response.status_code == 200
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def searched_status(client, doc_id):
+    hits = client.get("/api/search?q=vệ+sinh+môi+trường&per_page=50").get_json()["hits"]
+    return {h["id"]: h.get("validity") for h in hits}[doc_id]
+
+
+def test_staff_remove_and_add_a_relation_and_validity_follows(console, library, tmp_path):
+    client = logged_in(console)
+    assert searched_status(client, "qd-45") == "repealed"
+    page = relation_page(client, "qd-52")
+    [item] = page.select(".relation-item")
+    assert " ".join(item.select_one(".relation-line").get_text().split()).startswith(
+        "Bãi bỏ: 45/QĐ-UBND – Văn bản 45/QĐ-UBND")
+    form = item.select_one("form")
+    data = {i["name"]: i.get("value", "") for i in form.select("input")}
+    data["action"] = form.button["value"]
+    assert data["action"] == "remove" and data["number"] == "45/QĐ-UBND"
+
+    # The machine misread: remove it, and the repealed document is in force again at once.
+    response = client.post("/console/documents/qd-52/relations", data=data)
+    assert response.status_code == 303
+    assert searched_status(client, "qd-45") == "in_force"
+    page = relation_page(client, "qd-52")
+    assert "Đã gỡ quan hệ 45/QĐ-UBND" in page.select_one(".console-message").get_text()
+    assert page.select(".relation-removed s")[0].get_text() == "45/QĐ-UBND"
+    assert page.select_one(".badge-validity").get_text() == "Còn hiệu lực"
+
+    # A missing relation: 61/QĐ-UBND replaces it, though its text does not say so.
+    token = page.select_one("input[name=csrf_token]")["value"]
+    response = client.post("/console/documents/qd-61/relations", data={
+        "csrf_token": token, "action": "add", "type": "replaces", "number": "45/QĐ-UBND"})
+    assert response.status_code == 303
+    assert searched_status(client, "qd-45") == "replaced"
+    assert Relations(library).validity("qd-45").by == "qd-61"
+    assert indexed_validity(tmp_path / "index", "qd-45") == "replaced"
+    events = [(e["action"], e["document_id"], e["actor"]) for e in library.events(5)]
+    assert events[:2] == [("correct_relation", "qd-61", EDITOR),
+                          ("correct_relation", "qd-52", EDITOR)]
+
+    # Handed back to the text: the repeal counts again (the earlier one wins).
+    client.post("/console/documents/qd-52/relations", data={
+        "csrf_token": token, "action": "restore", "number": "45/QĐ-UBND"})
+    assert Relations(library).validity("qd-45").by == "qd-52"
+    assert searched_status(client, "qd-45") == "repealed"
+    assert library.events(1)[0]["action"] == "uncorrect_relation"
+
+
+def test_the_relation_form_refuses_visitors_viewers_and_missing_tokens(console, library):
+    form = {"action": "remove", "number": "45/QĐ-UBND"}
+    visitor = console.test_client()
+    assert visitor.get("/console/documents/qd-52/relations").status_code == 302
+    assert visitor.post("/console/documents/qd-52/relations", data=form).status_code == 403
+    editor = logged_in(console)
+    for token in (None, "", "sai-ma"):
+        data = form if token is None else {**form, "csrf_token": token}
+        response = editor.post("/console/documents/qd-52/relations", data=data)
+        assert response.status_code == 403
+        assert "Phiên làm việc đã hết hạn" in response.text
+    viewer = logged_in(console, VIEWER)
+    page = relation_page(viewer, "qd-52")
+    assert page.select("form[action$='/relations']") == []       # viewers only look
+    token = page.select_one("input[name=csrf_token]")["value"]     # the logout form's
+    assert viewer.post("/console/documents/qd-52/relations",
+                       data={**form, "csrf_token": token}).status_code == 403
+    assert Relations(library).validity("qd-45").status == "repealed"
+    assert [e["action"] for e in library.events(20)].count("correct_relation") == 0
+
+
+def test_the_relation_form_says_what_is_wrong(console, library):
+    client = logged_in(console)
+    token = relation_page(client, "qd-61").select_one("input[name=csrf_token]")["value"]
+    response = client.post("/console/documents/qd-61/relations", data={
+        "csrf_token": token, "action": "add", "type": "replaces", "number": "hôm qua"})
+    assert response.status_code == 400
+    page = BeautifulSoup(response.text, "html.parser")
+    assert "Số hiệu văn bản không đúng dạng" in page.select_one(".form-error").get_text()
+    assert page.select_one("#f-number")["value"] == "hôm qua"
+    response = client.post("/console/documents/qd-61/relations", data={
+        "csrf_token": token, "action": "add", "type": "", "number": "45/QĐ-UBND"})
+    assert response.status_code == 400
+    assert client.post("/console/documents/khong-co/relations", data={
+        "csrf_token": token, "action": "remove", "number": "45/QĐ-UBND"}).status_code == 404
+    assert Relations(library).validity("qd-45").status == "repealed"
