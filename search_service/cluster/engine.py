@@ -37,6 +37,7 @@ PARTIAL_NOTICE = ("Một phần dữ liệu tạm thời không truy cập đư�
 _LENGTHS = tuple(f"len_{f}" for f in schema.SCORED)
 _EPOCH = datetime(1970, 1, 1)
 _KNOWN_FACETS = tuple(n for n in FACETS if n == "year" or n in schema.FACET_ATTRS)
+_PREFERRED = ("doc_type_code", "issuer", "year")     # what a query's intent prefers
 
 
 @dataclass
@@ -260,7 +261,8 @@ class ClusterEngine:
         rows = {r[0]: r for r in results[0]}
         if m and m.all_of and relevance:
             rows.update({r[0]: r for r in results[-2]})
-        ranked = self._rank(rows, m, scope, public_only, req, parsed.empty)
+        ranked = self._rank(rows, m, scope, public_only, req, parsed.empty,
+                            _preferences(parsed, req))
         page = ranked[(req.page - 1) * req.per_page:needed]
         suggestion = self._suggestion(req, parsed, scope, public_only,
                                       [number for number, _ in ranked[:req.per_page]])
@@ -316,7 +318,8 @@ class ClusterEngine:
         rows = {r[0]: r for r in results[0]}
         if len(results) > 2:
             rows.update({r[0]: r for r in results[2]})
-        return self._rank(rows, m, scope, public_only, req, parsed.empty)
+        return self._rank(rows, m, scope, public_only, req, parsed.empty,
+                          _preferences(parsed, req))
 
     def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool) -> Matching:
         """The plan of the embedded engine, with cluster-wide document frequencies."""
@@ -340,6 +343,7 @@ class ClusterEngine:
             order = "shown ASC, WEIGHT() DESC"
         else:
             order = "published DESC, WEIGHT() DESC"
+        columns += ", " + ", ".join(_PREFERRED)       # last before news: read from the end
         options = f"max_matches={max(limit, 1)}"
         if m is not None:
             options += f", ranker={RANKER}, idf='plain,tfidf_unnormalized'"
@@ -348,8 +352,9 @@ class ClusterEngine:
                 f"OPTION {options}", ())
 
     def _rank(self, rows: dict, m: Matching | None, scope: _Scope, public_only: bool,
-              req: SearchRequest, empty: bool) -> list[tuple[int, float]]:
-        """``(number, score)`` best first, ordered as the embedded engine orders."""
+              req: SearchRequest, empty: bool, prefer=()) -> list[tuple[int, float]]:
+        """``(number, score)`` best first, ordered as the embedded engine orders; ``prefer``:
+        ``(predicate of the preferred columns, factor)`` (see :func:`_preferences`)."""
         scores: dict[int, tuple[float, bool]] = {}
         if m is not None and rows:
             df = self._doc_frequencies([m.clause_match(c) for c in range(len(m.clauses))],
@@ -358,6 +363,10 @@ class ClusterEngine:
                 lengths = dict(zip(schema.SCORED, row[2:2 + len(_LENGTHS)]))
                 value, hits = score(m, frequencies(row[2 + len(_LENGTHS)]), lengths,
                                     scope.stats, df)
+                preferred = row[-1 - len(_PREFERRED):-1]
+                for wanted, factor in prefer:
+                    if wanted(*preferred):
+                        value *= factor
                 scores[number] = (value, bool(m.all_of) and all(hits[c] for c in m.all_of))
             if any(all_hit for _, all_hit in scores.values()):
                 top = max(v for v, _ in scores.values())
@@ -499,6 +508,26 @@ def _match_text(m: Matching, parsed: ParsedQuery, required: str = "") -> str:
     for word in parsed.excluded:
         parts.append(f"-{schema.keyword('body_f', word)} -{schema.keyword('title_f', word)}")
     return " ".join(parts)
+
+
+def _preferences(parsed: ParsedQuery, req: SearchRequest) -> list:
+    """The type, issuer and year the query names, as the embedded engine prefers them
+    (search.engine._preferences): predicates of ``(doc_type_code, issuer, year)``."""
+    from search_service.search import query
+    from search_service.search.intent import issuer_matches
+
+    intent, prefer = parsed.intent, []
+    if req.scope == "number":
+        return prefer
+    if intent.doc_type:
+        wanted = schema.code(intent.doc_type)
+        prefer.append((lambda t, i, y: t == wanted, query.TYPE_PREFERENCE))
+    if intent.issuer:
+        prefer.append((lambda t, i, y: bool(i) and issuer_matches(i, intent.issuer),
+                       query.ISSUER_PREFERENCE))
+    if intent.year:
+        prefer.append((lambda t, i, y: y == int(intent.year), query.YEAR_PREFERENCE))
+    return prefer
 
 
 def _labels(rows) -> dict[int, str]:

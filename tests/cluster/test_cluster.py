@@ -25,9 +25,12 @@ pytestmark = pytest.mark.skipif(local.searchd_path() is None,
 SUGGEST_QUERIES = ["phuong", "phong chay chua chay", "ho nghoe", "tiem chung", "tiem chumg",
                    "phòng chấy", "van ban chi dao", "hoc sinh", "tram y te",
                    "giay phep xay dung", "thong bao lich tiep dan", "ủy ban nhân dân",
-                   "sen hong"]
+                   "sen hong", "uy ban nhan dan"]
 QUERIES = ["phong chay", "phòng cháy chữa cháy", "15-NQ/ĐU", "123/QĐ-UBND", "hộ nghèo",
-           "ke hoach dau tu cong", '"trật tự đô thị"', "quyết định -nghèo", "tiêm chủng"]
+           "ke hoach dau tu cong", '"trật tự đô thị"', "quyết định -nghèo", "tiêm chủng",
+           # a type, issuer or year named in the query is preferred (not filtered)
+           "uy ban nhan dan", "quyết định 2024", "nghị quyết đảng ủy", "ubnd phuong",
+           "kế hoạch năm 2022"]
 
 
 @pytest.fixture(scope="module")
