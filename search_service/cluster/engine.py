@@ -22,8 +22,8 @@ from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnav
 from search_service.cluster.writer import stored_fields
 from search_service.search.news import news_types
 from search_service.search.query import ParsedQuery, build_plan, parse_query, related_plan
-from search_service.search.engine import (Hit, SearchEngine, SearchRequest, SearchResult,
-                                          _public_fields, filter_values)
+from search_service.search.engine import (FILTER_KEYS, Hit, SearchEngine, SearchRequest,
+                                          SearchResult, _public_fields, filter_values)
 from search_service.search.snapshot import FACETS
 
 logger = logging.getLogger(__name__)
@@ -276,6 +276,7 @@ class ClusterEngine:
             query=req.q, normalized_query=parsed.normalized(), total=total, page=req.page,
             per_page=req.per_page, took_ms=round((time.perf_counter() - started) * 1000, 2),
             did_you_mean=suggestion, facets=facets, hits=hits, partial=partial,
+            suggested_filters=self._suggested_filters(req, parsed, match, total, scope),
             notice=PARTIAL_NOTICE if partial else None)
 
     def _suggestion(self, req: SearchRequest, parsed: ParsedQuery, scope: _Scope,
@@ -292,6 +293,55 @@ class ClusterEngine:
         if {number for number, _ in ranked[:req.per_page]} == set(first_page):
             return None
         return suggestion
+
+    def _suggested_filters(self, req: SearchRequest, parsed: ParsedQuery, match: str | None,
+                           total: int, scope: _Scope) -> list[dict]:
+        """The type, issuer and year the query names, offered as a filter that keeps some but
+        not all of the results (as search.engine._suggested_filters)."""
+        from search_service.search.intent import issuer_matches
+
+        intent = parsed.intent
+        if intent.empty or not total or req.scope == "number" or match is None:
+            return []
+        where = self._where(req, match)
+        candidates = []        # (filter name, condition, label)
+        if intent.doc_type and not req.doc_type:
+            value = schema.code(intent.doc_type)
+            candidates.append(("doc_type", f"doc_type_code = {value}",
+                               scope.labels["doc_type"].get(value)))
+        if intent.issuer and not req.issuer:
+            labels = scope.labels["issuer"]
+            rows = self._select(f"SELECT issuer_code, COUNT(*) AS n FROM {self.index} WHERE "
+                                f"{where} GROUP BY issuer_code LIMIT 10000 "
+                                f"OPTION max_matches=10000")
+            fitting = [(int(n), labels[value]) for value, n in rows
+                       if n and value in labels and issuer_matches(labels[value], intent.issuer)]
+            if fitting:
+                n, label = max(fitting, key=lambda nl: (nl[0], [-ord(c) for c in nl[1]]))
+                candidates.append(("issuer", f"issuer_code = {schema.code(label)}", label))
+        if intent.year and not req.year:
+            candidates.append(("year", f"year = {int(intent.year)}", int(intent.year)))
+        if not candidates:
+            return []
+        # Every combination in one round trip, then narrowed in order as embedded does.
+        combos = [tuple(c for i, c in enumerate(candidates) if bits >> i & 1)
+                  for bits in range(1, 2 ** len(candidates))]
+        statements = []
+        for combo in combos:
+            statements += [(f"SELECT COUNT(*) FROM {self.index} WHERE {where} AND "
+                            + " AND ".join(cond for _, cond, _ in combo), ()), ("SHOW META", ())]
+        results, _ = self._run(statements)
+        counts = {combo: int(results[2 * i][0][0]) if results[2 * i] else 0
+                  for i, combo in enumerate(combos)}
+        suggestion, kept, kept_count = {}, (), total
+        for candidate in candidates:
+            narrower = kept + (candidate,)
+            if counts[narrower] and candidate[2] is not None:
+                suggestion[FILTER_KEYS[candidate[0]]] = candidate[2]
+                kept, kept_count = narrower, counts[narrower]
+        if not suggestion or kept_count == total:
+            return []
+        return [suggestion]
 
     def _correction(self, parsed: ParsedQuery, public_only: bool) -> str | None:
         from search_service.cluster.suggest import correct

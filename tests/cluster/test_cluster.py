@@ -74,6 +74,7 @@ def test_same_results_and_facets_as_embedded(engines, q, internal):
     ours, theirs = embedded.search(req), clustered.search(req)
     assert (theirs.total, theirs.facets) == (ours.total, ours.facets)
     assert _ids(theirs) == _ids(ours)
+    assert theirs.suggested_filters == ours.suggested_filters
     assert not theirs.partial
 
 
