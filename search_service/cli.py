@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -20,7 +19,7 @@ import click
 from search_service import config
 from search_service.cluster import (ClusterUnavailable, backend_of, cluster_target, engine_for,
                                     register as register_cluster)
-from search_service.errors import IndexMissing, IndexProblem
+from search_service.errors import IndexMissing, IndexProblem, QueryTooLong
 from search_service.library.commands import register as register_library
 
 
@@ -234,7 +233,8 @@ def _progress_bar():
 @_index_option
 @click.argument("query", nargs=-1, required=True)
 @click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the same JSON as GET /api/search.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the JSON of GET /api/search (less its links).")
 @click.option("--internal", is_flag=True, help="Include internal documents (staff only).")
 def search(index_dir, query, limit, as_json, internal):
     """Search the index.
@@ -244,24 +244,25 @@ def search(index_dir, query, limit, as_json, internal):
     from search_service.index.schema import READ_ERRORS, index_problem
     from search_service.search import SearchEngine, SearchRequest
 
-    text = " ".join(query)
-    max_chars = _settings()["MAX_QUERY_CHARS"]
-    if len(text) > max_chars:
-        raise click.ClickException(f"the query is longer than {max_chars:,} characters")
+    try:        # a query the library refuses is refused before any index is opened
+        req = SearchRequest(q=" ".join(query), per_page=limit, facets=as_json,
+                            include_internal=internal,
+                            max_query_chars=_settings()["MAX_QUERY_CHARS"])
+    except QueryTooLong as exc:
+        raise click.ClickException(exc.message) from None
     path = config.index_dir(index_dir)
     engine = _cluster(engine_for)               # SEARCH_BACKEND names a cluster: --index unused
     if engine is None:
         _usable_index(path, "; run `ingest` first")
     try:
         engine = engine or SearchEngine(path, create=False)
-        result = engine.search(SearchRequest(q=text, per_page=limit, facets=as_json,
-                                             include_internal=internal))
+        result = engine.search(req)
     except READ_ERRORS as exc:          # damage that check_index could not see
         raise click.ClickException(str(index_problem(path, exc))) from None
     except ClusterUnavailable as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(result_json(result), ensure_ascii=False, indent=2))
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(f"{result.total} kết quả ({result.took_ms:.0f} ms)")
     if result.did_you_mean:
@@ -269,11 +270,6 @@ def search(index_dir, query, limit, as_json, internal):
     for n, hit in enumerate(result.hits, start=1):
         meta = " · ".join(x for x in (hit.doc_number, hit.doc_type, (hit.published or "")[:10]) if x)
         click.echo(f"{n:2}. {hit.title}  [{hit.id}]" + (f"\n    {meta}" if meta else ""))
-
-
-def result_json(result) -> dict:
-    """The JSON of GET /api/search for the same query, less the links between web pages."""
-    return asdict(result)
 
 
 @main.command()

@@ -40,6 +40,20 @@ class BadParameter(APIError):
         return error_body(self.code, self.message, parameter=self.parameter)
 
 
+class QueryTooLong(BadParameter):
+    """The query is longer than the ``SEARCH_MAX_QUERY_CHARS`` setting allows; ``limit`` is the
+    value in force. Raised by the search library (``SearchRequest``) for every caller; the
+    message names the limit and the setting, for the operator reading the command line."""
+
+    SETTING = "SEARCH_MAX_QUERY_CHARS"
+
+    def __init__(self, limit: int):
+        super().__init__("q", f"the query is longer than {limit:,} characters, the limit set by "
+                              f"{self.SETTING}",
+                         message_vi=f"Từ khóa dài quá {limit} ký tự.")
+        self.limit = limit
+
+
 class NotFound(APIError):
     status = 404
     code = "not_found"

@@ -210,7 +210,8 @@ def test_search_on_an_empty_folder_is_an_error_and_writes_nothing(runner, tmp_pa
 def test_query_over_1000_characters_is_refused(runner, ward_index):
     result = runner.invoke(main, ["search", "--index", str(ward_index), "a" * 1001])
     assert result.exit_code == 1
-    assert result.stderr == "Error: the query is longer than 1,000 characters\n"
+    assert result.stderr == ("Error: the query is longer than 1,000 characters, the limit set "
+                             "by SEARCH_MAX_QUERY_CHARS\n")
     assert runner.invoke(main, ["search", "--index", str(ward_index), "a" * 1000]).exit_code == 0
 
 
@@ -220,7 +221,8 @@ def test_the_query_limit_message_says_the_configured_limit(runner, ward_index, l
     too_long = "a" * (int(limit) + 1)
     result = runner.invoke(main, ["search", "--index", str(ward_index), too_long], env=env)
     assert result.exit_code == 1
-    assert result.stderr == f"Error: the query is longer than {shown} characters\n"
+    assert result.stderr == (f"Error: the query is longer than {shown} characters, the limit "
+                             "set by SEARCH_MAX_QUERY_CHARS\n")
     fits = runner.invoke(main, ["search", "--index", str(ward_index), too_long[:-1]], env=env)
     assert fits.exit_code == 0, fits.output
 

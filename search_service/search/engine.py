@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 import numpy as np
 
+from search_service import config
+from search_service.errors import QueryTooLong
 from search_service.search import highlight, query, rerank
 from search_service.search.complete import complete
 from search_service.text.numbers import canonical
@@ -39,12 +41,26 @@ FILTER_KEYS = {"doc_type": "type", "category": "category", "issuer": "issuer", "
 NUMBER_PREFIX_TERMS = 2000      # number keys read for a bare number ("45" → 45/KH-UBND, ...)
 
 
+def check_query_length(q: str, limit: int | None = None) -> None:
+    """Refuse a query longer than ``limit`` characters with :class:`QueryTooLong`; ``limit``
+    None: the ``SEARCH_MAX_QUERY_CHARS`` setting (read only for a query that has words)."""
+    if not q:
+        return
+    if limit is None:
+        limit = int(config.load()["MAX_QUERY_CHARS"])
+    if len(q) > limit:
+        raise QueryTooLong(limit)
+
+
 @dataclass
 class SearchRequest:
     """Everything a search can ask for; the web layer validates values before building one.
 
     A filter takes one value or a list of them: any of the values (OR) within a facet, every
-    facet (AND) across them."""
+    facet (AND) across them.
+
+    A query longer than ``max_query_chars`` (None: the ``SEARCH_MAX_QUERY_CHARS`` setting) is
+    refused here, with :class:`~search_service.errors.QueryTooLong`, whichever engine runs it."""
     q: str = ""
     page: int = 1
     per_page: int = 10
@@ -61,6 +77,11 @@ class SearchRequest:
     snippets: bool = True       # lists that show titles only (latest news) need none
     scope: str = "all"          # all text, titles only, or số/ký hiệu only (SCOPES)
     validity: str | list[str] | None = None     # in_force, replaced, ... (#11)
+    # Longest q accepted; the caller passes the setting it runs with (the web app its own).
+    max_query_chars: int | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        check_query_length(self.q, self.max_query_chars)
 
 
 @dataclass
@@ -80,6 +101,10 @@ class Hit:
     visibility: str = "public"
     validity: str | None = None     # in_force, replaced, repealed, ... when known (#11)
 
+    def to_dict(self) -> dict:
+        """The hit as JSON gives it (``GET /api/search`` adds its links)."""
+        return asdict(self)
+
 
 @dataclass
 class SearchResult:
@@ -95,6 +120,14 @@ class SearchResult:
     # Filters the query itself names ("nghị quyết … 2022"), offered, never applied:
     # ``[{"type": "Nghị quyết", "year": 2022}]``, keys as the URL parameters.
     suggested_filters: list[dict] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """The result as JSON gives it, the CLI's ``--json`` and ``GET /api/search`` alike:
+        every field in order (a subclass's after them), the hits last."""
+        out = asdict(replace(self, hits=[]))
+        del out["hits"]
+        out["hits"] = [hit.to_dict() for hit in self.hits]
+        return out
 
 
 class SearchEngine:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from flask import Blueprint, current_app, request, url_for
 
 from search_service.errors import BadParameter, NotFound
-from search_service.search import Hit, SearchResult
+from search_service.search import SearchResult
 from search_service.web import openapi, relations_view
 from search_service.web.auth import include_internal
 from search_service.web.params import changed, page_count, parse_search, request_args
@@ -19,18 +17,18 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_SUGGEST_CHARS = 200
 
 
-def hit_json(hit: Hit) -> dict:
-    """A hit as the API returns it: the engine's fields plus links to its pages."""
-    out = asdict(hit)
-    out["links"] = {"html": url_for("ui.document", doc_id=hit.id),
-                    "json": url_for("api.document", doc_id=hit.id)}
-    return out
+def hit_links(doc_id: str) -> dict:
+    """What a hit adds to the engine's fields: links to its document's pages."""
+    return {"html": url_for("ui.document", doc_id=doc_id),
+            "json": url_for("api.document", doc_id=doc_id)}
 
 
 def result_json(res: SearchResult, args: dict[str, str]) -> dict:
-    """A search result with its hits and links to the neighbouring pages and the HTML twin."""
-    out = {k: v for k, v in asdict(res).items() if k != "hits"}
-    out["hits"] = [hit_json(h) for h in res.hits]
+    """A search result (as the CLI's ``--json`` prints it) with links: each hit's, the
+    neighbouring pages' and the HTML twin's."""
+    out = res.to_dict()
+    for hit in out["hits"]:
+        hit["links"] = hit_links(hit["id"])
     last_page = page_count(res.total, res.per_page)
     out["links"] = {
         "html": url_for("ui.search", **args),

@@ -10,9 +10,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from search_service.errors import BadParameter
+from search_service.errors import BadParameter, QueryTooLong
 from search_service.ingest.validity import STATUSES
 from search_service.search import SCOPES, SORTS, SearchRequest, filter_values
+from search_service.search.engine import check_query_length
 
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 10
@@ -215,9 +216,11 @@ def parse_search(args, max_query_chars: int = 1000, include_internal: bool = Fal
     request: the dates are left out and the messages, by parameter, go into the dict.
     """
     q = args.get("q") or ""
-    if len(q) > max_query_chars:
-        raise BadParameter("q", f"q is longer than {max_query_chars} characters",
-                           message_vi=f"Từ khóa dài quá {max_query_chars} ký tự.")
+    try:            # the library's limit, on q as sent (before control characters go)
+        check_query_length(q, max_query_chars)
+    except QueryTooLong as exc:     # said as every other parameter is
+        raise BadParameter("q", f"q is longer than {exc.limit} characters",
+                           message_vi=exc.message_vi) from None
     sort = _clean(args.get("sort")) or "relevance"
     if sort not in SORTS:
         raise BadParameter("sort", f"sort must be one of {', '.join(SORTS)}",
@@ -239,6 +242,7 @@ def parse_search(args, max_query_chars: int = 1000, include_internal: bool = Fal
         facets=_bool(args, "facets", True),
         include_internal=include_internal,
         scope=scope,
+        max_query_chars=max_query_chars,
     )
     req.date_from, req.date_to = _date_range(args, day_first, date_problems)
     return req

@@ -203,6 +203,41 @@ def test_query_length_limit_comes_from_the_settings(make_app):
                                              "message": "q is longer than 20 characters"}}
 
 
+def test_the_query_length_check_is_the_librarys(make_app):
+    """The API refuses what SearchRequest refuses, at the limit the app was given."""
+    from search_service.errors import QueryTooLong
+    from search_service.search import SearchRequest
+
+    with pytest.raises(QueryTooLong) as refused:
+        SearchRequest(q="x" * 21, max_query_chars=20)
+    assert refused.value.limit == 20 and "SEARCH_MAX_QUERY_CHARS" in str(refused.value)
+    assert SearchRequest(q="x" * 20, max_query_chars=20).q == "x" * 20
+    client = make_app(MAX_QUERY_CHARS=20).test_client()
+    page = client.get("/search", query_string={"q": "x" * 21})
+    assert page.status_code == 400
+    assert "Từ khóa dài quá 20 ký tự." in page.get_data(as_text=True)
+
+
+def test_the_cli_prints_the_api_json_less_its_links(client, web_index):
+    """One to_dict for both: the CLI's --json is the API's answer without the links."""
+    import json
+
+    from click.testing import CliRunner
+
+    from search_service.cli import main
+
+    api = search(client, q="phòng cháy", per_page=5)
+    printed = CliRunner().invoke(main, ["search", "--index", str(web_index), "--json",
+                                        "--limit", "5", "phòng cháy"])
+    assert printed.exit_code == 0, printed.output
+    cli = json.loads(printed.stdout)
+    del api["links"]
+    for hit in api["hits"]:
+        del hit["links"]
+    api["took_ms"] = cli["took_ms"] = 0
+    assert list(cli) == list(api) and cli == api
+
+
 def test_unknown_api_route_is_404_json(client):
     response = client.get("/api/nothing-here")
     assert response.status_code == 404
