@@ -38,6 +38,7 @@ _LENGTHS = tuple(f"len_{f}" for f in schema.SCORED)
 _EPOCH = datetime(1970, 1, 1)
 _KNOWN_FACETS = tuple(n for n in FACETS if n == "year" or n in schema.FACET_ATTRS)
 _PREFERRED = ("doc_type_code", "issuer", "year")     # what a query's intent prefers
+NOTHING = "QQ"      # a keyword no document holds (Q only escapes inside a spelled token)
 
 
 @dataclass
@@ -238,7 +239,7 @@ class ClusterEngine:
         parsed = parse_query(req.q)
         public_only = not req.include_internal
         scope = self._scope(public_only)
-        m = self._matching(parsed, scope, public_only) if not parsed.empty else None
+        m = self._matching(parsed, scope, public_only, req.scope) if not parsed.empty else None
         match = _match_text(m, parsed) if m else None
         needed = req.page * req.per_page
         relevance = req.sort == "relevance" and m is not None
@@ -354,7 +355,7 @@ class ClusterEngine:
                 public_only: bool) -> list[tuple[int, float]]:
         """The documents ``parsed`` finds with the filters of ``req``, best first (the first
         ``req.page`` pages at least), as :meth:`search` ranks them."""
-        m = self._matching(parsed, scope, public_only) if not parsed.empty else None
+        m = self._matching(parsed, scope, public_only, req.scope) if not parsed.empty else None
         match = _match_text(m, parsed) if m else None
         relevance = req.sort == "relevance" and m is not None
         limit = max(CANDIDATES, 2 * req.page * req.per_page) if relevance else \
@@ -371,8 +372,10 @@ class ClusterEngine:
         return self._rank(rows, m, scope, public_only, req, parsed.empty,
                           _preferences(parsed, req))
 
-    def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool) -> Matching:
-        """The plan of the embedded engine, with cluster-wide document frequencies."""
+    def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool,
+                  where: str = "all") -> Matching:
+        """The plan of the embedded engine, with cluster-wide document frequencies; ``where``:
+        the request's scope (all text, titles only, số/ký hiệu only)."""
         content = list(dict.fromkeys(f for _, f in parsed.terms))
         texts = [schema.keyword("body_f", f) for f in content]
         self._doc_frequencies(texts, public_only)      # one round trip for the usual questions
@@ -380,7 +383,7 @@ class ClusterEngine:
         def doc_frequency(fieldname: str, term: str) -> int:
             return self._doc_frequencies([schema.keyword(fieldname, term)], public_only)[0]
 
-        return matching(build_plan(parsed, scope.stats.size, doc_frequency))
+        return matching(build_plan(parsed, scope.stats.size, doc_frequency, where))
 
     def _candidates_sql(self, req, match, limit: int, relevance: bool, m) -> tuple[str, tuple]:
         columns = "id, published, " + ", ".join(_LENGTHS)
@@ -547,8 +550,9 @@ class ClusterEngine:
 
 
 def _match_text(m: Matching, parsed: ParsedQuery, required: str = "") -> str:
-    """The MATCH of a plan: any keyword, quoted phrases required, excluded words out."""
-    parts = [m.any_of()]
+    """The MATCH of a plan: any keyword, quoted phrases required, excluded words out (a plan
+    left without a clause, as titles only may leave one, matches nothing)."""
+    parts = [m.any_of() if m.clauses else NOTHING]
     if required:
         parts.append(required)
     for phrase in parsed.phrases:

@@ -88,6 +88,17 @@ def test_filters_and_sorts_match_embedded(engines, filters):
     assert (theirs.total, theirs.facets, _ids(theirs)) == (ours.total, ours.facets, _ids(ours))
 
 
+@pytest.mark.parametrize("scope,q", [("title", "phòng cháy"), ("title", "ke hoach"),
+                                     ("title", "sen hong"), ("title", "123/QĐ-UBND"),
+                                     ("number", "123/QĐ-UBND"), ("number", "phòng cháy")])
+@pytest.mark.parametrize("internal", [False, True])
+def test_search_scopes_match_embedded(engines, scope, q, internal):
+    embedded, clustered = engines
+    req = SearchRequest(q=q, scope=scope, include_internal=internal)
+    ours, theirs = embedded.search(req), clustered.search(req)
+    assert (theirs.total, theirs.facets, _ids(theirs)) == (ours.total, ours.facets, _ids(ours))
+
+
 def test_overview_latest_and_documents_match_embedded(engines):
     embedded, clustered = engines
     assert clustered.facet_overview() == embedded.facet_overview()
