@@ -239,7 +239,7 @@ class ClusterEngine:
         parsed = parse_query(req.q)
         public_only = not req.include_internal
         scope = self._scope(public_only)
-        m = self._matching(parsed, scope, public_only, req.scope) if not parsed.empty else None
+        m = self._matching(parsed, scope, public_only, req) if _scored(parsed, req) else None
         match = _match_text(m, parsed) if m else None
         needed = req.page * req.per_page
         relevance = req.sort == "relevance" and m is not None
@@ -355,7 +355,7 @@ class ClusterEngine:
                 public_only: bool) -> list[tuple[int, float]]:
         """The documents ``parsed`` finds with the filters of ``req``, best first (the first
         ``req.page`` pages at least), as :meth:`search` ranks them."""
-        m = self._matching(parsed, scope, public_only, req.scope) if not parsed.empty else None
+        m = self._matching(parsed, scope, public_only, req) if _scored(parsed, req) else None
         match = _match_text(m, parsed) if m else None
         relevance = req.sort == "relevance" and m is not None
         limit = max(CANDIDATES, 2 * req.page * req.per_page) if relevance else \
@@ -373,9 +373,9 @@ class ClusterEngine:
                           _preferences(parsed, req))
 
     def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool,
-                  where: str = "all") -> Matching:
-        """The plan of the embedded engine, with cluster-wide document frequencies; ``where``:
-        the request's scope (all text, titles only, số/ký hiệu only)."""
+                  req: SearchRequest | None = None) -> Matching:
+        """The plan of the embedded engine, with cluster-wide document frequencies, for the
+        request's scope (all text, titles only, số/ký hiệu only)."""
         content = list(dict.fromkeys(f for _, f in parsed.terms))
         texts = [schema.keyword("body_f", f) for f in content]
         self._doc_frequencies(texts, public_only)      # one round trip for the usual questions
@@ -383,7 +383,54 @@ class ClusterEngine:
         def doc_frequency(fieldname: str, term: str) -> int:
             return self._doc_frequencies([schema.keyword(fieldname, term)], public_only)[0]
 
-        return matching(build_plan(parsed, scope.stats.size, doc_frequency, where))
+        where = req.scope if req is not None else "all"
+        plan = build_plan(parsed, scope.stats.size, doc_frequency, where)
+        if req is not None:
+            plan.clauses += self._number_clauses(req, parsed, public_only)
+        return matching(plan)
+
+    def _number_clauses(self, req: SearchRequest, parsed: ParsedQuery, public_only: bool
+                        ) -> list:
+        """Number keys a bare number names (search.engine._number_clauses), listed from the
+        lexicon: ``kế hoạch 45`` → 45/KH-…; with ``scope=number``, every number that starts
+        as the query does."""
+        from search_service.search import query
+        from search_service.search.engine import NUMBER_PREFIX_TERMS
+        from search_service.search.intent import TYPE_ABBREVIATIONS
+        from search_service.search.ranking import Clause
+        from search_service.text.numbers import canonical
+
+        if req.scope == "number":
+            try:
+                key = canonical(req.q)
+            except ValueError:
+                return []
+            prefix, wanted, boost = key, None, 1.0
+        elif parsed.intent.number and not parsed.number_keys:
+            abbreviation = TYPE_ABBREVIATIONS.get(parsed.intent.doc_type or "")
+            if not abbreviation:
+                return []
+            prefix, wanted, boost = parsed.intent.number + "-", abbreviation, \
+                query.BARE_NUMBER_BOOST
+        else:
+            return []
+        rows = self._select(
+            f"SELECT form FROM {self.index}{schema.LEXICON_SUFFIX} WHERE "
+            f"MATCH({quote_match(schema.lexicon_key(schema.NUMBER, prefix) + '*')}) AND kind = "
+            f"{schema.NUMBER} ORDER BY form ASC LIMIT {NUMBER_PREFIX_TERMS} "
+            f"OPTION max_matches={NUMBER_PREFIX_TERMS}")
+        terms = []
+        for (term,) in rows:
+            parts = term.split("-")
+            if not term.startswith(prefix) or (term != prefix and
+                                               not term.startswith(prefix.rstrip("-") + "-")):
+                continue
+            if wanted and wanted not in parts[1:3]:
+                continue
+            terms.append(term)
+        counts = self._doc_frequencies([schema.keyword("number_key", t) for t in terms],
+                                       public_only)
+        return [Clause([("number_key", t, 1.0)], boost) for t, n in zip(terms, counts) if n]
 
     def _candidates_sql(self, req, match, limit: int, relevance: bool, m) -> tuple[str, tuple]:
         columns = "id, published, " + ", ".join(_LENGTHS)
@@ -562,6 +609,12 @@ def _match_text(m: Matching, parsed: ParsedQuery, required: str = "") -> str:
     for word in parsed.excluded:
         parts.append(f"-{schema.keyword('body_f', word)} -{schema.keyword('title_f', word)}")
     return " ".join(parts)
+
+
+def _scored(parsed: ParsedQuery, req: SearchRequest) -> bool:
+    """Whether the words rank (as search.engine: an empty query lists by date, except a
+    number typed with scope=number)."""
+    return not parsed.empty or (req.scope == "number" and bool(req.q.strip()))
 
 
 def _preferences(parsed: ParsedQuery, req: SearchRequest) -> list:

@@ -125,9 +125,9 @@ index {name}
 # coordinator). Rows are only added: a form whose documents are gone stays a candidate with no
 # documents, as a term of a deleted document stays in a Whoosh segment until it is merged.
 LEXICON_SUFFIX = "_lexicon"
-SYLLABLE, WORD, FOLDED, STAMP = 0, 1, 2, 3       # kinds of lexicon rows
+SYLLABLE, WORD, FOLDED, STAMP, NUMBER = 0, 1, 2, 3, 8       # kinds of lexicon rows
 IN_TITLE = 4      # added to SYLLABLE and WORD for a form of a title (body forms list first)
-_KIND_PREFIX = {SYLLABLE: "S", WORD: "W", FOLDED: "T"}
+_KIND_PREFIX = {SYLLABLE: "S", WORD: "W", FOLDED: "T", NUMBER: "N"}
 # Shard n's write stamp (the cluster's generation) is the row STAMP_ID + n: ids must differ
 # between shards, since a coordinator merges rows of the same id from its agents into one.
 STAMP_ID = 1
@@ -136,7 +136,7 @@ STAMP_IDS = 1024          # ids reserved for stamps; lexicon rows come above
 
 def lexicon_key(kind: int, folded: str) -> str:
     """The keyword a lexicon row is found by: its kind and the folded form."""
-    return _KIND_PREFIX[kind % IN_TITLE] + spell(folded)
+    return _KIND_PREFIX[kind if kind in _KIND_PREFIX else kind - IN_TITLE] + spell(folded)
 
 
 def lexicon_id(kind: int, form: str) -> int:
@@ -157,6 +157,7 @@ index {name}
     charset_table = 0..9, A..Z, a..z, _
     min_word_len = 1
     dict = keywords
+    min_prefix_len = 1
     rt_mem_limit = 64M
 }}
 """

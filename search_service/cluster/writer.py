@@ -77,9 +77,10 @@ def analysed(fields: dict) -> tuple[tuple, set[tuple[int, str]]]:
     from search_service.text import index_layers
 
     layers = {source: index_layers(fields.get(source, "") or "") for source in ("title", "body")}
+    entries = lexicon_entries(layers)
+    entries.update((schema.NUMBER, k) for k in (fields.get("number_key") or "").split(",") if k)
     return _row(fields, schema.field_tokens(fields.get("title", ""), fields.get("body", ""),
-                                            fields.get("number_key"), layers)), \
-        lexicon_entries(layers)
+                                            fields.get("number_key"), layers)), entries
 
 
 def lexicon_entries(layers: dict) -> set[tuple[int, str]]:
@@ -99,7 +100,7 @@ def lexicon_entries(layers: dict) -> set[tuple[int, str]]:
 def lexicon_row(kind: int, form: str) -> tuple:
     from search_service.text import fold
 
-    folded = form if kind == schema.FOLDED else fold(form)
+    folded = form if kind in (schema.FOLDED, schema.NUMBER) else fold(form)
     return (schema.lexicon_id(kind, form), schema.lexicon_key(kind, folded), kind, form, 0)
 
 

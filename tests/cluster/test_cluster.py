@@ -90,13 +90,25 @@ def test_filters_and_sorts_match_embedded(engines, filters):
 
 @pytest.mark.parametrize("scope,q", [("title", "phòng cháy"), ("title", "ke hoach"),
                                      ("title", "sen hong"), ("title", "123/QĐ-UBND"),
-                                     ("number", "123/QĐ-UBND"), ("number", "phòng cháy")])
+                                     ("number", "123/QĐ-UBND"), ("number", "phòng cháy"),
+                                     ("number", "45"), ("number", "123/QĐ")])
 @pytest.mark.parametrize("internal", [False, True])
 def test_search_scopes_match_embedded(engines, scope, q, internal):
     embedded, clustered = engines
     req = SearchRequest(q=q, scope=scope, include_internal=internal)
     ours, theirs = embedded.search(req), clustered.search(req)
     assert (theirs.total, theirs.facets, _ids(theirs)) == (ours.total, ours.facets, _ids(ours))
+
+
+@pytest.mark.parametrize("q", ["kế hoạch 45", "quyết định 45", "kế hoạch 45 phòng cháy",
+                               "uy ban nhan dan", "kế hoạch năm 2022"])
+def test_bare_numbers_and_named_parts_score_as_embedded(engines, q):
+    """A bare number's keys (from the lexicon) and the type, issuer, year a query names
+    weigh as they do embedded: same scores, not only the same order."""
+    embedded, clustered = engines
+    req = SearchRequest(q=q, include_internal=True)
+    ours, theirs = embedded.search(req), clustered.search(req)
+    assert [(h.id, h.score) for h in theirs.hits] == [(h.id, h.score) for h in ours.hits]
 
 
 def test_overview_latest_and_documents_match_embedded(engines):
