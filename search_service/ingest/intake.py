@@ -289,7 +289,10 @@ class _Sender:
     def send(self, doc_id: str, also=()) -> None:
         """The document's pending change, those whose validity changed (and ``also``), and
         up to ``catch_up`` others."""
-        self.relations.catch_up()           # marks the documents whose status moved
+        # Read the written document first (cheap: only the numbers it touches are linked),
+        # then whatever else is stale (a deletion); both mark the documents whose status moved.
+        self.relations.read_now([doc_id])
+        self.relations.catch_up()
         first = list(dict.fromkeys([doc_id, *sorted(self.relations.changed), *sorted(also)]))
         self._send(feeding.pending(self.library, self.key, self.catch_up, first))
 
