@@ -5,11 +5,17 @@ replaced by a near one. Which tones a syllable takes depends on its neighbours (
 is ``phạt tù`` after ``bị`` but ``phật tử`` after ``các``), and the index keeps syllable pairs
 folded only, so a few documents holding the same folded neighbours are read to see how they
 spell it.
+
+Working that out reads postings and stored texts, and a search asks for it whenever a query has
+words, so each snapshot keeps the answers it gave (:class:`Corrections`): per scope (what a
+visitor may see, or staff) and query text, bounded, and gone with the snapshot's generation.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 
 import numpy as np
 
@@ -25,6 +31,7 @@ SPELLING_SAMPLE = 12    # documents read to see how a syllable is spelled in its
 SPELLING_TEXT_CHARS = 200_000   # of each one's text (bounded for huge documents)
 SYLLABLE_FIELDS = ("body", "title")
 WORD_FIELDS = ("body_w", "title_w")
+CORRECTIONS_CACHED = 4096     # answers kept per generation (queries are at most a few KB)
 
 
 def min_doc_frequency(documents: int) -> int:
@@ -43,6 +50,11 @@ class Lexicon:
 
     def __init__(self, parts: list[tuple[dict, dict]]):
         self._parts = parts          # per segment: ({folded: [syllables]}, {folded: [words]})
+        self.corrections = Corrections()   # this generation's answers of :func:`correct`
+
+    def forget(self) -> None:
+        """Drop the cached answers (the generation is no longer served)."""
+        self.corrections.clear()
 
     @classmethod
     def from_reader(cls, reader, cache: dict | None = None) -> "Lexicon":
@@ -100,10 +112,75 @@ class Lexicon:
         return restored if restored.lower() != " ".join(tokens).lower() else None
 
 
+class Corrections:
+    """Answers of :func:`correct` for one generation, least recently used out first.
+
+    Keys are ``(scope, text)``: ``scope`` is ``"public"`` or ``"staff"``, since the answer
+    depends on the documents the reader may see, and a visitor must never be given an answer
+    worked out from internal documents. Shared by every thread reading the generation.
+    """
+
+    def __init__(self, limit: int = CORRECTIONS_CACHED):
+        self.limit = limit
+        self.hits = self.misses = 0
+        self._answers: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key) -> tuple[bool, str | None]:
+        """``(True, answer)`` when ``key`` was answered before, else ``(False, None)``."""
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                self.hits += 1
+                return True, self._answers[key]
+            self.misses += 1
+            return False, None
+
+    def put(self, key, answer: str | None) -> None:
+        with self._lock:
+            self._answers[key] = answer
+            self._answers.move_to_end(key)
+            while len(self._answers) > self.limit:
+                self._answers.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+
 def correct(col, lexicon: Lexicon, parsed, scope) -> str | None:
     """The corrected query, or None. ``col`` is the ranking collection (postings, document
     frequencies); only the documents of ``scope`` (what the reader may see) are consulted,
-    so the answer is the same as if no other document existed."""
+    so the answer is the same as if no other document existed.
+
+    ``lexicon`` is the one of ``col``'s generation: it keeps the answers given (per scope and
+    query text), so a repeated query is answered without reading the index again."""
+    key = _cache_key(col, parsed, scope)
+    if key is not None:
+        found, answer = lexicon.corrections.get(key)
+        if found:
+            return answer
+    answer = _correct(col, lexicon, parsed, scope)
+    if key is not None:
+        lexicon.corrections.put(key, answer)
+    return answer
+
+
+def _cache_key(col, parsed, scope) -> tuple[str, str] | None:
+    """``("public" or "staff", text)``; None for a scope of another kind (never cached).
+
+    The answer depends on the text alone (its syllables, case and spacing as normalized by
+    the query parser) and on the documents of the scope."""
+    for public_only, name in ((True, "public"), (False, "staff")):
+        if scope is col.scope(public_only=public_only):
+            return name, parsed.text
+    return None
+
+
+def _correct(col, lexicon: Lexicon, parsed, scope) -> str | None:
     visible = scope.mask
     text, fixed = _fix_typos(col, scope, parsed.text)
     if not fixed and any(e != f for e, f in parsed.terms):

@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, Flask, current_app, g, request
 
+from search_service.errors import IndexProblem
 from search_service.index.schema import READ_ERRORS, latest_generation
 
 logger = logging.getLogger(__name__)
@@ -57,8 +58,11 @@ class Readiness:
     def _warm_quietly(self, engine) -> None:
         try:
             self.warm(engine)
-        except READ_ERRORS:
-            logger.exception("could not open the index")
+        except READ_ERRORS as exc:
+            if isinstance(exc, IndexProblem):   # the engine logged it, once
+                logger.debug("could not open the index: %s", exc)
+            else:
+                logger.exception("could not open the index")
             with self._lock:
                 self._opening = None        # the next probe tries again
 
@@ -99,14 +103,24 @@ def readyz():
         return _not_ready("the index folder holds no index")
     try:
         snap = engine.snapshot()
-    except READ_ERRORS:
-        logger.exception("readiness: the index cannot be read")
+    except READ_ERRORS:       # logged where it was found, once
+        return _not_ready("the index cannot be read")
+    problem = _problem(engine)
+    if problem is not None:   # the old snapshot answers searches, but the disk is not right
         return _not_ready("the index cannot be read")
     request.environ[GENERATION_KEY] = snap.generation
     return {"status": "ready", "pid": os.getpid(), "generation": snap.generation,
             "documents": snap.doc_count, "committed_at": _iso(commit_time(index_dir,
                                                                           snap.generation)),
             "opened_at": _iso(snap.opened_at), "latest_generation_on_disk": on_disk}
+
+
+def _problem(engine):
+    """Why the engine does not serve the newest generation on disk (opening it failed), or
+    None; engines without generations (the cluster) have none."""
+    generations = getattr(engine, "generations", None)
+    problem = getattr(generations, "problem", None)
+    return problem() if callable(problem) else None
 
 
 def _not_ready(reason: str):

@@ -78,3 +78,133 @@ def test_readers_during_ingests_see_whole_generations_and_the_newest_within_a_se
     for totals in seen:
         assert totals and totals == sorted(totals)                 # never backwards
         assert set(totals) <= {10, 20, 30, 40}                     # never a mix
+
+
+# -- faults of the disk, and did-you-mean answered once -----------------------------------------
+def test_searches_while_the_index_folder_comes_and_goes_answer_or_say_unavailable(tmp_path):
+    """The folder renamed away and back (an unmounted disk) under 8 searching threads: every
+    answer is the one a single reader gives, or IndexUnavailable; never another error."""
+    from search_service.errors import IndexProblem
+    from search_service.search.snapshot import IndexUnavailable
+
+    index = tmp_path / "index"
+    ingest_paths(index, [DATA_DIR], workers=0)
+    engine = SearchEngine(index, readers=3)
+    alone = {q: answer(engine, q) for q in QUERIES}
+    stop, unexpected, answered = threading.Event(), [], []
+
+    def read(start: int):
+        i = start
+        while not stop.is_set():
+            q = QUERIES[i % len(QUERIES)]
+            i += 1
+            try:
+                got = answer(engine, q)
+            except IndexUnavailable:
+                continue
+            except Exception as exc:      # noqa: BLE001 - any other error fails the test
+                unexpected.append(repr(exc))
+                continue
+            answered.append(got == alone[q])
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(5):
+            index.rename(tmp_path / "away")
+            time.sleep(0.3)
+            (tmp_path / "away").rename(index)
+            time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(30)
+    assert unexpected == []
+    assert answered and all(answered)
+    assert engine.generations.problem() is None        # back as it was
+    assert isinstance(IndexUnavailable(IndexProblem(index, "x")), IndexProblem)
+    engine.close()
+
+
+def test_without_a_snapshot_a_lost_index_raises_the_index_error_until_it_is_back(tmp_path):
+    import shutil
+
+    from search_service.errors import IndexMissing, IndexProblem
+    from search_service.search import snapshot
+    from search_service.search.snapshot import IndexUnavailable
+
+    index = tmp_path / "index"
+    ingest_paths(index, [DATA_DIR], workers=0)
+    engine = SearchEngine(index)
+    shutil.copytree(index, tmp_path / "backup")
+    shutil.rmtree(index)
+    for _ in range(3):
+        try:
+            engine.search(SearchRequest(q="phuc loi"))
+        except IndexUnavailable as exc:
+            assert isinstance(exc, IndexProblem) and isinstance(exc.problem, IndexMissing)
+            assert exc.status == 503 and str(index) not in str(exc.body())
+        else:
+            raise AssertionError("a search without any index answered")
+    shutil.copytree(tmp_path / "backup", index)
+    deadline = time.monotonic() + snapshot.RETRY_SECONDS + 5
+    while True:
+        try:
+            assert engine.search(SearchRequest(q="phuc loi")).total > 0
+            break
+        except IndexUnavailable:
+            assert time.monotonic() < deadline, "the restored index is not served"
+            time.sleep(0.1)
+    engine.close()
+
+
+def test_did_you_mean_is_worked_out_once_per_generation_scope_and_query(tmp_path, monkeypatch):
+    from search_service.search import suggest
+
+    index = tmp_path / "index"
+    ingest_paths(index, [DATA_DIR], workers=0)
+    engine = SearchEngine(index)
+    work = []
+    original = suggest._correct
+    monkeypatch.setattr(suggest, "_correct", lambda *a: work.append(a[2].text) or original(*a))
+
+    def did_you_mean(q, staff=False):
+        return engine.search(SearchRequest(q=q, include_internal=staff)).did_you_mean
+
+    first = did_you_mean("phuc loi")
+    assert [did_you_mean("phuc loi") for _ in range(5)] == [first] * 5
+    assert work == ["phuc loi"]
+    did_you_mean("phuc loi", staff=True)            # staff see other documents: worked out anew
+    did_you_mean("Phuc loi")                        # another text (its capitals are kept)
+    assert work == ["phuc loi", "phuc loi", "Phuc loi"]
+    corrections = engine.snapshot().lexicon.corrections
+    assert len(corrections) == 3 and corrections.hits >= 5
+    assert corrections.get(("public", "phuc loi"))[1] == "phúc lợi"   # what the search weighed
+
+    # Many threads asking at once get the same answer as one alone.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(lambda _: did_you_mean("phuc loi"), range(40))) == {first}
+
+    # A new generation starts empty, and the old one's answers are dropped with it.
+    old = engine.snapshot()
+    ingest_paths(index, [_news(tmp_path / "more", 0, 3)], workers=0)
+    engine.refresh()
+    assert engine.snapshot().generation > old.generation
+    assert len(old.lexicon.corrections) == 0
+    assert did_you_mean("phuc loi") == first
+    assert work[-1] == "phuc loi" and len(work) == 4
+    engine.close()
+
+
+def test_the_correction_cache_is_bounded_least_recently_used_out():
+    from search_service.search.suggest import Corrections
+
+    cache = Corrections(limit=2)
+    cache.put(("public", "a"), "á")
+    cache.put(("public", "b"), None)
+    assert cache.get(("public", "a")) == (True, "á")      # a is now the most recent
+    cache.put(("staff", "a"), "à")
+    assert cache.get(("public", "b")) == (False, None)
+    assert cache.get(("public", "a")) == (True, "á") and cache.get(("staff", "a")) == (True, "à")
+    assert len(cache) == 2

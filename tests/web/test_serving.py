@@ -309,3 +309,117 @@ def test_no_address_is_exempt_by_default(monkeypatch, make_app):
     monkeypatch.delenv("SEARCH_RATE_LIMIT_EXEMPT")
     client = make_app(RATE_LIMIT="2 per minute").test_client()
     assert [client.get("/api/search?q=a").status_code for _ in range(3)] == [200, 200, 429]
+
+
+# -- faults of the index's disk ---------------------------------------------------------------
+READS = ["/api/search?q=ph%C3%B2ng+ch%C3%A1y", "/search?q=phong+chay", "/api/suggest?q=ph%C3%B2ng",
+         "/api/documents/qd-123-2024", "/"]
+
+
+def _snapshot_errors(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.name == "search_service.search.snapshot" and r.levelno >= logging.ERROR]
+
+
+def test_an_index_folder_moved_away_keeps_the_open_snapshot_answering(make_app, own_index,
+                                                                      caplog):
+    from search_service.web import ops
+
+    app = make_app(INDEX_DIR=str(own_index))
+    ops.warm(app)
+    client = app.test_client()
+    before = {url: client.get(url).get_data() for url in READS}
+    moved = own_index.with_name("moved-away")
+    own_index.rename(moved)                     # an unmounted disk, say
+    for _ in range(3):
+        for url in READS:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            if url.startswith("/api/search"):
+                assert json.loads(response.data)["total"] == json.loads(before[url])["total"]
+        time.sleep(0.25)                        # the generation check runs between requests
+    assert client.get("/readyz").status_code == 503
+    assert len(_snapshot_errors(caplog)) == 1, "the lost folder is logged once"
+    moved.rename(own_index)
+    assert _wait_until(lambda: client.get("/readyz").status_code == 200, 5)
+    # Its files deleted for good: the snapshot holds them open and still answers.
+    shutil.rmtree(own_index)
+    assert all(client.get(url).status_code == 200 for url in READS)
+
+
+def test_with_no_snapshot_a_missing_index_is_503_never_500_until_it_is_back(make_app, own_index,
+                                                                           tmp_path):
+    backup = Path(shutil.copytree(own_index, tmp_path / "backup"))
+    app = make_app(INDEX_DIR=str(own_index))    # created, never searched: no snapshot yet
+    client = app.test_client()
+    shutil.rmtree(own_index)
+    api = client.get(READS[0])
+    assert api.status_code == 503 and int(api.headers["Retry-After"]) >= 1
+    assert api.get_json()["error"]["code"] == "index_unavailable"
+    assert str(own_index) not in api.get_data(as_text=True)     # no server path for visitors
+    page = client.get(READS[1])
+    assert page.status_code == 503
+    text = page.get_data(as_text=True)
+    assert "Tạm thời chưa tra cứu được" in text and "thử lại sau ít phút" in text
+    assert str(own_index) not in text
+    assert {client.get(url).status_code for url in READS} == {503}
+    assert client.get("/readyz").status_code == 503
+    shutil.copytree(backup, own_index)
+    assert _wait_until(lambda: client.get(READS[0]).status_code == 200, 10)
+    assert _wait_until(lambda: client.get("/readyz").status_code == 200, 10)
+
+
+def test_a_damaged_new_generation_leaves_the_old_one_answering_and_readyz_not_ready(
+        make_app, own_index, caplog):
+    from search_service.web import ops
+
+    app = make_app(INDEX_DIR=str(own_index))
+    ops.warm(app)
+    client = app.test_client()
+    total = client.get(READS[0]).get_json()["total"]
+    (own_index / "_documents_2.toc").write_bytes(b"\x00not a table of contents")
+    not_ready = _wait_until(lambda: client.get("/readyz").status_code == 503, 10)
+    assert not_ready and client.get("/readyz").get_json()["reason"] == \
+        "the index cannot be read"
+    for _ in range(20):
+        response = client.get(READS[0])
+        assert response.status_code == 200 and response.get_json()["total"] == total
+        time.sleep(0.05)
+    assert len(_snapshot_errors(caplog)) == 1, "tried again, but logged once"
+    (own_index / "_documents_2.toc").unlink()
+    assert _wait_until(lambda: client.get("/readyz").status_code == 200, 5)
+
+
+def test_a_file_damaged_under_the_served_snapshot_is_503_not_500(make_app, own_index):
+    from search_service.web import ops
+
+    app = make_app(INDEX_DIR=str(own_index))
+    ops.warm(app)
+    client = app.test_client()
+    assert client.get(READS[0]).status_code == 200
+    for segment in own_index.glob("*.seg"):     # truncated in place: the open file shrinks
+        with open(segment, "r+b") as handle:
+            handle.truncate(segment.stat().st_size // 3)
+    statuses = {url: client.get(url.replace("ph%C3%B2ng", "ti%C3%AAm")).status_code
+                for url in READS}
+    assert set(statuses.values()) <= {200, 404, 503} and 503 in statuses.values(), statuses
+    assert client.get("/readyz").status_code == 503
+
+
+def test_a_real_server_survives_its_index_folder_going_away(own_index, tmp_path):
+    server = RealServer(own_index, tmp_path / "server.log", workers=1)
+    try:
+        server.wait_ready()
+        status, first = server.get("/api/search?q=ph%C3%B2ng+ch%C3%A1y")
+        assert status == 200
+        own_index.rename(tmp_path / "moved")
+        answers = []
+        for _ in range(10):
+            answers.append(server.get("/api/search?q=ph%C3%B2ng+ch%C3%A1y"))
+            time.sleep(0.1)
+        assert {status for status, _ in answers} == {200}
+        assert {body["total"] for _, body in answers} == {first["total"]}
+        assert server.get("/readyz")[0] == 503
+        assert "\"status\": 500" not in server.log.read_text(errors="replace")
+    finally:
+        server.kill()
