@@ -262,8 +262,12 @@ class ClusterEngine:
         rows = {r[0]: r for r in results[0]}
         if m and m.all_of and relevance:
             rows.update({r[0]: r for r in results[-2]})
+        from search_service.search import query
+
+        long_question = m is not None and req.scope == "all" and query.is_long(parsed)
         ranked = self._rank(rows, m, scope, public_only, req, parsed.empty,
-                            _preferences(parsed, req))
+                            _preferences(parsed, req),
+                            query.content_syllables(parsed) if long_question else None)
         page = ranked[(req.page - 1) * req.per_page:needed]
         suggestion = self._suggestion(req, parsed, scope, public_only,
                                       [number for number, _ in ranked[:req.per_page]])
@@ -452,9 +456,11 @@ class ClusterEngine:
                 f"OPTION {options}", ())
 
     def _rank(self, rows: dict, m: Matching | None, scope: _Scope, public_only: bool,
-              req: SearchRequest, empty: bool, prefer=()) -> list[tuple[int, float]]:
+              req: SearchRequest, empty: bool, prefer=(), proximity: list[str] | None = None
+              ) -> list[tuple[int, float]]:
         """``(number, score)`` best first, ordered as the embedded engine orders; ``prefer``:
-        ``(predicate of the preferred columns, factor)`` (see :func:`_preferences`)."""
+        ``(predicate of the preferred columns, factor)`` (see :func:`_preferences`);
+        ``proximity``: a long question's content syllables, for the embedded second look."""
         scores: dict[int, tuple[float, bool]] = {}
         if m is not None and rows:
             df = self._doc_frequencies([m.clause_match(c) for c in range(len(m.clauses))],
@@ -471,6 +477,8 @@ class ClusterEngine:
             if any(all_hit for _, all_hit in scores.values()):
                 top = max(v for v, _ in scores.values())
                 scores = {n: (v + top if a else v, a) for n, (v, a) in scores.items()}
+            if proximity:
+                scores = self._closer_first(scores, proximity)
         # A shard may die between the two round trips: a row whose id it no longer answers for
         # sorts after its equals (and is dropped later, when its stored fields are missing).
         known = self._ids(list(rows))
@@ -488,6 +496,35 @@ class ClusterEngine:
             return (-value, -published, ids[number])
 
         return [(n, scores.get(n, (0.0, False))[0]) for n in sorted(rows, key=key)]
+
+    def _closer_first(self, scores: dict, content: list[str]) -> dict:
+        """The embedded engine's second look at a long question (search.rerank's proximity):
+        the best documents' scores grow as the question's words sit closer in their text."""
+        import numpy as np
+
+        from search_service.search import query, rerank
+
+        if not query.PROXIMITY_DOCS:
+            return scores
+        numbers = list(scores)
+        values = np.array([scores[n][0] for n in numbers], dtype=np.float64)
+        matched = np.ones(len(numbers), dtype=bool)
+        best = rerank.top_documents(values, matched, query.PROXIMITY_DOCS)
+        stored = self._stored([numbers[i] for i in best])
+
+        class Rows:         # what proximity_factors reads of a collection: stored fields
+            reader = None
+
+            def stored(self, i):
+                return stored.get(numbers[i], {})
+
+        rows = Rows()
+        rows.reader = rows
+        docs, factors = rerank.proximity_factors(
+            rows, values, matched, content, docs=query.PROXIMITY_DOCS,
+            window=query.PROXIMITY_WINDOW, weight=query.PROXIMITY_WEIGHT)
+        values[docs] *= factors
+        return {n: (float(values[i]), scores[n][1]) for i, n in enumerate(numbers)}
 
     def _ids(self, numbers: list[int]) -> dict[int, str]:
         if not numbers:

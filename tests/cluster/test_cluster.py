@@ -101,7 +101,10 @@ def test_search_scopes_match_embedded(engines, scope, q, internal):
 
 
 @pytest.mark.parametrize("q", ["kế hoạch 45", "quyết định 45", "kế hoạch 45 phòng cháy",
-                               "uy ban nhan dan", "kế hoạch năm 2022"])
+                               "uy ban nhan dan", "kế hoạch năm 2022",
+                               # long questions: the second look at how close the words are
+                               "thông báo của ubnd phường về lịch tiếp công dân như thế nào",
+                               "người dân cần làm gì để phòng cháy chữa cháy tại khu dân cư"])
 def test_bare_numbers_and_named_parts_score_as_embedded(engines, q):
     """A bare number's keys (from the lexicon) and the type, issuer, year a query names
     weigh as they do embedded: same scores, not only the same order."""
@@ -271,10 +274,19 @@ def _serving_again(engine, seconds=10.0):
     return reason
 
 
+def _whole(engine, seconds=10.0):
+    """A snapshot of every shard (a loaded machine may miss an agent's deadline once: that
+    snapshot says -1, by design, and the next one is whole)."""
+    deadline = time.monotonic() + seconds
+    while not (snap := engine.snapshot()).complete and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return snap
+
+
 def test_cluster_serves_while_each_shard_has_a_live_mirror(cluster, engines):
     embedded, clustered = engines
-    snap = clustered.snapshot()
-    assert clustered.serving() is None
+    snap = _whole(clustered)
+    assert _serving_again(clustered) is None
     assert snap.complete and snap.generation > 0
     assert snap.doc_count == embedded.snapshot().doc_count
     shard = [cluster.daemon("shard1-a"), cluster.daemon("shard1-b")]
@@ -289,7 +301,7 @@ def test_cluster_serves_while_each_shard_has_a_live_mirror(cluster, engines):
     assert no_mirror and "no live mirror" in no_mirror
     assert (without.complete, without.generation) == (False, -1)     # never tagged as whole
     assert _serving_again(clustered) is None
-    assert clustered.snapshot().generation == snap.generation
+    assert _whole(clustered).generation == snap.generation
 
 
 def _write(cluster, delete: bool = False):
@@ -308,14 +320,14 @@ def _write(cluster, delete: bool = False):
 
 def test_generation_grows_with_every_cluster_write(cluster, engines):
     _, clustered = engines
-    before = clustered.snapshot()
+    before = _whole(clustered)
     try:
         _write(cluster)
-        written = clustered.snapshot()
+        written = _whole(clustered)
     finally:
         _write(cluster, delete=True)
         clustered.refresh()
-    deleted = clustered.snapshot()
+    deleted = _whole(clustered)
     assert written.generation > before.generation
     assert written.doc_count == before.doc_count + 1
     assert deleted.generation > written.generation and deleted.doc_count == before.doc_count
