@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request, url_for
 
-from search_service.errors import BadParameter, NotFound
+from search_service.errors import BadParameter
 from search_service.search import SearchResult
-from search_service.web import openapi, relations_view
+from search_service.web import openapi
 from search_service.web.auth import include_internal
 from search_service.web.params import changed, page_count, parse_search, request_args
 from search_service.web.service import completions, engine
-from search_service.web.write_api import document_links
+from search_service.web.documents import document_answer
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -49,14 +49,7 @@ def search():
 
 @bp.route("/documents/<path:doc_id>")
 def document(doc_id: str):
-    doc = engine().get_document(doc_id, include_internal=include_internal())
-    if doc is None:
-        raise NotFound(f"No document with id {doc_id!r}",
-                       message_vi="Không tìm thấy tài liệu này.")
-    doc["links"] = document_links(doc_id)
-    found = relations_view.document_relations(doc, include_internal())     # #11
-    doc.update({k: found[k] for k in ("effective", "relations", "related_by", "validity")})
-    return doc
+    return document_answer(doc_id, include_internal())
 
 
 @bp.route("/suggest")

@@ -28,6 +28,8 @@ from search_service.library import NotFound as LibraryNotFound
 from search_service.web.service import engine, error_response as _error_response
 from search_service.web.auth import (Unauthorized, bearer_principal, current_principal,
                                      include_internal, library)
+from search_service.web.documents import (document_answer, from_old_index,
+                                          has_original)  # has_original: for the console
 from search_service.web.params import FALSE_WORDS, TRUE_WORDS
 
 logger = logging.getLogger(__name__)
@@ -216,29 +218,7 @@ def original_file(doc_id: str):
     except LibraryError as exc:
         logger.error("original of %r cannot be served: %s", doc_id, exc)
         return None
-    return None if _from_old_index(info) else (info, path)
-
-
-def has_original(doc_id: str) -> bool:
-    """Whether the library keeps this document's original (a cheap check: no file access)."""
-    lib = library()
-    if lib is None:
-        return False
-    try:
-        doc = lib.get(doc_id)
-    except LibraryNotFound:
-        return False
-    return not _from_old_index(doc.original)
-
-
-def _from_old_index(original) -> bool:
-    """Copied from an index made before the library: its "original" is only the record that
-    index held, not a file anybody uploaded."""
-    try:
-        from search_service.library.importing import INDEX_RECORD_TYPE
-    except ImportError:                 # a library that never imported an old index
-        return False
-    return original.media_type == INDEX_RECORD_TYPE
+    return None if from_old_index(info) else (info, path)
 
 
 def content_disposition(name: str) -> str:
@@ -258,17 +238,7 @@ def content_disposition(name: str) -> str:
 def document_json(doc_id: str) -> dict:
     """The document exactly as ``GET /api/documents/<id>`` gives it to this caller (a token
     holder, so internal documents included)."""
-    from search_service.web import api     # api links originals through this module
-
-    return api.document(doc_id)
-
-
-def document_links(doc_id: str) -> dict:
-    links = {"html": url_for("ui.document", doc_id=doc_id),
-             "json": url_for("api.document", doc_id=doc_id)}
-    if has_original(doc_id):
-        links["original"] = url_for("write_api.original", doc_id=doc_id)
-    return links
+    return document_answer(doc_id, include_internal=True)
 
 
 # -- errors ------------------------------------------------------------------------------------
