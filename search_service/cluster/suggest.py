@@ -60,6 +60,8 @@ def _fix_typos(asked: "_Questions", text: str) -> tuple[str, bool]:
     """As search.suggest's: an unknown folded syllable becomes the most frequent one within one
     edit; one typed with diacritics that no visible document writes that way loses them."""
     words, fixed = SYLLABLE_RE.findall(text), False
+    asked.prefetch([(("body_f", "title_f"), fold_token(w.lower())) for w in words]
+                   + [(SYLLABLE_FIELDS, w.lower()) for w in words])     # one round trip
     for i, word in enumerate(words):
         lower, folded = word.lower(), fold_token(word.lower())
         if len(folded) < 3 or not folded.isalpha():
@@ -89,6 +91,12 @@ class _Questions:
         keywords = [schema.keyword(f, t) for t in terms for f in fields]
         counts = self.engine._doc_frequencies(keywords, self.public_only) if keywords else []
         return [sum(counts[i * len(fields):(i + 1) * len(fields)]) for i in range(len(terms))]
+
+    def prefetch(self, questions) -> None:
+        """Ask for the frequencies of ``(fields, term)`` pairs in one round trip (cached)."""
+        keywords = [schema.keyword(f, t) for fields, t in questions for f in fields]
+        if keywords:
+            self.engine._doc_frequencies(list(dict.fromkeys(keywords)), self.public_only)
 
     def frequency(self, fields, term: str) -> int:
         return self.frequencies(fields, [term])[0]
@@ -148,15 +156,13 @@ class _Questions:
         match = " ".join(f"({schema.keyword('body_bi', p)} | {schema.keyword('title_bi', p)})"
                          for p in pairs)
         where = " AND public = 1" if self.public_only else ""
-        numbers = [row[0] for row in self.engine._select(
-            f"SELECT id FROM {self.engine.index} WHERE MATCH({quote_match(match)}){where} "
-            f"ORDER BY id ASC LIMIT {SPELLING_SAMPLE} OPTION max_matches={SPELLING_SAMPLE}")]
-        wanted = [n for n in numbers if n not in texts]
-        if wanted:
-            for number, stored in self.engine._select(
-                    f"SELECT id, stored FROM {self.engine.index} WHERE id IN "
-                    f"({', '.join(map(str, wanted))}) LIMIT {len(wanted)} "
-                    f"OPTION max_matches={len(wanted)}"):
+        numbers = []
+        for number, stored in self.engine._select(
+                f"SELECT id, stored FROM {self.engine.index} WHERE MATCH({quote_match(match)})"
+                f"{where} ORDER BY id ASC LIMIT {SPELLING_SAMPLE} "
+                f"OPTION max_matches={SPELLING_SAMPLE}"):
+            numbers.append(number)
+            if number not in texts:
                 fields = stored_fields(stored)
                 texts[number] = fields.get("title", "") + "\n" + fields.get("body", "")
         tally: dict[str, int] = {}
