@@ -205,7 +205,7 @@ import os, signal, sys
 sys.path.insert(0, {repo!r})
 from search_service.index.parallelwriter import ParallelSegmentWriter, WorkerFailed
 from search_service.index.schema import open_index
-from tests.test_bulkwriter import many_documents
+from tests.index.test_bulkwriter import many_documents
 
 if __name__ == "__main__":
     writer = ParallelSegmentWriter(open_index({index!r}), workers=1, batch_size=8)
