@@ -10,6 +10,8 @@ otherwise the generic Vietnamese error page (or the JSON error under ``/api/``) 
 Searches (the search page, its feed and ``/api/search``) share one budget per client address,
 ``RATE_LIMIT``; the client address comes from ``X-Forwarded-For`` only behind
 ``TRUSTED_PROXIES`` proxies. They also may not page deeper than ``MAX_RESULT_DEPTH`` results.
+Completions (``/api/suggest``, asked while typing) get the same number per client, counted
+apart: typing a query never uses up the searches it leads to.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ limiter = Limiter(key_func=get_remote_address, strategy="moving-window", headers
 
 # The views that run a search: one budget per client for all of them.
 SEARCH_ENDPOINTS = frozenset({"api.search", "ui.search", "ui.search_feed"})
+# The rate-limited views and the budget each one counts against (RATE_LIMIT requests each).
+BUDGETS = {**{endpoint: "search" for endpoint in SEARCH_ENDPOINTS}, "api.suggest": "suggest"}
 
 
 def init_app(app: Flask) -> None:
@@ -66,17 +70,20 @@ def parse_limit(value: str) -> RateLimitItem:
 
 
 def _limit_searches():
-    """Before a search view: the client's search budget, then the depth of the page asked."""
-    if request.endpoint not in SEARCH_ENDPOINTS:
+    """Before a search or completion view: the client's budget for it, then (searches) the
+    depth of the page asked."""
+    budget = BUDGETS.get(request.endpoint)
+    if budget is None:
         return None
     setting = current_app.config.get("RATE_LIMIT")
     client = get_remote_address()
     if setting and limiter.enabled and client not in _exempt(current_app.config):
         item = parse_limit(setting)
-        if not counter().hit(item, "search", client):
-            reset_at, _ = counter().get_window_stats(item, "search", client)
+        if not counter().hit(item, budget, client):
+            reset_at, _ = counter().get_window_stats(item, budget, client)
             return too_many_requests(wait_seconds(reset_at))
-    _check_depth(current_app.config.get("MAX_RESULT_DEPTH") or 0)
+    if budget == "search":
+        _check_depth(current_app.config.get("MAX_RESULT_DEPTH") or 0)
     return None
 
 

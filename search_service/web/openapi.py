@@ -194,6 +194,34 @@ UNAUTHORIZED = {**_error_response("The API token is missing, unknown or revoked"
 FORBIDDEN = _error_response("The token is a viewer's: it may read, not write")
 BUSY = _error_response("The index is being written by another run; retry shortly")
 
+# Conditional requests (web/caching.py) and rate limits (web/limits.py) of the read endpoints.
+RETRY_AFTER = {"Retry-After": {"description": "Whole seconds to wait before asking again.",
+                               "schema": {"type": "integer", "minimum": 1}}}
+ETAG = {"description": "A weak tag of this answer (index generation, URL, who asks); send it "
+                       "back in If-None-Match to get 304 while nothing changed.",
+        "schema": {"type": "string"}}
+# If-None-Match is described here rather than as a parameter: the parameter lists are the
+# ones the views parse (web/params.py).
+NOT_MODIFIED = {"description": "Not modified, no body: the request's If-None-Match holds the "
+                               "ETag of an earlier answer that still holds (no commit since)",
+                "headers": {"ETag": ETAG}}
+TOO_MANY = {**_error_response("Too many requests from this client address "
+                              "(SEARCH_RATE_LIMIT); code too_many_requests"),
+            "headers": RETRY_AFTER}
+UNAVAILABLE = {**_error_response("The index cannot be read right now (code "
+                                 "index_unavailable) or the search cluster does not answer "
+                                 "(backend_unavailable); retry later"),
+               "headers": RETRY_AFTER}
+
+
+def _read(responses: dict, *, limited: bool) -> dict:
+    """A read endpoint's answers: 200 with its ETag, 304, 503, and 429 when ``limited``."""
+    out = {**responses, "304": NOT_MODIFIED, "503": UNAVAILABLE}
+    out["200"] = {**responses["200"], "headers": {"ETag": ETAG}}
+    if limited:
+        out["429"] = TOO_MANY
+    return dict(sorted(out.items()))
+
 
 def _write_paths(doc_id: dict) -> dict:
     """The operations that need a token, and the original files."""
@@ -280,17 +308,20 @@ def spec(max_query_chars: int = 1000) -> dict:
             "/api/search": {"get": {
                 "summary": "Search documents", "operationId": "search",
                 "parameters": _parameters(max_query_chars), "security": TOKEN_OPTIONAL,
-                "responses": {"200": _json(SEARCH_RESULT, "One page of results"),
-                              "400": _error_response("A parameter is malformed or out of range"),
-                              "401": UNAUTHORIZED},
+                "responses": _read({"200": _json(SEARCH_RESULT, "One page of results"),
+                                    "400": _error_response("A parameter is malformed or out "
+                                                           "of range, or the page is deeper "
+                                                           "than SEARCH_MAX_RESULT_DEPTH"),
+                                    "401": UNAUTHORIZED}, limited=True),
             }},
             "/api/documents/{doc_id}": {"get": {
                 "summary": "One document with all its stored fields and body",
                 "operationId": "getDocument", "parameters": [doc_id],
                 "security": TOKEN_OPTIONAL,
-                "responses": {"200": _json(DOCUMENT, "The document"),
-                              "401": UNAUTHORIZED,
-                              "404": _error_response("Unknown or not public")},
+                "responses": _read({"200": _json(DOCUMENT, "The document"),
+                                    "401": UNAUTHORIZED,
+                                    "404": _error_response("Unknown or not public")},
+                                   limited=False),
             }, **one_document},
             **write_paths,
             "/api/suggest": {"get": {
@@ -298,9 +329,10 @@ def spec(max_query_chars: int = 1000) -> dict:
                            "accent-insensitive", "operationId": "suggest",
                 "parameters": [{"name": "q", "in": "query", "required": False,
                                 "schema": {"type": "string", "maxLength": 200}}],
-                "responses": {"200": _json(SUGGESTIONS, "Up to 8 titles and 8 completions"),
-                              "400": _error_response("q is too long"),
-                              "401": UNAUTHORIZED},
+                "responses": _read({"200": _json(SUGGESTIONS, "Up to 8 titles and 8 "
+                                                              "completions"),
+                                    "400": _error_response("q is too long"),
+                                    "401": UNAUTHORIZED}, limited=True),
             }},
         },
         "components": {

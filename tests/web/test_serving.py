@@ -423,3 +423,92 @@ def test_a_real_server_survives_its_index_folder_going_away(own_index, tmp_path)
         assert "\"status\": 500" not in server.log.read_text(errors="replace")
     finally:
         server.kill()
+
+
+# -- completion's rate limit, and the OpenAPI description of 304 and 429 -----------------------
+def test_completions_have_a_budget_of_their_own(make_app):
+    client = make_app(RATE_LIMIT="3 per minute").test_client()
+    url = "/api/suggest?q=ph%C3%B2ng"
+    assert [client.get(url, environ_base=VISITOR).status_code for _ in range(3)] == [200] * 3
+    over = client.get(url, environ_base=VISITOR)
+    assert over.status_code == 429 and 1 <= int(over.headers["Retry-After"]) <= 60
+    assert over.get_json()["error"]["code"] == "too_many_requests"
+    # Typing did not use up the searches, nor another client's completions.
+    assert client.get("/api/search?q=a", environ_base=VISITOR).status_code == 200
+    assert client.get(url, environ_base=OTHER_VISITOR).status_code == 200
+    # Nor the reverse: searches up to their limit leave completions alone.
+    for _ in range(3):
+        client.get("/api/search?q=b", environ_base=OTHER_VISITOR)
+    assert client.get("/api/search?q=b", environ_base=OTHER_VISITOR).status_code == 429
+    assert client.get(url, environ_base=OTHER_VISITOR).status_code == 200
+
+
+READ_OPERATIONS = r"^/api/(search|suggest|documents/\{doc_id\})$"
+
+
+def _schema_checks():
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (content_type_conformance,
+                                                   response_headers_conformance,
+                                                   response_schema_conformance,
+                                                   status_code_conformance)
+    return [not_a_server_error, status_code_conformance, content_type_conformance,
+            response_schema_conformance, response_headers_conformance]
+
+
+def test_304_429_and_503_answers_are_the_documented_ones(make_app, own_index):
+    """Real 304, 429 and 503 answers of the read endpoints, checked by schemathesis against
+    the OpenAPI document (status, content type, body and headers)."""
+    schemathesis = pytest.importorskip("schemathesis")
+
+    app = make_app(RATE_LIMIT="2 per minute", RATE_LIMIT_EXEMPT="",
+                   INDEX_DIR=str(own_index))
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    cases = {"/api/search": {"query": {"q": "phòng cháy"}},
+             "/api/suggest": {"query": {"q": "phòng"}},
+             "/api/documents/{doc_id}": {"path_parameters": {"doc_id": "qd-123-2024"}}}
+    seen: dict[str, set[int]] = {}
+    for path, parts in cases.items():
+        operation = schema[path]["GET"]
+        first = operation.Case(**parts).call()
+        assert first.status_code == 200
+        tag = first.headers["etag"][0]          # schemathesis: lower-case names, value lists
+        for _ in range(3):        # 304 while under the limit, then 429 (limited endpoints)
+            case = operation.Case(**parts, headers={"If-None-Match": tag})
+            response = case.call()
+            case.validate_response(response, checks=_schema_checks())
+            seen.setdefault(path, set()).add(response.status_code)
+    assert seen == {"/api/search": {304, 429}, "/api/suggest": {304, 429},
+                    "/api/documents/{doc_id}": {304}}
+
+    app = make_app(INDEX_DIR=str(own_index))
+    shutil.rmtree(own_index)          # before the app's first search: 503 everywhere
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    for path, parts in cases.items():
+        case = schema[path]["GET"].Case(**parts)
+        response = case.call()
+        assert response.status_code == 503      # documented: all but "no 5xx" must hold
+        case.validate_response(response, checks=_schema_checks()[1:])
+
+
+def test_schemathesis_over_the_read_endpoints_with_the_rate_limit_on(make_app):
+    """Generated requests to the read endpoints of a rate-limited app: once over the limit
+    they get 429, which must be documented like every other answer."""
+    schemathesis = pytest.importorskip("schemathesis")
+    from hypothesis import HealthCheck, given, settings
+
+    app = make_app(RATE_LIMIT="10 per minute", RATE_LIMIT_EXEMPT="")
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    statuses: set[int] = set()
+    for result in schema.include(path_regex=READ_OPERATIONS, method="GET").get_all_operations():
+        operation = result.ok()
+
+        @settings(max_examples=25, deadline=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(case=operation.as_strategy())
+        def run(case):
+            response = case.call()
+            statuses.add(response.status_code)
+            case.validate_response(response, checks=_schema_checks())
+        run()
+    assert 429 in statuses and statuses <= {200, 304, 400, 401, 404, 429}
