@@ -27,8 +27,8 @@ BATCH_DOCUMENTS = 100
 BATCH_BYTES = 8 << 20
 READ_PAGE = 5000
 STORED_KEYS = ("id", "title", "body", "category", "doc_type", "doc_number", "issuer", "signer",
-               "published", "views", "source", "url", "visibility", "validity", "text_source", "path",
-               "content_hash", "file_hash")
+               "published", "views", "source", "url", "visibility", "validity", "text_source",
+               "path", "content_hash", "file_hash")
 COLUMNS = (("id",) + schema.TEXT_FIELDS + ("doc_id", "stored", "content_hash", "path",
            "file_hash") + schema.FACET_ATTRS + tuple(f"{a}_code" for a in schema.FACET_ATTRS)
            + ("public", "year", "published", "views") + tuple(f"len_{f}" for f in schema.SCORED))
