@@ -62,7 +62,7 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     :mod:`search_service.ingest.parserprocess`. Symbolic links: see
     :mod:`search_service.ingest.walk`. ``library``: a
     :class:`~search_service.library.Library` the run goes through (the files are kept there
-    first, the index gets what it then holds), see :mod:`search_service.ingest.librarian`.
+    first, the index gets what it then holds), see :mod:`search_service.library.librarian`.
     Raises :class:`IndexUnavailable` when the index is locked by another run, or when a
     worker process failed (then nothing of the run is written).
     """
@@ -82,10 +82,8 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
             writer.start_workers()      # they load pyvi while this process reads the files
         with relaxed_gc(), ix.reader() as reader:
             run = _Run(writer, reader, visibility, max_file_mb, parser, seconds)
-            if library is not None:
-                from search_service.ingest.librarian import Librarian
-
-                run.librarian = Librarian(library, index_dir, reader)
+            if library is not None:     # the library brings its own librarian (it is above us)
+                run.librarian = library.librarian(index_dir, reader)
             reports = [run.refuse(path, reason) for path, reason in refused]
             reports += [run.ingest_file(file, root)
                         for file, root in (progress(files) if progress else files)]

@@ -6,7 +6,7 @@ crash, a full disk, a killed process) leaves the library ahead of the index. Eve
 a document marks it pending for every index the library feeds, in the change's own
 transaction (SQLite triggers, see step 3 of :mod:`search_service.library.migrations`), and a
 mark is cleared only once an index commit holding that state has landed. The next write to
-the index (``ingest``, a console edit through :class:`~search_service.ingest.intake.Intake`,
+the index (``ingest``, a console edit through :class:`~search_service.library.intake.Intake`,
 or ``reindex``) sends what is still marked. A mark made while a writer was working gets a
 higher ``seq`` than the one the writer read, so it survives that writer's clean-up.
 

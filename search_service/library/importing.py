@@ -15,7 +15,7 @@ the library, and the documents it copies are not marked pending for it: the inde
 already. It records the file each came from and the index's key of it, so ``ingest --sync``
 still finds the documents of deleted files and a rebuilt index keeps those keys. The next
 ``ingest`` of a folder reads such files once more, to keep the originals the index never had
-(see :class:`search_service.ingest.librarian.Librarian`); the index is rewritten only where
+(see :class:`search_service.library.librarian.Librarian`); the index is rewritten only where
 the text differs.
 """
 

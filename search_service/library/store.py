@@ -46,6 +46,13 @@ class Library:
         self.users = Users(self.db, password_method)
         self.tokens = Tokens(self.db)
 
+    def librarian(self, index_dir, reader):
+        """What an ingest run (``search_service.ingest.pipeline``) shelves its files through:
+        the library is above ingestion, so the run asks it rather than importing it."""
+        from search_service.library.librarian import Librarian
+
+        return Librarian(self, index_dir, reader)
+
     def close(self) -> None:
         self.db.close()
 

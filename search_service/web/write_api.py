@@ -5,7 +5,7 @@ against its stored hash. Writes need an editor's token; a viewer's token reads i
 and the audit log. Writes take tokens only, never the console's session cookie, so no page of
 another site can make a logged-in browser write.
 
-Every write goes through :class:`~search_service.ingest.intake.Intake` (library first, then the
+Every write goes through :class:`~search_service.library.intake.Intake` (library first, then the
 index) and the engine is refreshed afterwards, so the next search sees the change. Originals are
 served here too, to whoever may see their document, always as a download.
 """
@@ -64,7 +64,7 @@ def init_app(app: Flask) -> None:
 
 def intake():
     """The app's intake (library first, then the index), made at the first write."""
-    from search_service.ingest.intake import Intake
+    from search_service.library.intake import Intake
 
     app = current_app
     with app.extensions["intake_lock"]:

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import DATA_DIR, REPO_ROOT
 
-from search_service.ingest.intake import Intake
+from search_service.library.intake import Intake
 from search_service.ingest.pipeline import ingest_paths
 from search_service.library import Library, NotFound
 from search_service.library.backup import backup, restore

@@ -14,7 +14,7 @@ import fixtures_files as fx
 import pytest
 
 from search_service.ingest import IngestError
-from search_service.ingest.intake import EDITABLE, IndexBusy, Intake, editable, upload_name
+from search_service.library.intake import EDITABLE, IndexBusy, Intake, editable, upload_name
 from search_service.library import InvalidValue, Library, NotFound
 from search_service.library.feeding import index_key, pending
 from search_service.index.schema import open_index
@@ -284,3 +284,36 @@ def test_the_first_write_copies_an_older_index_into_the_library(library, tmp_pat
     assert ids == {doc.id, "san-choi-nfd.txt", "so-ket-giua-nhiem-ky.txt"}
     assert library.get("san-choi-nfd.txt").text_source == "index"
     assert reindex(library, tmp_path / "index") == 3
+
+
+def _scan(lines: list[str]) -> bytes:
+    """A one-page PDF holding only a picture of ``lines`` (no text layer), as a scanner makes."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 27)
+    image = Image.new("L", (1240, 120 + 45 * len(lines)), 255)
+    draw = ImageDraw.Draw(image)
+    for number, line in enumerate(lines):
+        draw.text((80, 60 + 45 * number), line, font=font, fill=0)
+    out = io.BytesIO()
+    image.save(out, format="PDF", resolution=150)
+    return out.getvalue()
+
+
+def test_an_uploaded_scan_is_marked_as_read_by_ocr(intake, library, engine):
+    from search_service.ingest import ocr
+
+    if not ocr.available():
+        pytest.skip("needs tesseract-ocr and tesseract-ocr-vie (make test installs them)")
+    data = _scan(["QUYẾT ĐỊNH", "Về việc nạo vét mương thoát nước", "tổ dân phố số 5 năm 1998"])
+    doc, created = intake.add("quet-1998.pdf", data, actor="van_thu")
+    assert created and doc.text_source == "ocr"
+    assert library.get(doc.id).text_source == "ocr"
+    assert doc.id in found(engine, "nạo vét mương")
+    assert engine.get_document(doc.id)["text_source"] == "ocr"
+    typed, _ = intake.add("quyet-dinh.docx", fx.write_docx(library.folder).read_bytes(),
+                          actor="van_thu")
+    engine.refresh()
+    assert typed.text_source == "text" and "text_source" not in engine.get_document(typed.id)

@@ -178,7 +178,7 @@ class Librarian:
         feeding.clear(self.library, [s for s in self.covered.values() if s is not None])
         if not self.later:
             return
-        from search_service.ingest.intake import Intake
+        from search_service.library.intake import Intake
 
         try:
             Intake(self.library, self.index_dir, max_file_mb=0).resend(sorted(self.later))

@@ -28,7 +28,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from search_service.documents import DocumentError
 from search_service.ingest import IngestError
-from search_service.library import checks, feeding, rows
+from search_service.library import checks, feeding, rows, shelving
 from search_service.library.audit import check_actor
 from search_service.library.errors import InvalidValue, LibraryError, NotFound
 from search_service.library.importing import INDEX_RECORD_TYPE, import_from_reader
@@ -96,7 +96,7 @@ class Intake:
             with self.library.db.write():           # the document and its fields together
                 doc, created = self.library.add_document(
                     data, name=name, record=record, actor=actor, visibility=visibility,
-                    is_published=bool(published))
+                    is_published=bool(published), text_source=shelving.parsed_source(record))
                 if created and cleaned:
                     doc = self.library.correct(doc.id, cleaned, actor=actor)
             index.send(doc.id)
