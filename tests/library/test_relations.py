@@ -329,7 +329,7 @@ def search_validity(index, q: str) -> dict[str, str | None]:
 
 @pytest.fixture
 def intake(library, tmp_path):
-    from search_service.ingest.intake import Intake
+    from search_service.library.intake import Intake
 
     add(library, "qd-45", QD_45, "45/QĐ-UBND", "2023-01-12", doc_type="Quyết định")
     reindex(library, tmp_path / "index")
@@ -430,7 +430,9 @@ def searched_status(client, doc_id):
 def test_staff_remove_and_add_a_relation_and_validity_follows(console, library, tmp_path):
     client = logged_in(console)
     assert searched_status(client, "qd-45") == "repealed"
-    page = relation_page(client, "qd-52")
+    document_page = BeautifulSoup(client.get("/console/documents/qd-52").text, "html.parser")
+    [link] = [a for a in document_page.select("a") if "Quan hệ văn bản" in a.get_text()]
+    page = relation_page(client, link["href"].split("/documents/", 1)[1].rsplit("/", 1)[0])
     [item] = page.select(".relation-item")
     assert " ".join(item.select_one(".relation-line").get_text().split()).startswith(
         "Bãi bỏ: 45/QĐ-UBND – Văn bản 45/QĐ-UBND")
