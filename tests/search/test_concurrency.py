@@ -84,7 +84,6 @@ def test_readers_during_ingests_see_whole_generations_and_the_newest_within_a_se
 def test_searches_while_the_index_folder_comes_and_goes_answer_or_say_unavailable(tmp_path):
     """The folder renamed away and back (an unmounted disk) under 8 searching threads: every
     answer is the one a single reader gives, or IndexUnavailable; never another error."""
-    from search_service.errors import IndexProblem
     from search_service.search.snapshot import IndexUnavailable
 
     index = tmp_path / "index"
@@ -123,7 +122,6 @@ def test_searches_while_the_index_folder_comes_and_goes_answer_or_say_unavailabl
     assert unexpected == []
     assert answered and all(answered)
     assert engine.generations.problem() is None        # back as it was
-    assert isinstance(IndexUnavailable(IndexProblem(index, "x")), IndexProblem)
     engine.close()
 
 
