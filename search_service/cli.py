@@ -55,7 +55,9 @@ def _plural(n: int, word: str) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
 def main(verbose):
     """Tra cứu phường: Vietnamese-aware search over a ward's documents."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+    # Without -v only errors are logged: the commands say what went wrong themselves
+    # ("Error: ...", "warning: ..."), a log line would repeat it.
+    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR,
                         format="%(levelname)s %(name)s: %(message)s")
 
 

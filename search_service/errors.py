@@ -107,3 +107,27 @@ class IndexDamaged(IndexProblem):
 
 class IndexUnreadable(IndexProblem):
     """The operating system refused to read the index (permissions, an I/O error)."""
+
+
+class SearchUnavailable(IndexProblem, APIError):
+    """The index cannot be read now: no snapshot could be opened, or reading one failed.
+
+    An :class:`IndexProblem` for operators (``message`` names the folder; ``problem`` is what
+    was found: :class:`IndexMissing`, :class:`IndexDamaged`, :class:`IndexUnreadable`), and an
+    :class:`APIError` with status 503 for the web layer, whose body and page name no path.
+    """
+    status = 503
+    code = "index_unavailable"
+    title_vi = "Tạm thời chưa tra cứu được"
+    PUBLIC_MESSAGE = "The search index cannot be read right now; retry in a few seconds"
+    MESSAGE_VI = ("Hệ thống tra cứu tạm thời không đọc được dữ liệu văn bản. Xin vui lòng thử "
+                  "lại sau ít phút; nếu vẫn không được, xin báo cho cán bộ phường.")
+
+    def __init__(self, problem: IndexProblem, retry_seconds: float = 2.0):
+        IndexProblem.__init__(self, problem.path, problem.message)
+        self.problem = problem
+        self.message_vi = self.MESSAGE_VI
+        self.headers = {"Retry-After": str(max(1, round(retry_seconds)))}
+
+    def body(self) -> dict:
+        return error_body(self.code, self.PUBLIC_MESSAGE)

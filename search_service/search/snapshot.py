@@ -10,7 +10,7 @@ the background while the old one keeps answering, and swaps them under the only 
 Faults of the disk (the folder removed, renamed or unmounted, a file damaged or unreadable)
 never reach a visitor as a 500: a new generation that cannot be opened leaves the old snapshot
 answering (its files stay open), and is tried again every ``RETRY_SECONDS``; with no snapshot
-at all, or when reading a snapshot's files fails, :class:`IndexUnavailable` is raised, an
+at all, or when reading a snapshot's files fails, :class:`SearchUnavailable` is raised, an
 :class:`~search_service.errors.IndexProblem` that the web layer answers with 503. Each fault is
 logged once, not on every request.
 """
@@ -24,8 +24,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from search_service.errors import (APIError, IndexDamaged, IndexMissing, IndexProblem,
-                                   error_body)
+from search_service.errors import IndexDamaged, IndexMissing, IndexProblem, SearchUnavailable
 from search_service.index.reader import IndexReader, open_generation
 from search_service.index.schema import READ_ERRORS, index_problem
 from search_service.search.ranking import Collection
@@ -41,37 +40,13 @@ RETRY_SECONDS = 2.0    # how soon a generation that could not be opened is tried
 READ_FAILURE_SECONDS = 30.0   # how long a failed read of the served snapshot is reported
 
 
-class IndexUnavailable(IndexProblem, APIError):
-    """The index cannot be read now: no snapshot could be opened, or reading one failed.
-
-    An :class:`IndexProblem` for operators (``message`` names the folder; ``problem`` is what
-    was found: :class:`IndexMissing`, :class:`IndexDamaged`, :class:`IndexUnreadable`), and an
-    :class:`APIError` with status 503 for the web layer, whose body and page name no path.
-    """
-    status = 503
-    code = "index_unavailable"
-    title_vi = "Tạm thời chưa tra cứu được"
-    PUBLIC_MESSAGE = "The search index cannot be read right now; retry in a few seconds"
-    MESSAGE_VI = ("Hệ thống tra cứu tạm thời không đọc được dữ liệu văn bản. Xin vui lòng thử "
-                  "lại sau ít phút; nếu vẫn không được, xin báo cho cán bộ phường.")
-
-    def __init__(self, problem: IndexProblem):
-        IndexProblem.__init__(self, problem.path, problem.message)
-        self.problem = problem
-        self.message_vi = self.MESSAGE_VI
-        self.headers = {"Retry-After": str(max(1, round(RETRY_SECONDS)))}
-
-    def body(self) -> dict:
-        return error_body(self.code, self.PUBLIC_MESSAGE)
-
-
 def _folder(index):
     return getattr(getattr(index, "storage", None), "folder", "the index folder")
 
 
 def as_problem(index, exc: BaseException, where: str | None = None) -> IndexProblem:
     """What a read error of ``index`` means (the operator's message, naming the folder)."""
-    if isinstance(exc, IndexUnavailable):
+    if isinstance(exc, SearchUnavailable):
         return exc.problem
     return index_problem(_folder(index), exc, where)
 
@@ -114,7 +89,7 @@ class Snapshot:
         """The collection bound to a reader that no other thread reads meanwhile.
 
         A file of the generation that cannot be read meanwhile (removed, truncated, the disk
-        gone) raises :class:`IndexUnavailable`; the reader goes back to the pool all the same
+        gone) raises :class:`SearchUnavailable`; the reader goes back to the pool all the same
         (each read seeks first), so the pool never runs dry."""
         try:
             col = self._pool.get_nowait()
@@ -125,7 +100,7 @@ class Snapshot:
                 col = self._pool.get()
         try:
             yield col
-        except IndexUnavailable:
+        except SearchUnavailable:
             raise
         except READ_ERRORS as exc:
             raise self._unavailable(as_problem(self._index, exc), exc) from exc
@@ -145,13 +120,14 @@ class Snapshot:
             else:
                 self._pool.put(col)
 
-    def _unavailable(self, problem: IndexProblem, exc: BaseException) -> "IndexUnavailable":
+    def _unavailable(self, problem: IndexProblem, exc: BaseException) -> "SearchUnavailable":
         """Note a failed read (logged once per snapshot; reported by the readiness probe)."""
         first, self.read_failure = self.read_failure is None, (problem, time.monotonic())
-        if first:
-            logger.error("index generation %d cannot be read: %s", self.generation,
-                         problem.message, exc_info=exc)
-        return IndexUnavailable(problem)
+        if first:     # the caller reports the error itself (503, the CLI's message)
+            logger.warning("index generation %d cannot be read: %s", self.generation,
+                           problem.message)
+            logger.debug("the failed read", exc_info=exc)
+        return SearchUnavailable(problem, RETRY_SECONDS)
 
     def _changed_files(self) -> list[str]:
         """Files of this generation whose size or time changed since it was opened (a
@@ -203,7 +179,7 @@ class Generations:
 
     A generation that cannot be opened leaves the current snapshot answering; it is tried
     again after ``RETRY_SECONDS`` (or as soon as a newer commit lands). Without any snapshot,
-    :meth:`current` raises :class:`IndexUnavailable`. :meth:`problem` says why the newest
+    :meth:`current` raises :class:`SearchUnavailable`. :meth:`problem` says why the newest
     generation on disk is not the one served, for the readiness probe.
     """
 
@@ -224,7 +200,7 @@ class Generations:
         return Snapshot(self.index, self._fields, self._readers, self._lexicons)
 
     def current(self) -> Snapshot:
-        """The snapshot searches read now; raises :class:`IndexUnavailable` when there is
+        """The snapshot searches read now; raises :class:`SearchUnavailable` when there is
         none and none can be opened."""
         snap = self._current
         if snap is None:
@@ -246,7 +222,7 @@ class Generations:
         """The newest generation, opened now if needed (for scripts that just committed).
 
         When it cannot be opened the current snapshot is kept (and returned); without one,
-        :class:`IndexUnavailable` is raised."""
+        :class:`SearchUnavailable` is raised."""
         return self._refresh(retry_soon=True)
 
     def problem(self) -> IndexProblem | None:
@@ -281,18 +257,18 @@ class Generations:
             if latest is None:
                 problem = self._missing()
                 self._failed(None, problem)
-                raise IndexUnavailable(problem)
+                raise SearchUnavailable(problem, RETRY_SECONDS)
             failure = self._failure
             if (snap is None and not retry_soon and failure is not None and failure[0] == latest
                     and time.monotonic() - failure[2] < RETRY_SECONDS):
-                raise IndexUnavailable(failure[1])
+                raise SearchUnavailable(failure[1], RETRY_SECONDS)
             try:
                 fresh = self._open_newest(latest)
             except Exception as exc:      # noqa: BLE001 - whatever the files make Whoosh raise
                 problem = as_problem(self.index, exc)
                 self._failed(latest, problem, exc)
                 if snap is None:
-                    raise IndexUnavailable(problem) from exc
+                    raise SearchUnavailable(problem, RETRY_SECONDS) from exc
                 return snap
             if snap is None or fresh.generation != snap.generation:
                 self._install(fresh)

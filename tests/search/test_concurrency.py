@@ -83,8 +83,8 @@ def test_readers_during_ingests_see_whole_generations_and_the_newest_within_a_se
 # -- faults of the disk, and did-you-mean answered once -----------------------------------------
 def test_searches_while_the_index_folder_comes_and_goes_answer_or_say_unavailable(tmp_path):
     """The folder renamed away and back (an unmounted disk) under 8 searching threads: every
-    answer is the one a single reader gives, or IndexUnavailable; never another error."""
-    from search_service.search.snapshot import IndexUnavailable
+    answer is the one a single reader gives, or SearchUnavailable; never another error."""
+    from search_service.errors import SearchUnavailable
 
     index = tmp_path / "index"
     ingest_paths(index, [DATA_DIR], workers=0)
@@ -99,7 +99,7 @@ def test_searches_while_the_index_folder_comes_and_goes_answer_or_say_unavailabl
             i += 1
             try:
                 got = answer(engine, q)
-            except IndexUnavailable:
+            except SearchUnavailable:
                 continue
             except Exception as exc:      # noqa: BLE001 - any other error fails the test
                 unexpected.append(repr(exc))
@@ -130,7 +130,7 @@ def test_without_a_snapshot_a_lost_index_raises_the_index_error_until_it_is_back
 
     from search_service.errors import IndexMissing, IndexProblem
     from search_service.search import snapshot
-    from search_service.search.snapshot import IndexUnavailable
+    from search_service.errors import SearchUnavailable
 
     index = tmp_path / "index"
     ingest_paths(index, [DATA_DIR], workers=0)
@@ -140,7 +140,7 @@ def test_without_a_snapshot_a_lost_index_raises_the_index_error_until_it_is_back
     for _ in range(3):
         try:
             engine.search(SearchRequest(q="phuc loi"))
-        except IndexUnavailable as exc:
+        except SearchUnavailable as exc:
             assert isinstance(exc, IndexProblem) and isinstance(exc.problem, IndexMissing)
             assert exc.status == 503 and str(index) not in str(exc.body())
         else:
@@ -151,7 +151,7 @@ def test_without_a_snapshot_a_lost_index_raises_the_index_error_until_it_is_back
         try:
             assert engine.search(SearchRequest(q="phuc loi")).total > 0
             break
-        except IndexUnavailable:
+        except SearchUnavailable:
             assert time.monotonic() < deadline, "the restored index is not served"
             time.sleep(0.1)
     engine.close()
