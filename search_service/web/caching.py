@@ -85,11 +85,16 @@ def _answer_if_unchanged():
     engine = current_app.extensions["search_engine"]
     snap = engine.snapshot()          # the generation the view will read, or an older one
     request.environ[GENERATION_KEY] = snap.generation
-    toc = Path(current_app.config["INDEX_DIR"]) / f"_documents_{snap.generation}.toc"
-    try:
-        committed_ns = os.stat(toc).st_mtime_ns
-    except OSError:                    # the folder changed under us: answer, but never a 304
-        return None
+    if hasattr(snap, "committed_at"):      # a cluster: -1 while a shard is missing
+        if snap.generation < 0 or snap.committed_at is None:
+            return None
+        committed_ns = int(snap.committed_at * 1e9)
+    else:
+        toc = Path(current_app.config["INDEX_DIR"]) / f"_documents_{snap.generation}.toc"
+        try:
+            committed_ns = os.stat(toc).st_mtime_ns
+        except OSError:                    # the folder changed under us: answer, but never a 304
+            return None
     g.etag = etag_for_request(snap.generation, committed_ns)
     sent = request.if_none_match
     if sent and not sent.star_tag and sent.contains_weak(g.etag):

@@ -96,6 +96,17 @@ def readyz():
     if not readiness.warmed.is_set():
         readiness.warm_in_background(engine)
         return _not_ready("opening the index")
+    serving = getattr(engine, "serving", None)
+    if serving is not None:         # a cluster: no index folder; ready while every shard answers
+        reason = serving()
+        if reason:
+            logger.error("readiness: %s", reason)
+            return _not_ready(reason)
+        snap = engine.snapshot()
+        request.environ[GENERATION_KEY] = snap.generation
+        return {"status": "ready", "pid": os.getpid(), "generation": snap.generation,
+                "documents": snap.doc_count, "committed_at": _iso(snap.committed_at),
+                "opened_at": _iso(snap.opened_at)}
     index_dir = Path(current_app.config["INDEX_DIR"])
     on_disk = latest_generation(index_dir)
     if on_disk is None:

@@ -251,9 +251,6 @@ def test_local_cluster_commands(tmp_path):
 
 
 # -- readiness and generations ------------------------------------------------------------------
-WEB_LAYER = ("web/ops.py and web/caching.py read the generation's table of contents in "
-             "INDEX_DIR, which a cluster deployment does not have: they need to ask the engine "
-             "(ClusterEngine.serving(), snapshot().committed_at); see the report of issue #14")
 
 
 def _kill(daemons):
@@ -334,7 +331,6 @@ def test_generation_grows_with_every_cluster_write(cluster, engines):
     assert deleted.committed_at and abs(deleted.committed_at - time.time()) < 60
 
 
-@pytest.mark.xfail(strict=True, reason=WEB_LAYER)
 def test_readyz_of_a_cluster_backed_app(cluster, engines, make_app, tmp_path):
     from search_service.web import ops
 
@@ -357,7 +353,6 @@ def test_readyz_of_a_cluster_backed_app(cluster, engines, make_app, tmp_path):
     assert client.get("/readyz").status_code == 200
 
 
-@pytest.mark.xfail(strict=True, reason=WEB_LAYER)
 def test_etag_changes_after_a_cluster_write(cluster, engines, make_app, tmp_path):
     _, clustered = engines
     client = make_app(BACKEND=cluster.url, INDEX_DIR=str(tmp_path)).test_client()
