@@ -47,8 +47,9 @@ SETTINGS = [
     Setting("RATELIMIT_STORAGE_URI", "memory://",
             "Where rate-limit counters live; memory:// counts per server process."),
     Setting("RATE_LIMIT", "120 per minute",
-            "Searches (search page, its feed, /api/search) allowed per client address; "
-            "empty: no limit. Counted per server process."),
+            "Searches (search page, its feed, /api/search) allowed per client address, and "
+            "as many completions (/api/suggest), counted apart; empty: no limit. Counted per "
+            "server process."),
     Setting("RATE_LIMIT_EXEMPT", "",
             "Client addresses never rate-limited, separated by commas (e.g. a monitoring host)."),
     Setting("TRUSTED_PROXIES", 0,
