@@ -6,6 +6,10 @@ is ``phạt tù`` after ``bị`` but ``phật tử`` after ``các``), and the in
 folded only, so a few documents holding the same folded neighbours are read to see how they
 spell it.
 
+The rule (:func:`correction`) asks its questions of a :class:`Visible`, the documents one
+reader may see: :class:`CollectionView` answers them over the embedded collection, and
+:mod:`search_service.cluster.suggest` over a Sphinx cluster, so both backends offer the same.
+
 Working that out reads postings and stored texts, and a search asks for it whenever a query has
 words, so each snapshot keeps the answers it gave (:class:`Corrections`): per scope (what a
 visitor may see, or staff) and query text, bounded, and gone with the snapshot's generation.
@@ -16,6 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from typing import Protocol
 
 import numpy as np
 
@@ -30,6 +35,7 @@ SMALL_COLLECTION = 2000
 SPELLING_SAMPLE = 12    # documents read to see how a syllable is spelled in its context
 SPELLING_TEXT_CHARS = 200_000   # of each one's text (bounded for huge documents)
 SYLLABLE_FIELDS = ("body", "title")
+FOLDED_FIELDS = ("body_f", "title_f")
 WORD_FIELDS = ("body_w", "title_w")
 CORRECTIONS_CACHED = 4096     # answers kept per generation (queries are at most a few KB)
 
@@ -181,20 +187,54 @@ def _cache_key(col, parsed, scope) -> tuple[str, str] | None:
 
 
 def _correct(col, lexicon: Lexicon, parsed, scope) -> str | None:
-    visible = scope.mask
-    text, fixed = _fix_typos(col, scope, parsed.text)
+    return correction(CollectionView(col, lexicon, scope), parsed)
+
+
+class Visible(Protocol):
+    """What a correction asks of the documents one reader may see, whatever holds them.
+
+    :func:`correction` decides with these answers alone, so the rule is written once: the
+    embedded engine answers over its collection (:class:`CollectionView`), the cluster over
+    SphinxQL. One object answers one correction, so it may keep what it read meanwhile.
+    """
+
+    size: int     # documents the reader may see
+
+    def frequencies(self, fields, terms) -> list[int]:
+        """Per term, the visible documents holding it in each of ``fields``, added up."""
+
+    def prefetch(self, questions) -> None:
+        """``(fields, term)`` pairs :meth:`frequencies` will be asked soon (a hint: a backend
+        with round trips asks them all at once)."""
+
+    def near(self, folded: str) -> list[str]:
+        """Folded body syllables any document holds within one edit of ``folded`` that start
+        with its letter, in term order (Whoosh's ``terms_within(..., 1, prefix=1)``)."""
+
+    def lexicon(self, text: str) -> Lexicon:
+        """A lexicon holding at least the forms of every syllable and run of 2–3 syllables
+        of ``text`` (in the order the embedded lexicon lists them)."""
+
+    def samples(self, window: list[str]) -> list[str]:
+        """The stored texts (title, newline, body) of at most :data:`SPELLING_SAMPLE` visible
+        documents holding every folded pair of ``window``, in document order."""
+
+
+def correction(visible: Visible, parsed) -> str | None:
+    """The corrected query, or None: the rule both backends follow, over what ``visible``
+    (the documents the reader may see) answers."""
+    text, fixed = _fix_typos(visible, parsed.text)
     if not fixed and any(e != f for e, f in parsed.terms):
         return None       # typed with diacritics, and every syllable is known
 
-    texts: dict[int, list] = {}       # documents read once per query
-    min_df = min_doc_frequency(scope.size)
+    min_df = min_doc_frequency(visible.size)
 
     def choose(forms, folded, i, size):
         """How visible documents spell these syllables between the same neighbours (both,
         else either side, else alone for a word); without such a document, the form of a
         lone syllable that the most visible documents hold."""
         fields = WORD_FIELDS if size > 1 else SYLLABLE_FIELDS
-        counts = {f: _frequency(col, scope, fields, f) for f in forms}
+        counts = dict(zip(forms, visible.frequencies(fields, forms)))
         forms = sorted((f for f in forms if counts[f] >= min_df), key=lambda f: -counts[f])
         if not forms:
             return None         # known only from documents this reader may not see
@@ -203,65 +243,96 @@ def _correct(col, lexicon: Lexicon, parsed, scope) -> str | None:
                                           (i, i + size)]):
             if stop - start < 2:
                 continue
-            tally = _spellings(col, visible, texts, folded[start:stop], i - start, size)
+            window = folded[start:stop]
+            tally = _spellings(visible.samples(window), window, i - start, size)
             if tally:
                 return max(tally, key=tally.get)
         return None if size > 1 else forms[0]
 
-    restored = lexicon.restore(text, choose) or (text if fixed else None)
+    restored = visible.lexicon(text).restore(text, choose) or (text if fixed else None)
     if restored and restored.lower() != parsed.text.lower():
         return restored
     return None
 
 
-def _fix_typos(col, scope, text: str) -> tuple[str, bool]:
+def _fix_typos(visible: Visible, text: str) -> tuple[str, bool]:
     """``text`` with unknown syllables replaced (folded, for :meth:`Lexicon.restore`):
     a folded syllable no visible document holds becomes the most frequent one within one
     edit; one typed with diacritics that no visible document writes that way loses them."""
     words, fixed = SYLLABLE_RE.findall(text), False
+    visible.prefetch([(FOLDED_FIELDS, fold_token(w.lower())) for w in words]
+                     + [(SYLLABLE_FIELDS, w.lower()) for w in words])
     for i, word in enumerate(words):
         lower, folded = word.lower(), fold_token(word.lower())
         if len(folded) < 3 or not folded.isalpha():
             continue
-        if not _frequency(col, scope, ("body_f", "title_f"), folded):
-            counts = {t: col.doc_frequency("body_f", t, scope)
-                      for t in col.reader.terms_within("body_f", folded, 1, prefix=1)}
+        if not _frequency(visible, FOLDED_FIELDS, folded):
+            terms = visible.near(folded)
+            counts = dict(zip(terms, visible.frequencies(("body_f",), terms)))
             near = sorted((t for t, n in counts.items() if n), key=lambda t: -counts[t])
             if near:
                 words[i], fixed = near[0], True
-        elif lower != folded and not _frequency(col, scope, SYLLABLE_FIELDS, lower):
+        elif lower != folded and not _frequency(visible, SYLLABLE_FIELDS, lower):
             words[i], fixed = folded, True
     return " ".join(words), fixed
 
 
-def _frequency(col, scope, fields, term: str) -> int:
-    """Documents of ``scope`` holding ``term`` in each of ``fields``, added up."""
-    return sum(col.doc_frequency(f, term, scope) for f in fields)
+def _frequency(visible: Visible, fields, term: str) -> int:
+    """Visible documents holding ``term`` in each of ``fields``, added up."""
+    return visible.frequencies(fields, [term])[0]
 
 
-def _spellings(col, visible: np.ndarray, texts: dict, window: list[str], offset: int,
-               size: int) -> dict:
-    """How documents spell ``window[offset:offset + size]`` where its folded neighbours are
-    ``window``: ``{"phạt_tù": 12, ...}`` over a sample of the documents holding every folded
-    pair of the window (the index keeps pairs folded only, so the stored text decides)."""
-    docs = visible.copy()
-    for a, b in zip(window, window[1:]):
-        pair_docs = np.zeros(col.size, dtype=bool)
-        for fieldname in ("body_bi", "title_bi"):
-            pair_docs[col.postings(fieldname, a + "_" + b)[0]] = True
-        docs &= pair_docs
+def _spellings(texts, window: list[str], offset: int, size: int) -> dict:
+    """How ``texts`` spell ``window[offset:offset + size]`` where its folded neighbours are
+    ``window``: ``{"phạt_tù": 12, ...}`` (the index keeps pairs folded only, so the stored
+    text decides)."""
     tally: dict[str, int] = {}
     pattern = re.compile(r"(?<![^\W_])" + r"[\W_]+".join(map(any_accents, window))
                          + r"(?![^\W_])")
-    for docnum in np.flatnonzero(docs)[:SPELLING_SAMPLE]:
-        if docnum not in texts:
-            fields = col.reader.stored(docnum)
-            texts[docnum] = fields.get("title", "") + "\n" + fields.get("body", "")
-        for match in pattern.finditer(texts[docnum], 0, SPELLING_TEXT_CHARS):
+    for text in texts:
+        for match in pattern.finditer(text, 0, SPELLING_TEXT_CHARS):
             parts = SYLLABLE_RE.findall(match.group().lower())
             form = "_".join(parts[offset:offset + size])
             tally[form] = tally.get(form, 0) + 1
     return tally
+
+
+class CollectionView:
+    """:class:`Visible` over the embedded collection: ``col`` (postings, document
+    frequencies, stored texts), its generation's ``lexicon``, and ``scope``, what the reader
+    may see."""
+
+    def __init__(self, col, lexicon: Lexicon, scope):
+        self.col, self._lexicon, self.scope = col, lexicon, scope
+        self.size = scope.size
+        self._texts: dict[int, str] = {}      # documents read once per correction
+
+    def frequencies(self, fields, terms) -> list[int]:
+        return [sum(self.col.doc_frequency(f, t, self.scope) for f in fields) for t in terms]
+
+    def prefetch(self, questions) -> None:
+        pass            # in memory: nothing to gain from asking ahead
+
+    def near(self, folded: str) -> list[str]:
+        return list(self.col.reader.terms_within("body_f", folded, 1, prefix=1))
+
+    def lexicon(self, text: str) -> Lexicon:
+        return self._lexicon
+
+    def samples(self, window: list[str]) -> list[str]:
+        col, docs = self.col, self.scope.mask.copy()
+        for a, b in zip(window, window[1:]):
+            pair_docs = np.zeros(col.size, dtype=bool)
+            for fieldname in ("body_bi", "title_bi"):
+                pair_docs[col.postings(fieldname, a + "_" + b)[0]] = True
+            docs &= pair_docs
+        out = []
+        for docnum in np.flatnonzero(docs)[:SPELLING_SAMPLE]:
+            if docnum not in self._texts:
+                fields = col.reader.stored(docnum)
+                self._texts[docnum] = fields.get("title", "") + "\n" + fields.get("body", "")
+            out.append(self._texts[docnum])
+        return out
 
 
 def _forms(segment, fields) -> dict[str, list[str]]:
