@@ -398,40 +398,20 @@ class ClusterEngine:
         """Number keys a bare number names (search.engine._number_clauses), listed from the
         lexicon: ``kế hoạch 45`` → 45/KH-…; with ``scope=number``, every number that starts
         as the query does."""
-        from search_service.search import query
-        from search_service.search.engine import NUMBER_PREFIX_TERMS
-        from search_service.search.intent import TYPE_ABBREVIATIONS
+        from search_service.search.engine import (NUMBER_PREFIX_TERMS, names_number,
+                                                  number_search)
         from search_service.search.ranking import Clause
-        from search_service.text.numbers import canonical
 
-        if req.scope == "number":
-            try:
-                key = canonical(req.q)
-            except ValueError:
-                return []
-            prefix, wanted, boost = key, None, 1.0
-        elif parsed.intent.number and not parsed.number_keys:
-            abbreviation = TYPE_ABBREVIATIONS.get(parsed.intent.doc_type or "")
-            if not abbreviation:
-                return []
-            prefix, wanted, boost = parsed.intent.number + "-", abbreviation, \
-                query.BARE_NUMBER_BOOST
-        else:
+        named = number_search(req, parsed)
+        if named is None:
             return []
+        prefix, wanted, boost = named
         rows = self._select(
             f"SELECT form FROM {self.index}{schema.LEXICON_SUFFIX} WHERE "
             f"MATCH({quote_match(schema.lexicon_key(schema.NUMBER, prefix) + '*')}) AND kind = "
             f"{schema.NUMBER} ORDER BY form ASC LIMIT {NUMBER_PREFIX_TERMS} "
             f"OPTION max_matches={NUMBER_PREFIX_TERMS}")
-        terms = []
-        for (term,) in rows:
-            parts = term.split("-")
-            if not term.startswith(prefix) or (term != prefix and
-                                               not term.startswith(prefix.rstrip("-") + "-")):
-                continue
-            if wanted and wanted not in parts[1:3]:
-                continue
-            terms.append(term)
+        terms = [term for (term,) in rows if names_number(term, prefix, wanted)]
         counts = self._doc_frequencies([schema.keyword("number_key", t) for t in terms],
                                        public_only)
         return [Clause([("number_key", t, 1.0)], boost) for t, n in zip(terms, counts) if n]

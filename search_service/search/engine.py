@@ -434,33 +434,47 @@ def _preferences(col: Collection, parsed: ParsedQuery) -> list[tuple[np.ndarray,
     return [(mask, factor) for mask, factor in prefer if mask.any()]
 
 
-def _number_clauses(col: Collection, scope, req: SearchRequest, parsed: ParsedQuery
-                    ) -> list[Clause]:
-    """Number keys a bare number names: ``kế hoạch 45`` → 45/KH-…, 45/2022/KH-…; with
-    ``scope=number``, every number that starts as the query does (``45`` → 45/…)."""
+def number_search(req: SearchRequest, parsed: ParsedQuery
+                  ) -> tuple[str, str | None, float] | None:
+    """Which number keys a request names, as ``(prefix, wanted, boost)``, or None: a bare
+    number with a type (``kế hoạch 45``) names the keys ``45-…`` whose type abbreviation is
+    ``wanted`` (``KH``), boosted; ``scope=number`` every key that starts as the query does.
+    Both backends read it here and list the keys from their own index (:func:`names_number`)."""
     if req.scope == "number":
         try:
             key = canonical(req.q)
         except ValueError:
-            return []
-        prefix, wanted, boost = key, None, 1.0
-    elif parsed.intent.number and not parsed.number_keys:
+            return None
+        return key, None, 1.0
+    if parsed.intent.number and not parsed.number_keys:
         abbreviation = TYPE_ABBREVIATIONS.get(parsed.intent.doc_type or "")
         if not abbreviation:
-            return []
-        prefix, wanted, boost = parsed.intent.number + "-", abbreviation, query.BARE_NUMBER_BOOST
-    else:
+            return None
+        return parsed.intent.number + "-", abbreviation, query.BARE_NUMBER_BOOST
+    return None
+
+
+def names_number(term: str, prefix: str, wanted: str | None) -> bool:
+    """Whether the number key ``term`` is one :func:`number_search`'s ``(prefix, wanted)``
+    names: the prefix itself or a whole first part of the key, of the wanted type if any."""
+    if not term.startswith(prefix) or (term != prefix and
+                                       not term.startswith(prefix.rstrip("-") + "-")):
+        return False
+    return not wanted or wanted in term.split("-")[1:3]
+
+
+def _number_clauses(col: Collection, scope, req: SearchRequest, parsed: ParsedQuery
+                    ) -> list[Clause]:
+    """Number keys a bare number names: ``kế hoạch 45`` → 45/KH-…, 45/2022/KH-…; with
+    ``scope=number``, every number that starts as the query does (``45`` → 45/…)."""
+    named = number_search(req, parsed)
+    if named is None:
         return []
-    clauses = []
-    for term in col.terms_with_prefix("number_key", prefix, NUMBER_PREFIX_TERMS):
-        parts = term.split("-")
-        if term != prefix and not term.startswith(prefix.rstrip("-") + "-"):
-            continue
-        if wanted and wanted not in parts[1:3]:
-            continue
-        if col.doc_frequency("number_key", term, scope):   # only numbers the reader may see
-            clauses.append(Clause([("number_key", term, 1.0)], boost))
-    return clauses
+    prefix, wanted, boost = named
+    return [Clause([("number_key", term, 1.0)], boost)
+            for term in col.terms_with_prefix("number_key", prefix, NUMBER_PREFIX_TERMS)
+            if names_number(term, prefix, wanted)
+            and col.doc_frequency("number_key", term, scope)]   # numbers the reader may see
 
 
 def _suggested_filters(col: Collection, req: SearchRequest, parsed: ParsedQuery,
