@@ -25,6 +25,7 @@ from search_service.search.query import ParsedQuery, build_plan, parse_query, re
 from search_service.search.engine import (FILTER_KEYS, Hit, SearchEngine, SearchRequest,
                                           SearchResult, _public_fields, filter_values)
 from search_service.search.snapshot import FACETS
+from search_service.search.suggest import offered
 
 logger = logging.getLogger(__name__)
 
@@ -288,16 +289,11 @@ class ClusterEngine:
                     public_only: bool, first_page: list[int]) -> str | None:
         """'Did you mean', as the embedded engine offers it: only when the corrected query
         finds something and its first page differs from this query's."""
-        suggestion = self._correction(parsed, public_only)
-        if suggestion is None:
-            return None
-        fixed = parse_query(suggestion, words=False)
-        ranked = self._ranked(replace(req, page=1, facets=False), fixed, scope, public_only)
-        if not ranked:
-            return None
-        if {number for number, _ in ranked[:req.per_page]} == set(first_page):
-            return None
-        return suggestion
+        def page_of(fixed):
+            ranked = self._ranked(replace(req, page=1, facets=False), fixed, scope, public_only)
+            return [number for number, _ in ranked[:req.per_page]] if ranked else None
+
+        return offered(self._correction(parsed, public_only), first_page, page_of)
 
     def _suggested_filters(self, req: SearchRequest, parsed: ParsedQuery, match: str | None,
                            total: int, scope: _Scope) -> list[dict]:

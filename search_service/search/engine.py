@@ -27,7 +27,7 @@ from search_service.search.query import (ParsedQuery, build_plan, parse_query,
 from search_service.search.ranking import EPOCH, MISSING_DATE, Clause, Collection, Plan
 from search_service.index.schema import TEXT_FIELDS, open_index
 from search_service.search.snapshot import FACETS, READERS, Generations, Snapshot
-from search_service.search.suggest import correct
+from search_service.search.suggest import correct, offered
 
 logger = logging.getLogger(__name__)
 
@@ -219,19 +219,15 @@ class SearchEngine:
                     first_page) -> str | None:
         """'Did you mean', offered only when the corrected query finds something else: a
         query typed without diacritics usually finds the same documents already."""
-        suggestion = _correction(snap, col, parsed, req.include_internal)
-        if suggestion is None:
-            return None
-        # A first pass is enough to tell whether other documents come first: no pyvi words,
-        # no second look at a long question's best documents.
-        fixed = parse_query(suggestion, words=False)
-        scores, matched = self._match(col, req, fixed, second_look=False)
-        if not matched.any():
-            return None
-        page = self._order(col, replace(req, page=1), fixed, scores, matched)[:req.per_page]
-        if set(page.tolist()) == set(first_page.tolist()):
-            return None
-        return suggestion
+        def page_of(fixed):      # no second look at a long question's best documents
+            scores, matched = self._match(col, req, fixed, second_look=False)
+            if not matched.any():
+                return None
+            return self._order(col, replace(req, page=1), fixed, scores, matched
+                               )[:req.per_page].tolist()
+
+        return offered(_correction(snap, col, parsed, req.include_internal),
+                       first_page.tolist(), page_of)
 
     def _filter(self, col: Collection, req: SearchRequest, skip: str | None = None
                 ) -> np.ndarray:

@@ -26,6 +26,7 @@ import numpy as np
 
 from search_service.text import SYLLABLE_RE, fold, fold_token
 from search_service.search.highlight import any_accents
+from search_service.search.query import parse_query
 
 # A form seen in one document only may be a typo in it; a small collection has to trust it.
 MIN_DOC_FREQUENCY = 2
@@ -352,3 +353,17 @@ def _like(typed: str, form: str) -> str:
     if typed[:1].isupper():
         return form[:1].upper() + form[1:]
     return form
+
+
+def offered(suggestion: str | None, first_page, page_of) -> str | None:
+    """The rule of when "did you mean" is shown, for every backend: only when the corrected
+    query finds something and its first page differs from this query's (a query typed
+    without diacritics usually finds the same documents already). ``page_of(parsed)`` gives
+    the corrected query's first page (document numbers), or None when nothing matches; a
+    first pass is enough to tell, so it is parsed without pyvi words."""
+    if suggestion is None:
+        return None
+    page = page_of(parse_query(suggestion, words=False))
+    if page is None or not len(page) or set(page) == set(first_page):
+        return None
+    return suggestion
