@@ -1,15 +1,14 @@
 """The shape of the house: each part imports only the parts below it, Whoosh only in the index,
-no module imports another that (directly or not) imports it back, and the core runs without
-the web framework. Read from the source, so a new import that breaks the shape fails here."""
+and no module imports another that (directly or not) imports it back. Read from the source,
+so a new import that breaks the shape fails here. (That the core runs without the web
+framework is measured in tests/test_layers_cli.py.)"""
 
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = REPO_ROOT / "search_service"
@@ -118,17 +117,3 @@ def test_no_import_circle():
         if node not in index:
             visit(node)
     assert circles == []
-
-
-@pytest.mark.parametrize("command", [["search", "phòng cháy"], ["ingest", "--help"]])
-def test_the_core_runs_without_the_web_framework(tmp_path, command):
-    """``python -m search_service search`` loads no Flask or Werkzeug (measured by Python's
-    own import log, ``-X importtime``)."""
-    args = [sys.executable, "-X", "importtime", "-m", "search_service", *command]
-    if command[0] == "search":
-        args += ["--index", str(tmp_path / "index")]
-    run = subprocess.run(args, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    imported = {line.split("|")[-1].strip() for line in run.stderr.splitlines()
-                if line.startswith("import time:")}
-    assert imported, run.stderr[-2000:]
-    assert not {m for m in imported if m.split(".")[0] in ("flask", "werkzeug")}
