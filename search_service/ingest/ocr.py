@@ -50,8 +50,10 @@ _progress: Progress | None = None
 
 
 def set_progress(callback: Progress | None) -> None:
-    """Call ``callback(name, page, pages, seconds)`` after each page read, in this process
-    (the parser process may forward it to the CLI); every page is also logged at INFO."""
+    """Call ``callback(name, page, pages, seconds)`` after each page read, in this process,
+    and once with page 0 (seconds 0.0) before the first page, so a display can say that OCR
+    has started. The parser process forwards it to its parent
+    (:mod:`search_service.ingest.parserprocess`); every page is also logged at INFO."""
     global _progress
     _progress = callback
 
@@ -97,6 +99,8 @@ def read_pages(pages: Iterable, count: int, *, name: str) -> list[str]:
     budget = _budget()
     started = time.monotonic()
     texts, slowest = [], 0.0
+    if _progress is not None:
+        _progress(name, 0, count, 0.0)
     for number, page in enumerate(pages, start=1):
         elapsed = time.monotonic() - started
         if elapsed + slowest > budget:

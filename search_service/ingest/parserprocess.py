@@ -13,6 +13,13 @@ The child is a plain ``python -c`` subprocess that imports the parsers only: it 
 starts in about 0.2 s, so each thread keeps its own between runs (:func:`shared`) and the child
 exits by itself after a minute without work. It dies with its parent: see
 :func:`search_service.index.parallelwriter.die_with_parent`.
+
+The protocol: the parent sends ``(sequence, path, max_bytes, seconds)`` and the file's bytes;
+the child answers with any number of ``(sequence, "progress", name, page, pages, seconds)``
+(one per page read by OCR, :func:`search_service.ingest.ocr.set_progress`), then one
+``(sequence, "ok", format, records)`` or ``(sequence, "error", exception)``. Progress does not
+extend the file's time budget: the parent waits for the final answer until the deadline set
+when the file was sent, however many progress messages arrive meanwhile.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import threading
 import time
 import traceback
 import weakref
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -46,6 +54,8 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent.parent)
 _CHILD = ("import sys; sys.path.insert(0, sys.argv[1]); "
           "from search_service.ingest.parserprocess import serve; serve(*sys.argv[2:])")
 _local = threading.local()
+# on_progress(name, page, pages, seconds): a page of a scan read (page 0: about to read them)
+Progress = Callable[[str, int, int, float], None]
 _every: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -83,28 +93,38 @@ class ParserProcess:
         except IngestError:
             logger.warning("could not start the parser process", exc_info=True)
 
-    def parse(self, path: Path, data: bytes, *, seconds: float, max_bytes: int
-              ) -> tuple[str, list[dict]]:
+    def parse(self, path: Path, data: bytes, *, seconds: float, max_bytes: int,
+              on_progress: Progress | None = None) -> tuple[str, list[dict]]:
         """``(format, records)`` of one file, or :class:`IngestError` (also when the file
-        took over ``seconds`` to parse or killed the parser). Raises what the parser raised."""
+        took over ``seconds`` to parse or killed the parser). Raises what the parser raised.
+
+        ``on_progress(name, page, pages, seconds)`` is called in this thread for each page
+        the child reads by OCR (and once with page 0 before the first); an exception it
+        raises is logged, never failing the file."""
         self._ensure()
         try:
             self._send(path, data, max_bytes, seconds)
-            if not self._results.poll(seconds):
-                self.close()
-                raise IngestError(f"reading the file took over the {seconds:g} s allowed per "
-                                  "file (SEARCH_MAX_SECONDS_PER_FILE); it was stopped")
-            reply = self._receive()
+            deadline = time.monotonic() + seconds
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._results.poll(left):
+                    self.close()
+                    raise IngestError(f"reading the file took over the {seconds:g} s allowed "
+                                      "per file (SEARCH_MAX_SECONDS_PER_FILE); it was stopped")
+                reply = self._receive()
+                if not _is_progress(reply):
+                    break
+                self._check_turn(reply)
+                if on_progress is not None:
+                    _report(on_progress, reply[2:])
         except IngestError:
             raise
         except BaseException:           # Ctrl+C, or a bug here: the child's state is unknown
             self.close()
             raise
         self._last_used = time.monotonic()
+        self._check_turn(reply)
         sequence, outcome, *value = reply
-        if sequence != self._sequence:
-            self.close()
-            raise IngestError("the parser process answered out of turn; it was restarted")
         if outcome == "error":
             raise value[0]
         return value[0], value[1]
@@ -121,6 +141,12 @@ class ParserProcess:
         self._ready = False
 
     # -- internals ------------------------------------------------------------------------
+    def _check_turn(self, reply) -> None:
+        """An answer that is not about the file just sent means the child's state is unknown."""
+        if not isinstance(reply, tuple) or len(reply) < 2 or reply[0] != self._sequence:
+            self.close()
+            raise IngestError("the parser process answered out of turn; it was restarted")
+
     def _ensure(self) -> None:
         """A child is running or starting: the one there is, unless it has ended or has been
         idle so long that it may be about to exit, else a new one."""
@@ -194,6 +220,19 @@ class ParserProcess:
                               "it was restarted") from None
 
 
+def _is_progress(reply) -> bool:
+    return (isinstance(reply, tuple) and len(reply) == 6 and reply[1] == "progress"
+            and isinstance(reply[2], str) and all(isinstance(v, int) for v in reply[3:5])
+            and isinstance(reply[5], float))
+
+
+def _report(on_progress: Progress, values) -> None:
+    try:
+        on_progress(*values)
+    except Exception:  # noqa: BLE001 - a display that fails must not fail the file
+        logger.warning("the OCR progress display failed", exc_info=True)
+
+
 def _signal_name(code: int) -> str:
     if code < 0:
         try:
@@ -233,6 +272,7 @@ def serve(job_fd: str, result_fd: str, parent_pid: str) -> None:
         except EOFError:                            # the parent closed the pipe or exited
             return
         _deadline = time.monotonic() + seconds
+        _forward_progress(results, sequence)
         try:
             kind, records = formats.parse_as(Path(path), data, max_bytes=max_bytes)
             reply = (sequence, "ok", kind, records)
@@ -240,6 +280,16 @@ def serve(job_fd: str, result_fd: str, parent_pid: str) -> None:
             reply = (sequence, "error", _portable(exc))
         _deadline = None
         results.send(reply)
+
+
+def _forward_progress(results: Connection, sequence: int) -> None:
+    """Send each page OCR reads of the file numbered ``sequence`` to the parent."""
+    from search_service.ingest import ocr
+
+    def forward(name: str, page: int, pages: int, seconds: float) -> None:
+        results.send((sequence, "progress", str(name), int(page), int(pages), float(seconds)))
+
+    ocr.set_progress(forward)
 
 
 def _preload():

@@ -49,7 +49,7 @@ class IndexUnavailable(Exception):
 def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool = False,
                  max_file_mb: float = 50, progress=None, workers: int | None = None,
                  max_seconds_per_file: float | None = None, target=None,
-                 library=None) -> IngestSummary:
+                 library=None, ocr_progress=None) -> IngestSummary:
     """Index the files in ``paths`` (files or folders, recursively) in one commit.
 
     ``sync``: also remove documents that came from a file below the given folders that is no
@@ -63,6 +63,8 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
     :mod:`search_service.ingest.walk`. ``library``: a
     :class:`~search_service.library.Library` the run goes through (the files are kept there
     first, the index gets what it then holds), see :mod:`search_service.library.librarian`.
+    ``ocr_progress(name, page, pages, seconds)``: called in this thread for each page of a scan
+    read by OCR (page 0 before the first), see :meth:`parserprocess.ParserProcess.parse`.
     Raises :class:`IndexUnavailable` when the index is locked by another run, or when a
     worker process failed (then nothing of the run is written).
     """
@@ -82,6 +84,7 @@ def ingest_paths(index_dir, paths, *, visibility: str | None = None, sync: bool 
             writer.start_workers()      # they load pyvi while this process reads the files
         with relaxed_gc(), ix.reader() as reader:
             run = _Run(writer, reader, visibility, max_file_mb, parser, seconds)
+            run.ocr_progress = ocr_progress
             if library is not None:     # the library brings its own librarian (it is above us)
                 run.librarian = library.librarian(index_dir, reader)
             reports = [run.refuse(path, reason) for path, reason in refused]
@@ -184,6 +187,7 @@ class _Run:
         self.markers = FolderMarkers(visibility)
         self.changed = False
         self.librarian = None                   # set when the run goes through a library
+        self.ocr_progress = None                # see ingest_paths
 
     def refuse(self, path: Path, reason: str) -> FileReport:
         """The report of a path the folder walk refused (a symbolic link leading out)."""
@@ -230,7 +234,8 @@ class _Run:
                                 for i in unchanged]
             return None
         kind, raw_docs = self.parser.parse(file, data, seconds=self.seconds_per_file,
-                                           max_bytes=int(self.max_file_mb * 1024 * 1024))
+                                           max_bytes=int(self.max_file_mb * 1024 * 1024),
+                                           on_progress=self.ocr_progress)
         rel = file.relative_to(root).as_posix()
         docs = []
         for number, raw in enumerate(raw_docs, start=1):

@@ -74,7 +74,7 @@ class Intake:
     # -- writing -------------------------------------------------------------------------------
     def add(self, name: str, data: bytes, *, fields: dict | None = None,
             visibility: str | None = None, published: bool = True,
-            actor: str) -> tuple[Document, bool]:
+            actor: str, on_progress=None) -> tuple[Document, bool]:
         """Keep and index one uploaded file: ``(document, True)``.
 
         The file is parsed as ``ingest`` parses it (any format but JSON Lines, within the size
@@ -83,6 +83,8 @@ class Intake:
         transaction. Bytes the library holds already give ``(that document, False)`` and
         change nothing. An unreadable file raises :class:`IngestError` with the reason; bad
         ``fields`` or ``visibility`` raise :class:`InvalidValue`; both before anything is kept.
+        ``on_progress(name, page, pages, seconds)`` hears of each page of a scan read by OCR
+        (page 0 before the first); see :mod:`search_service.ingest.parserprocess`.
         """
         actor = check_actor(actor)
         cleaned = editable(fields or {}, allow_empty=True)
@@ -91,7 +93,7 @@ class Intake:
         existing = self._same_bytes(data)
         if existing is not None:
             return existing, False
-        record = self._read(name, data)
+        record = self._read(name, data, on_progress)
         with self._writing() as index:
             with self.library.db.write():           # the document and its fields together
                 doc, created = self.library.add_document(
@@ -199,7 +201,7 @@ class Intake:
         sha = checks.original(data, "upload", None).sha256
         return rows.duplicate(self.library.db.connection(), None, sha)
 
-    def _read(self, name: str, data: bytes) -> dict:
+    def _read(self, name: str, data: bytes, on_progress=None) -> dict:
         """The one record of an uploaded file, checked as ``ingest`` checks it."""
         from search_service.ingest import parserprocess
         from search_service.ingest.prepare import prepare_document
@@ -211,7 +213,8 @@ class Intake:
                               f"{self.max_file_mb:g} MB limit")
         try:
             kind, records = parserprocess.shared().parse(
-                Path(name), data, seconds=self._seconds(), max_bytes=int(limit))
+                Path(name), data, seconds=self._seconds(), max_bytes=int(limit),
+                on_progress=on_progress)
         except IngestError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever a parser raised, said in words
