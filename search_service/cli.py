@@ -111,11 +111,13 @@ def ingest(index_dir, paths, sync, visibility, max_file_mb, report_path, workers
     before = _index_to_write(path) if target is None else None
     _require_readable_folders(paths)
     library = open_library(library_dir) if target is None else None    # kept there first
+    bar = _progress_bar()
     try:
         summary = ingest_paths(path, paths, visibility=visibility, sync=sync,
-                               max_file_mb=max_file_mb, progress=_progress_bar(),
+                               max_file_mb=max_file_mb, progress=bar,
                                workers=workers, target=target, library=library,
-                               max_seconds_per_file=float(settings["MAX_SECONDS_PER_FILE"]))
+                               max_seconds_per_file=float(settings["MAX_SECONDS_PER_FILE"]),
+                               ocr_progress=_ocr_progress(bar is not None))
     except IndexUnavailable as exc:
         raise click.ClickException(f"nothing was indexed: {exc}") from None
     except (*READ_ERRORS, UnicodeError) as exc:
@@ -220,6 +222,25 @@ def _write_report(report_path: str, summary) -> str | None:
                  else "the index needed no change")
         return f"{state}, but the report could not be written to {report_path}: {reason}"
     return None
+
+
+def _ocr_progress(bar: bool):
+    """A line on stderr per page of a scan read by OCR (2-5 s a page: a long run must show
+    that it moves), ``OCR quet-1998.pdf: page 3/12 (2.8 s)``; above the tqdm bar when there
+    is one. Runs without scans print nothing more."""
+    from search_service.ingest.report import printable
+
+    def show(name: str, page: int, pages: int, seconds: float) -> None:
+        if page < 1:                    # about to start: the first page says enough
+            return
+        line = f"OCR {printable(name)}: page {page}/{pages} ({seconds:.1f} s)"
+        if bar:
+            from tqdm import tqdm
+
+            tqdm.write(line, file=sys.stderr)
+        else:
+            click.echo(line, err=True)
+    return show
 
 
 def _progress_bar():

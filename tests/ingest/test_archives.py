@@ -11,6 +11,7 @@ import gzip
 import io
 import itertools
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -542,3 +543,86 @@ def test_a_windows_1258_page_is_not_taken_for_a_legacy_font(tmp_path):
     path.write_bytes(page)
     kind, docs = formats.parse_as(path, page)
     assert docs[0]["body"] == normalize_text("\n".join(DECISION))
+
+
+# --- OCR progress, page by page (#10) -------------------------------------------------------
+
+def two_page_scan() -> bytes:
+    """A scanned PDF of two pages, pictures only."""
+    first = page_image(SCAN_LEFT, SCAN_RIGHT, SCAN_BODY[:2])
+    second = page_image([], [], SCAN_BODY[3:])
+    out = io.BytesIO()
+    first.save(out, format="PDF", resolution=150, save_all=True, append_images=[second])
+    return out.getvalue()
+
+
+@needs_ocr
+def test_the_parser_process_forwards_each_page_read_before_the_answer(tmp_path):
+    from search_service.ingest.parserprocess import ParserProcess
+
+    parser = ParserProcess()
+    seen = []
+    try:
+        kind, docs = parser.parse(Path("quet-1998.pdf"), two_page_scan(), seconds=120,
+                                  max_bytes=1 << 24,
+                                  on_progress=lambda *page: seen.append(page))
+        assert kind == "pdf" and docs[0]["text_source"] == "ocr"
+        assert [page[:3] for page in seen] == [("quet-1998.pdf", 0, 2), ("quet-1998.pdf", 1, 2),
+                                              ("quet-1998.pdf", 2, 2)]
+        assert all(page[3] > 0 for page in seen[1:])
+        # A display that fails does not fail the file, and the next file is answered in turn.
+        kind, docs = parser.parse(Path("a.txt"), "Thông báo họp tổ dân phố".encode(),
+                                  seconds=30, max_bytes=1 << 20, on_progress=lambda *_: 1 / 0)
+        assert kind == "text"
+        kind, _ = parser.parse(Path("quet.pdf"), two_page_scan(), seconds=120,
+                               max_bytes=1 << 24, on_progress=lambda *_: 1 / 0)
+        assert kind == "pdf"
+    finally:
+        parser.close()
+
+
+@needs_ocr
+def test_progress_does_not_extend_the_time_allowed_per_file(tmp_path):
+    from search_service.ingest.parserprocess import ParserProcess
+
+    import time
+
+    parser = ParserProcess()
+    seen = []
+    try:
+        parser.start()
+        parser.parse(Path("a.txt"), b"ready", seconds=30, max_bytes=1 << 20)
+        started = time.monotonic()
+        with pytest.raises(IngestError, match="SEARCH_MAX_SECONDS_PER_FILE"):
+            parser.parse(Path("quet.tif"), tiff_pages(20), seconds=2, max_bytes=1 << 24,
+                         on_progress=lambda *page: seen.append(page))
+        assert time.monotonic() - started < 4
+        assert seen and seen[0][1:3] == (0, 20) and len(seen) < 21
+        kind, _ = parser.parse(Path("a.txt"), b"next file", seconds=30, max_bytes=1 << 20)
+        assert kind == "text"
+    finally:
+        parser.close()
+
+
+@needs_ocr
+def test_ingest_prints_each_page_of_a_scan_on_stderr(tmp_path):
+    from click.testing import CliRunner
+
+    from search_service.cli import main
+
+    folder = tmp_path / "ho-so"
+    folder.mkdir()
+    (folder / "quet-1998.pdf").write_bytes(two_page_scan())
+    (folder / "thong-bao.txt").write_text("Thông báo họp tổ dân phố số 5", encoding="utf-8")
+    result = CliRunner().invoke(main, ["ingest", "--index", str(tmp_path / "index"),
+                                       "--library", str(tmp_path / "library"),
+                                       "--workers", "0", str(folder)])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("OCR ")]
+    assert [line.split(" (")[0] for line in lines] == [
+        "OCR quet-1998.pdf: page 1/2", "OCR quet-1998.pdf: page 2/2"], result.stderr
+    assert all(re.fullmatch(r"OCR \S+: page \d/2 \(\d+\.\d s\)", line) for line in lines)
+    again = CliRunner().invoke(main, ["ingest", "--index", str(tmp_path / "index"),
+                                      "--library", str(tmp_path / "library"),
+                                      "--workers", "0", str(folder)])
+    assert again.exit_code == 0 and "OCR" not in again.stderr       # unchanged: not read again
