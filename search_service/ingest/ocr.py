@@ -52,8 +52,8 @@ _progress: Progress | None = None
 def set_progress(callback: Progress | None) -> None:
     """Call ``callback(name, page, pages, seconds)`` after each page read, in this process,
     and once with page 0 (seconds 0.0) before the first page, so a display can say that OCR
-    has started. The parser process forwards it to its parent
-    (:mod:`search_service.ingest.parserprocess`); every page is also logged at INFO."""
+    has started. In a parser process each page is also sent to its parent
+    (:func:`search_service.ingest.parserprocess.page_read`); every page is logged at INFO."""
     global _progress
     _progress = callback
 
@@ -99,8 +99,7 @@ def read_pages(pages: Iterable, count: int, *, name: str) -> list[str]:
     budget = _budget()
     started = time.monotonic()
     texts, slowest = [], 0.0
-    if _progress is not None:
-        _progress(name, 0, count, 0.0)
+    _report(name, 0, count, 0.0)
     for number, page in enumerate(pages, start=1):
         elapsed = time.monotonic() - started
         if elapsed + slowest > budget:
@@ -114,9 +113,16 @@ def read_pages(pages: Iterable, count: int, *, name: str) -> list[str]:
         seconds = time.monotonic() - page_started
         slowest = max(slowest, seconds)
         logger.info("OCR %s: page %d of %d read in %.1f s", name, number, count, seconds)
-        if _progress is not None:
-            _progress(name, number, count, seconds)
+        _report(name, number, count, seconds)
     return texts
+
+
+def _report(name: str, page: int, pages: int, seconds: float) -> None:
+    from search_service.ingest.parserprocess import page_read
+
+    page_read(name, page, pages, seconds)
+    if _progress is not None:
+        _progress(name, page, pages, seconds)
 
 
 def _budget() -> float:

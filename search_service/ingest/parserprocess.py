@@ -245,6 +245,7 @@ def _signal_name(code: int) -> str:
 # -- the child ------------------------------------------------------------------------------
 
 _deadline: float | None = None      # in the child: when the current file's time is up
+_forward: Progress | None = None    # in the child: sends a page read to the parent
 
 
 def time_left() -> float | None:
@@ -284,12 +285,19 @@ def serve(job_fd: str, result_fd: str, parent_pid: str) -> None:
 
 def _forward_progress(results: Connection, sequence: int) -> None:
     """Send each page OCR reads of the file numbered ``sequence`` to the parent."""
-    from search_service.ingest import ocr
+    global _forward
 
     def forward(name: str, page: int, pages: int, seconds: float) -> None:
         results.send((sequence, "progress", str(name), int(page), int(pages), float(seconds)))
 
-    ocr.set_progress(forward)
+    _forward = forward
+
+
+def page_read(name: str, page: int, pages: int, seconds: float) -> None:
+    """Tell the parent that OCR read ``page`` of ``pages`` (0: is about to start); nothing
+    outside a parser process. Called by :func:`search_service.ingest.ocr.read_pages`."""
+    if _forward is not None:
+        _forward(name, page, pages, seconds)
 
 
 def _preload():
