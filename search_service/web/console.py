@@ -13,14 +13,29 @@ audits it and the documents whose validity moves are sent to the index at once.
 Uploads arrive as drafts (not published): staff see what was read, correct it, choose who may
 see it, then publish. ``console.js`` sends each file on its own with a progress bar; without
 script the same form sends them all at once.
+
+A scan is read by OCR at 2-5 s a page, so the plain form's files are read by a background
+thread (:class:`UploadJobs`, one per app, one job at a time: OCR keeps a core, the other is
+for searches). The form's answer waits for that job as before, unless a file needs OCR (or
+another upload is being read): then it sends the member of staff to the job's page,
+``/console/uploads/<job>``, which says which page is being read and reloads itself every
+2 s (no script needed) until the files are read, then shows the document. Only the one who
+uploaded sees a job; finished jobs are forgotten after :data:`JOB_SECONDS`.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
 import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from flask import (Blueprint, abort, flash, redirect, render_template, request, url_for)
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 
 from search_service.errors import APIError, BadParameter, Forbidden
 from search_service.ingest import IngestError
@@ -32,6 +47,7 @@ from search_service.web.relations_view import TYPE_CHOICES, console_relations
 from search_service.web.write_api import (EDITABLE, apply_changes, has_original, intake,
                                           upload_name)
 
+logger = logging.getLogger(__name__)
 bp = Blueprint("console", __name__, url_prefix="/console")
 
 PER_PAGE = 20
@@ -57,6 +73,9 @@ REASONS_VI = (("empty file", "Tệp rỗng."),
               ("seconds", "Đọc tệp quá lâu."))
 _DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:\s+(\d{1,2}):(\d{2}))?")
 VIETNAM = timezone(timedelta(hours=7))       # no daylight saving time
+JOB_SECONDS = 3600.0        # a finished upload job's page lasts this long
+MAX_JOBS = 100              # jobs an app holds; the oldest finished ones go first
+REFRESH_SECONDS = 2         # how often a job's page reloads itself
 SAVED = {"save": "Đã lưu.", "publish": "Đã lưu và công bố.",
          "unpublish": "Đã lưu và ngừng công bố: người dân không còn thấy tài liệu này."}
 
@@ -131,15 +150,196 @@ def upload():
         raise BadParameter("visibility", "visibility must be public or internal",
                            message_vi="Phạm vi không hợp lệ.")
     files = [f for f in request.files.getlist("files") if f.filename]
-    results = [_upload_one(f, visibility, principal.name) for f in files]
-    if any(r["status"] != "refused" for r in results):
-        engine().refresh()
-    if "application/json" in request.headers.get("Accept", ""):
+    if "application/json" in request.headers.get("Accept", ""):    # console.js: one file
+        results = [_with_links(_upload_one(upload_name(f.filename), f.read(), visibility,
+                                           principal.name)) for f in files]
+        if any(r["status"] != "refused" for r in results):
+            engine().refresh()
         return {"results": results}, 200 if files else 400
-    error = None if files else "Chưa chọn tệp nào."
-    page = render_template("console_upload.html", results=results, error=error,
-                           **_upload_context())
-    return page, 200 if files else 400
+    if not files:
+        return render_template("console_upload.html", results=[], error="Chưa chọn tệp nào.",
+                               **_upload_context()), 400
+    job = UploadJob(owner=principal.name, visibility=visibility,
+                    files=[(upload_name(f.filename), f.read()) for f in files])
+    if _jobs().submit(job):
+        job.answer.wait()           # read, or reading by OCR, or waiting for another upload
+    else:                           # too many jobs at once: read here, as before
+        job.run()
+    if not job.done.is_set():
+        return redirect(url_for(".upload_job", job_id=job.id), 303)
+    if job.failure is not None:
+        raise job.failure
+    page = render_template("console_upload.html", results=[_with_links(r) for r in job.results],
+                           error=None, **_upload_context())
+    return page, 200
+
+
+@bp.route("/uploads/<job_id>")
+def upload_job(job_id: str):
+    """How an upload read by OCR is going: reloads itself until done, then the document."""
+    principal = staff()
+    job = _jobs().get(job_id)
+    if job is None or job.owner != principal.name:
+        abort(404)                  # another person's job does not exist for this one
+    if not job.done.is_set():
+        return render_template("console_upload_job.html", job=job, reading=job.reading(),
+                               refresh=REFRESH_SECONDS, results=job.results_so_far(),
+                               visibility_labels=VISIBILITY_LABELS)
+    if job.failure is not None:
+        return render_template("console_upload_job.html", job=job, reading=None, refresh=None,
+                               results=[], failure=_failure_vi(job.failure)), 500
+    results = [_with_links(r) for r in job.results]
+    if len(results) == 1 and results[0]["status"] != "refused":
+        flash("Đã nhận (bản nháp)." if results[0]["status"] == "created"
+              else "Tệp này đã có trong thư viện.")
+        return redirect(results[0]["edit_url"], 303)
+    return render_template("console_upload_job.html", job=job, reading=None, refresh=None,
+                           results=results)
+
+
+def _failure_vi(exc: BaseException) -> str:
+    """Why an upload job stopped (not a file refused: the server), as staff read it."""
+    from search_service.library.intake import IndexBusy, IndexNotUpdated
+
+    if isinstance(exc, IndexBusy):
+        return ("Chỉ mục tìm kiếm đang được cập nhật (một lần nhập tài liệu khác đang chạy) nên "
+                "tệp chưa được lưu. Xin thử tải lên lại sau một phút.")
+    if isinstance(exc, IndexNotUpdated):
+        return ("Tệp đã được lưu vào thư viện nhưng chưa cập nhật được chỉ mục tìm kiếm; việc "
+                "này sẽ được làm lại ở lần thay đổi tiếp theo. Xem trong danh sách tài liệu.")
+    return "Máy chủ gặp sự cố khi đọc tệp nên tệp chưa được lưu. Xin thử lại sau."
+
+
+@dataclass(eq=False)
+class UploadJob:
+    """The files of one upload form, read in the background; what became of each."""
+
+    owner: str
+    visibility: str
+    files: list                         # (name, bytes); emptied once read
+    id: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    created: float = field(default_factory=time.monotonic)
+    names: list = field(default_factory=list)
+    results: list = field(default_factory=list)
+    pages: list = field(default_factory=list)  # (name, page, pages, seconds) as OCR read them
+    current: str | None = None          # the file being read
+    failure: BaseException | None = None
+    finished: float | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: threading.Event = field(default_factory=threading.Event)   # the form may answer
+
+    def __post_init__(self):
+        self.names = [name for name, _ in self.files]
+
+    def run(self) -> None:
+        """Read every file (in a thread with the app's context), then refresh the engine."""
+        try:
+            files, self.files = self.files, []
+            for name, data in files:
+                self.current = name
+                self.results.append(_upload_one(name, data, self.visibility, self.owner,
+                                                self._progress))
+            if any(r["status"] != "refused" for r in self.results):
+                engine().refresh()
+        except BaseException as exc:  # noqa: BLE001 - shown on the job's page, and logged
+            logger.exception("an upload of %s failed", ", ".join(self.names))
+            self.failure = exc
+        finally:
+            self.current, self.finished = None, time.monotonic()
+            self.done.set()
+            self.answer.set()
+
+    def _progress(self, name: str, page: int, pages: int, seconds: float) -> None:
+        self.pages.append((name, page, pages, seconds))
+        self.answer.set()               # OCR: the form answers with this job's page
+
+    def reading(self) -> dict:
+        """What the page says: the file being read, and the page of the scan if OCR."""
+        name = self.current
+        last = next((p for p in reversed(self.pages) if p[0] == name), None) if name else None
+        if name is None:
+            return {"waiting": True, "name": None}
+        if last is None:
+            return {"waiting": False, "name": name, "ocr": False}
+        _, page, pages, _ = last
+        return {"waiting": False, "name": name, "ocr": True, "read": page, "pages": pages,
+                "page": min(page + 1, pages)}
+
+    def results_so_far(self) -> list:
+        return [_with_links(r) for r in list(self.results)]
+
+
+class UploadJobs:
+    """An app's upload jobs: read one at a time by a thread that ends when none are left."""
+
+    def __init__(self, app):
+        self.app = app
+        self.jobs: dict[str, UploadJob] = {}
+        self.queue: queue.Queue = queue.Queue()
+        self.lock = threading.Lock()
+        self.worker: threading.Thread | None = None
+        self.busy = False                       # the worker is reading a job
+
+    def submit(self, job: UploadJob) -> bool:
+        """Queue ``job``; False when the app holds too many jobs that are not done."""
+        with self.lock:
+            self._expire()
+            if len(self.jobs) >= MAX_JOBS:
+                return False
+            self.jobs[job.id] = job
+            if self.busy:                       # another upload is being read: say so
+                job.answer.set()
+            self.queue.put(job)
+            if self.worker is None:
+                self.worker = threading.Thread(target=self._work, name="console-uploads",
+                                               daemon=True)
+                self.worker.start()
+        return True
+
+    def get(self, job_id: str) -> UploadJob | None:
+        with self.lock:
+            self._expire()
+            return self.jobs.get(job_id)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        finished = sorted((j for j in self.jobs.values() if j.finished is not None),
+                          key=lambda j: j.finished)
+        for job in finished:
+            if now - job.finished > JOB_SECONDS or len(self.jobs) >= MAX_JOBS:
+                del self.jobs[job.id]
+
+    def _work(self) -> None:
+        from search_service.ingest import parserprocess
+
+        with self.app.app_context():
+            try:
+                while True:
+                    with self.lock:
+                        try:
+                            job = self.queue.get_nowait()
+                        except queue.Empty:
+                            self.worker = None
+                            return
+                        self.busy = True
+                    try:
+                        job.run()
+                    finally:
+                        self.busy = False
+            finally:
+                parserprocess.shared().close()      # this thread's parser child
+
+
+def _jobs() -> UploadJobs:
+    app = current_app._get_current_object()
+    with _JOBS_LOCK:
+        jobs = app.extensions.get("console_upload_jobs")
+        if jobs is None:
+            jobs = app.extensions["console_upload_jobs"] = UploadJobs(app)
+        return jobs
+
+
+_JOBS_LOCK = threading.Lock()
 
 
 def _upload_context() -> dict:
@@ -151,12 +351,13 @@ def _upload_context() -> dict:
             "visibility_labels": VISIBILITY_LABELS}
 
 
-def _upload_one(upload, visibility: str, actor: str) -> dict:
-    """One file as a draft: what was read from it, or why it was refused."""
-    name = upload_name(upload.filename)
+def _upload_one(name: str, data: bytes, visibility: str, actor: str,
+                on_progress=None) -> dict:
+    """One file as a draft: what was read from it, or why it was refused (links are added
+    by :func:`_with_links`, in a request: this may run in the upload thread)."""
     try:
-        doc, created = intake().add(name, upload.read(), visibility=visibility,
-                                    published=False, actor=actor)
+        doc, created = intake().add(name, data, visibility=visibility, published=False,
+                                    actor=actor, on_progress=on_progress)
     except IngestError as exc:
         return {"name": name, "status": "refused", "reason": reason_vi(str(exc)),
                 "detail": str(exc)}
@@ -171,8 +372,13 @@ def _upload_one(upload, visibility: str, actor: str) -> dict:
             "metadata": [[LABELS[k], _shown(k, doc.metadata.get(k))] for k in EDITABLE
                          if k != "title" and doc.metadata.get(k)],
             "visibility": VISIBILITY_LABELS.get(doc.visibility, doc.visibility),
-            "is_published": doc.is_published,
-            "edit_url": url_for(".edit", doc_id=doc.id)}
+            "is_published": doc.is_published}
+
+
+def _with_links(result: dict) -> dict:
+    if "id" not in result:
+        return result
+    return {**result, "edit_url": url_for(".edit", doc_id=result["id"])}
 
 
 def reason_vi(reason: str) -> str:

@@ -422,3 +422,90 @@ def test_staff_upload_correct_publish_and_a_resident_downloads(site, served, tmp
         assert resident.goto(served + f"/api/documents/{report_id}/original").status == 404
         browser.close()
     assert re.fullmatch(r"/console/documents/[0-9a-f]{16}", edit_urls[1])
+
+
+# -- a scan read by OCR in the background, its progress page by page (#10) ------------------------
+def scan_pdf(pages: list[list[str]]) -> bytes:
+    """A PDF holding only pictures of ``pages`` (no text layer), as a scanner makes."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 27)
+    images = []
+    for lines in pages:
+        image = Image.new("L", (1240, 120 + 45 * len(lines)), 255)
+        draw = ImageDraw.Draw(image)
+        for number, line in enumerate(lines):
+            draw.text((80, 60 + 45 * number), line, font=font, fill=0)
+        images.append(image)
+    out = io.BytesIO()
+    images[0].save(out, format="PDF", resolution=150, save_all=True, append_images=images[1:])
+    return out.getvalue()
+
+
+def needs_ocr():
+    from search_service.ingest import ocr
+
+    if not ocr.available():
+        pytest.skip("needs tesseract-ocr and tesseract-ocr-vie (make test installs them)")
+
+
+SCAN_PAGES = [["QUYẾT ĐỊNH", "Về việc nạo vét mương thoát nước", "tổ dân phố số 5 năm 1998"],
+              ["Điều 1. Phê duyệt kế hoạch nạo vét mương", "trước mùa mưa bão năm 1998."]]
+
+
+def follow_job(client, url: str) -> tuple[list[str], object]:
+    """The texts the job's page showed while it ran, and the answer once it was done."""
+    import time
+
+    shown = []
+    for _ in range(600):
+        response = client.get(url)
+        if response.status_code != 200 or not soup(response).select(
+                'meta[http-equiv="refresh"]'):
+            return shown, response
+        shown.append(" ".join(soup(response).select_one(".upload-status").get_text().split()))
+        time.sleep(0.1)
+    raise AssertionError(f"the upload job did not end: {shown[-3:]}")
+
+
+def test_a_scan_upload_shows_each_page_then_the_document(site):
+    needs_ocr()
+    client = staff(site)
+    response = upload_form(client, [(scan_pdf(SCAN_PAGES), "quet-1998.pdf")])
+    assert response.status_code == 303
+    job_url = response.headers["Location"]
+    assert re.fullmatch(r"/console/uploads/[\w-]+", job_url)
+    shown, done = follow_job(client, job_url)
+    assert shown and all(re.fullmatch(r"Đang nhận dạng chữ \(OCR\) tệp quet-1998\.pdf: "
+                                      r"trang [12]/2…", text) for text in shown), shown
+    [doc] = uploads(site.library)
+    assert done.status_code == 303 and done.headers["Location"] == f"/console/documents/{doc.id}"
+    assert (doc.text_source, doc.is_published) == ("ocr", False)
+    page = client.get(done.headers["Location"])
+    assert "Đã nhận (bản nháp)." in page.get_data(as_text=True)
+    job = site.app.extensions["console_upload_jobs"].get(job_url.rsplit("/", 1)[1])
+    assert [p[:3] for p in job.pages] == [("quet-1998.pdf", 0, 2), ("quet-1998.pdf", 1, 2),
+                                         ("quet-1998.pdf", 2, 2)]
+    # Only the one who uploaded sees the job: other staff and visitors do not.
+    site.library.users.add("bien_tap_2", "editor", PASSWORD, actor="test")
+    for other in ("bien_tap_2", VIEWER):
+        assert staff(site, other).get(job_url).status_code == 404
+    assert site.client().get(job_url).status_code == 302        # to the login page
+    assert client.get("/console/uploads/khong-co").status_code == 404
+
+
+def test_text_files_uploaded_with_a_scan_are_listed_when_all_are_read(site, docx_bytes):
+    needs_ocr()
+    client = staff(site)
+    response = upload_form(client, [(docx_bytes, "qd.docx"),
+                                    (scan_pdf(SCAN_PAGES[:1]), "quet.pdf"),
+                                    (b"", "rong.txt")])
+    assert response.status_code == 303
+    shown, done = follow_job(client, response.headers["Location"])
+    assert done.status_code == 200
+    items = soup(done).select("#upload-results li")
+    assert [i.select_one(".upload-name").get_text() for i in items] == \
+        ["qd.docx", "quet.pdf", "rong.txt"]
+    assert [i.select_one(".upload-status, .form-error").get_text() for i in items] == \
+        ["Đã nhận (bản nháp)", "Đã nhận (bản nháp)", "Không nhận: Tệp rỗng."]
+    assert len(uploads(site.library)) == 2
