@@ -20,12 +20,16 @@ for searches). The form's answer waits for that job as before, unless a file nee
 another upload is being read): then it sends the member of staff to the job's page,
 ``/console/uploads/<job>``, which says which page is being read and reloads itself every
 2 s (no script needed) until the files are read, then shows the document. Only the one who
-uploaded sees a job; finished jobs are forgotten after :data:`JOB_SECONDS`.
+uploaded sees a job; finished jobs are forgotten after :data:`JOB_SECONDS`. A job's state is
+also saved as JSON in the library folder (:data:`JOBS_FOLDER`), so that any of the server's
+processes can show its page.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import queue
 import re
 import secrets
@@ -33,6 +37,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
@@ -161,6 +166,7 @@ def upload():
                                **_upload_context()), 400
     job = UploadJob(owner=principal.name, visibility=visibility,
                     files=[(upload_name(f.filename), f.read()) for f in files])
+    intake()                        # the library exists: the job's state is kept in it
     if _jobs().submit(job):
         job.answer.wait()           # read, or reading by OCR, or waiting for another upload
     else:                           # too many jobs at once: read here, as before
@@ -178,23 +184,35 @@ def upload():
 def upload_job(job_id: str):
     """How an upload read by OCR is going: reloads itself until done, then the document."""
     principal = staff()
-    job = _jobs().get(job_id)
-    if job is None or job.owner != principal.name:
+    state = _jobs().state(job_id)
+    if state is None or state["owner"] != principal.name:
         abort(404)                  # another person's job does not exist for this one
-    if not job.done.is_set():
-        return render_template("console_upload_job.html", job=job, reading=job.reading(),
-                               refresh=REFRESH_SECONDS, results=job.results_so_far(),
-                               visibility_labels=VISIBILITY_LABELS)
-    if job.failure is not None:
-        return render_template("console_upload_job.html", job=job, reading=None, refresh=None,
-                               results=[], failure=_failure_vi(job.failure)), 500
-    results = [_with_links(r) for r in job.results]
+    results = [_with_links(r) for r in state["results"]]
+    if not state["done"]:
+        return render_template("console_upload_job.html", job=state, reading=_reading(state),
+                               refresh=REFRESH_SECONDS, results=results)
+    if state["failure"] is not None:
+        return render_template("console_upload_job.html", job=state, reading=None,
+                               refresh=None, results=results, failure=state["failure"]), 500
     if len(results) == 1 and results[0]["status"] != "refused":
         flash("Đã nhận (bản nháp)." if results[0]["status"] == "created"
               else "Tệp này đã có trong thư viện.")
         return redirect(results[0]["edit_url"], 303)
-    return render_template("console_upload_job.html", job=job, reading=None, refresh=None,
+    return render_template("console_upload_job.html", job=state, reading=None, refresh=None,
                            results=results)
+
+
+def _reading(state: dict) -> dict:
+    """What a job's page says: the file being read, and the page of the scan if OCR."""
+    name = state["current"]
+    if name is None:
+        return {"waiting": True, "name": None}
+    last = next((p for p in reversed(state["pages"]) if p[0] == name), None)
+    if last is None:
+        return {"waiting": False, "name": name, "ocr": False}
+    _, page, pages, _ = last
+    return {"waiting": False, "name": name, "ocr": True, "read": page, "pages": pages,
+            "page": min(page + 1, pages)}
 
 
 def _failure_vi(exc: BaseException) -> str:
@@ -225,6 +243,7 @@ class UploadJob:
     current: str | None = None          # the file being read
     failure: BaseException | None = None
     finished: float | None = None
+    folder: Path | None = None          # where its state is saved, see save()
     done: threading.Event = field(default_factory=threading.Event)
     answer: threading.Event = field(default_factory=threading.Event)   # the form may answer
 
@@ -237,6 +256,7 @@ class UploadJob:
             files, self.files = self.files, []
             for name, data in files:
                 self.current = name
+                self.save()
                 self.results.append(_upload_one(name, data, self.visibility, self.owner,
                                                 self._progress))
             if any(r["status"] != "refused" for r in self.results):
@@ -246,27 +266,34 @@ class UploadJob:
             self.failure = exc
         finally:
             self.current, self.finished = None, time.monotonic()
+            self.save()
             self.done.set()
             self.answer.set()
 
     def _progress(self, name: str, page: int, pages: int, seconds: float) -> None:
         self.pages.append((name, page, pages, seconds))
+        self.save()
         self.answer.set()               # OCR: the form answers with this job's page
 
-    def reading(self) -> dict:
-        """What the page says: the file being read, and the page of the scan if OCR."""
-        name = self.current
-        last = next((p for p in reversed(self.pages) if p[0] == name), None) if name else None
-        if name is None:
-            return {"waiting": True, "name": None}
-        if last is None:
-            return {"waiting": False, "name": name, "ocr": False}
-        _, page, pages, _ = last
-        return {"waiting": False, "name": name, "ocr": True, "read": page, "pages": pages,
-                "page": min(page + 1, pages)}
+    def state(self) -> dict:
+        """What the job's page shows, as JSON (any server process may show it)."""
+        return {"id": self.id, "owner": self.owner, "names": self.names,
+                "results": list(self.results), "pages": list(self.pages),
+                "current": self.current, "done": self.done.is_set() or self.finished is not None,
+                "failure": None if self.failure is None else _failure_vi(self.failure)}
 
-    def results_so_far(self) -> list:
-        return [_with_links(r) for r in list(self.results)]
+    def save(self) -> None:
+        """Write the state where the app's other processes read it (gunicorn workers)."""
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+            temporary = self.folder / f".{self.id}.tmp"
+            temporary.write_text(json.dumps(self.state(), ensure_ascii=False),
+                                 encoding="utf-8")
+            os.replace(temporary, self.folder / f"{self.id}.json")
+        except OSError:
+            logger.warning("cannot save the state of upload job %s", self.id, exc_info=True)
 
 
 class UploadJobs:
@@ -274,6 +301,7 @@ class UploadJobs:
 
     def __init__(self, app):
         self.app = app
+        self.folder = Path(app.config["LIBRARY_DIR"]) / JOBS_FOLDER
         self.jobs: dict[str, UploadJob] = {}
         self.queue: queue.Queue = queue.Queue()
         self.lock = threading.Lock()
@@ -287,6 +315,8 @@ class UploadJobs:
             if len(self.jobs) >= MAX_JOBS:
                 return False
             self.jobs[job.id] = job
+            job.folder = self.folder
+            job.save()
             if self.busy:                       # another upload is being read: say so
                 job.answer.set()
             self.queue.put(job)
@@ -298,8 +328,23 @@ class UploadJobs:
 
     def get(self, job_id: str) -> UploadJob | None:
         with self.lock:
-            self._expire()
             return self.jobs.get(job_id)
+
+    def state(self, job_id: str) -> dict | None:
+        """A job's state: this process's own, else one another process saved."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is not None:
+                return job.state()
+        if not _JOB_ID.fullmatch(job_id):
+            return None
+        try:
+            path = self.folder / f"{job_id}.json"
+            if time.time() - path.stat().st_mtime > JOB_SECONDS:
+                return None
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -308,6 +353,17 @@ class UploadJobs:
         for job in finished:
             if now - job.finished > JOB_SECONDS or len(self.jobs) >= MAX_JOBS:
                 del self.jobs[job.id]
+        try:
+            saved = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        except OSError:
+            return
+        for number, path in enumerate(saved):
+            try:
+                if len(saved) - number > MAX_JOBS or \
+                        time.time() - path.stat().st_mtime > JOB_SECONDS:
+                    path.unlink()
+            except OSError:
+                pass
 
     def _work(self) -> None:
         from search_service.ingest import parserprocess
@@ -340,6 +396,8 @@ def _jobs() -> UploadJobs:
 
 
 _JOBS_LOCK = threading.Lock()
+_JOB_ID = re.compile(r"[A-Za-z0-9_-]{24}")
+JOBS_FOLDER = ".upload-jobs"        # in the library folder: every server process reads it
 
 
 def _upload_context() -> dict:

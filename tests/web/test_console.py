@@ -492,6 +492,11 @@ def test_a_scan_upload_shows_each_page_then_the_document(site):
         assert staff(site, other).get(job_url).status_code == 404
     assert site.client().get(job_url).status_code == 302        # to the login page
     assert client.get("/console/uploads/khong-co").status_code == 404
+    # Another server process (a gunicorn worker) reads the job's state from the library folder.
+    site.app.extensions["console_upload_jobs"].jobs.clear()
+    again = client.get(job_url)
+    assert again.status_code == 303 and again.headers["Location"] == f"/console/documents/{doc.id}"
+    assert staff(site, "bien_tap_2").get(job_url).status_code == 404
 
 
 def test_text_files_uploaded_with_a_scan_are_listed_when_all_are_read(site, docx_bytes):
