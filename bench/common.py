@@ -100,8 +100,9 @@ def known_item_queries(docs: list[dict], count: int = 200, seed: int = 13,
     """
     import random
 
-    from search_service.text import fold as shared_fold
-    from search_service.text import normalize_text, segment
+    from search_service.text.fold import fold as shared_fold
+    from search_service.text.normalize import normalize_text
+    from search_service.text.segment import segment
     from search_service.text.stopwords import STOP_WORDS
 
     rng = random.Random(seed)
@@ -149,7 +150,7 @@ def known_item_queries(docs: list[dict], count: int = 200, seed: int = 13,
 
 def fold(text: str) -> str:
     """Every diacritic removed and đ → d, the way residents often type."""
-    from search_service.text import fold as shared_fold
+    from search_service.text.fold import fold as shared_fold
 
     return shared_fold(text)
 

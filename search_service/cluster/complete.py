@@ -3,7 +3,7 @@ keywords`` with ``min_prefix_len``), types and categories from the facet labels.
 
 from __future__ import annotations
 
-from search_service.text import fold
+from search_service.text.fold import fold
 from search_service.cluster import schema
 from search_service.search.complete import (MAX_FACET_ITEMS, MIN_PREFIX, _starts_with_words,
                                      number_prefix, title_items)

@@ -93,7 +93,7 @@ class ClusterEngine:
     # -- lifecycle (as SearchEngine) ------------------------------------------------------------
     def warm(self) -> None:
         """Read the statistics now; a cluster that is down is reported, not fatal."""
-        from search_service.text import segment
+        from search_service.text.segment import segment
 
         segment("Khởi động")
         try:
@@ -575,7 +575,8 @@ class ClusterEngine:
         return [SearchEngine._hit(stored[n], v, snippet=False) for n, v in ranked if n in stored]
 
     def _body_frequency(self, text: str, public_only: bool):
-        from search_service.text import fold_token, syllables
+        from search_service.text.fold import fold_token
+        from search_service.text.syllables import syllables
         from search_service.search.query import RELATED_TEXT_CHARS
 
         terms = list(dict.fromkeys(fold_token(s.lower()) for s, _, _, _ in

@@ -15,7 +15,7 @@ import re
 import zlib
 
 
-from search_service.text import index_layers
+from search_service.text.layers import index_layers
 from search_service.index.schema import quantized_length
 from search_service.search.ranking import facet_key
 

@@ -11,7 +11,8 @@ import string
 from search_service.cluster import schema
 from search_service.cluster.sphinxql import quote_match
 from search_service.search.suggest import SPELLING_SAMPLE, Lexicon, correction
-from search_service.text import SYLLABLE_RE, fold
+from search_service.text.fold import fold
+from search_service.text.syllables import SYLLABLE_RE
 
 LEXICON_ROWS = 10_000      # forms read per question (a folded syllable has a few dozen at most)
 _EDIT_LETTERS = string.ascii_lowercase + string.digits

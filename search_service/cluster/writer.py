@@ -74,7 +74,7 @@ def row_of(fields: dict) -> tuple:
 
 def analysed(fields: dict) -> tuple[tuple, set[tuple[int, str]]]:
     """The row of one document and its lexicon entries ``{(kind, form)}``."""
-    from search_service.text import index_layers
+    from search_service.text.layers import index_layers
 
     layers = {source: index_layers(fields.get(source, "") or "") for source in ("title", "body")}
     entries = lexicon_entries(layers)
@@ -98,7 +98,7 @@ def lexicon_entries(layers: dict) -> set[tuple[int, str]]:
 
 
 def lexicon_row(kind: int, form: str) -> tuple:
-    from search_service.text import fold
+    from search_service.text.fold import fold
 
     folded = form if kind in (schema.FOLDED, schema.NUMBER) else fold(form)
     return (schema.lexicon_id(kind, form), schema.lexicon_key(kind, folded), kind, form, 0)

@@ -19,7 +19,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.ingest import IngestError, legacy, metadata
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.ingest import IngestError, legacy, metadata
 
 logger = logging.getLogger(__name__)

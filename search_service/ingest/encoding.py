@@ -18,7 +18,7 @@ import codecs
 import re
 import unicodedata
 
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.ingest import IngestError, legacy
 
 _BOMS = (

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.ingest import IngestError, legacy, metadata
 from search_service.ingest.encoding import decode
 

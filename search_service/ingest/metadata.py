@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.text.numbers import doc_type_for, find_doc_numbers
 
 HEADER_LINES = 40

@@ -16,7 +16,7 @@ import logging
 import re
 from pathlib import Path
 
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.ingest import IngestError, legacy, metadata
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.documents import FIELDS, OCR, VISIBILITIES, DocumentError, parse_published
 from search_service.index.schema import TEXT_FIELDS
 

@@ -25,7 +25,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from search_service.text import fold, normalize_text
+from search_service.text.fold import fold
+from search_service.text.normalize import normalize_text
 from search_service.text.numbers import DocNumber, canonical, doc_type_for, find_doc_numbers
 
 TYPES = ("based_on", "replaces", "amends", "repeals", "repeals_part", "implements")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.ingest import IngestError
 
 VISIBILITY_FILE = ".visibility"

@@ -79,7 +79,7 @@ def clean_metadata(values: dict) -> dict:
 
 def clean_text(value: str, name: str) -> str:
     """Extracted text as stored: NFC with one tone-mark style, surrounding space removed."""
-    from search_service.text import normalize_text
+    from search_service.text.normalize import normalize_text
 
     if not isinstance(value, str):
         raise InvalidValue(f"{name}: expected text, found {type(value).__name__}")
@@ -102,7 +102,7 @@ def find_text(metadata: dict) -> str:
 
 def fold_for_find(text: str) -> str:
     """Text as :func:`find_text` stores it: no diacritics, lowercase, single spaces."""
-    from search_service.text import fold
+    from search_service.text.fold import fold
 
     return _SPACES_RE.sub(" ", fold(text).lower()).strip()
 

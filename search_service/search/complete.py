@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from search_service.text import fold
+from search_service.text.fold import fold
 from search_service.text.numbers import canonical
 from search_service.search.query import parse_query
 from search_service.search.ranking import Clause, Plan

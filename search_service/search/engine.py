@@ -151,7 +151,7 @@ class SearchEngine:
     def warm(self) -> None:
         """Do the one-off work of a first search now (a server calls this before listening):
         the snapshot (columns, word list for suggestions) and the segmentation model."""
-        from search_service.text import segment
+        from search_service.text.segment import segment
 
         segment("Khởi động")
         self.refresh()

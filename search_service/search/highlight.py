@@ -14,7 +14,7 @@ from itertools import islice
 
 from markupsafe import escape
 
-from search_service.text import fold, fold_token
+from search_service.text.fold import fold, fold_token
 
 MAX_CHARS = 240      # a snippet never grows past this, whatever the text holds
 # A snippet is looked for in the beginning of a long text only, so its cost is bounded

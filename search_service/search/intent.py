@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from search_service.text import fold
+from search_service.text.fold import fold
 
 # Types as staff name them (folded syllables) → the type as documents write it. Recognised
 # at the start of a query only: "nghị quyết phòng cháy", not "theo quy định của nghị quyết".

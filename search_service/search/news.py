@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from search_service import config
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 
 
 def news_types(setting: str | None = None) -> frozenset[str]:

@@ -12,7 +12,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from search_service.text import fold_token, normalize_text, segment, syllables
+from search_service.text.fold import fold_token
+from search_service.text.normalize import normalize_text
+from search_service.text.segment import segment
+from search_service.text.syllables import syllables
 from search_service.text.stopwords import QUESTION_PHRASES, STOP_EXACT, STOP_WORDS
 from search_service.search.intent import Intent, recognize
 from search_service.search.ranking import Clause, Plan

@@ -24,7 +24,8 @@ from typing import Protocol
 
 import numpy as np
 
-from search_service.text import SYLLABLE_RE, fold, fold_token
+from search_service.text.fold import fold, fold_token
+from search_service.text.syllables import SYLLABLE_RE
 from search_service.search.highlight import any_accents
 from search_service.search.query import parse_query
 

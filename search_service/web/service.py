@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request, url_for
 
 from search_service.errors import error_body
-from search_service.text import fold
+from search_service.text.fold import fold
 from search_service.search import Hit, SearchEngine
 
 

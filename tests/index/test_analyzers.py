@@ -17,7 +17,7 @@ from search_service.index.analyzers import (FoldFilter, SyllableBigramFilter, Sy
                                             exact_analyzer, folded_analyzer, layer_of,
                                             word_analyzer)
 from search_service.index.bulkwriter import BufferedSegmentWriter, fast_indexers
-from search_service.text import index_layers
+from search_service.text.layers import index_layers
 
 TEXTS = ["Quyết định số 15/QĐ-UBND về phòng cháy, chữa cháy năm 2024",
          "Kế hoạch 45/KH-UBND: Thuỷ lợi, khoẻ mạnh; hoà giải ở cơ sở",

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.ingest import IngestError, formats, legacy, ocr
 from search_service.ingest.pipeline import ingest_paths
 from search_service.search import SearchEngine, SearchRequest

@@ -46,7 +46,7 @@ def test_decomposed_utf8_becomes_nfc_with_one_tone_style():
 @pytest.mark.skipif(not SEED_DIR.is_dir(), reason="shared seed folder absent")
 @pytest.mark.parametrize("codec", fx.ENCODINGS)
 def test_the_seed_article_survives_every_encoding(codec):
-    from search_service.text import normalize_text
+    from search_service.text.normalize import normalize_text
     for path in SEED_DIR.glob("*.txt"):
         text = path.read_text(encoding="utf-8")
         assert encoding.decode(fx.encode(text, codec)) == normalize_text(text)

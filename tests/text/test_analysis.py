@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from search_service.text import fold, normalize_text
+from search_service.text.fold import fold
+from search_service.text.normalize import normalize_text
 from search_service.index.analyzers import bigram_analyzer, exact_analyzer, folded_analyzer, word_analyzer
 from search_service.index.schema import build_schema
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import SHARED
-from search_service.text import normalize_text
+from search_service.text.normalize import normalize_text
 from search_service.text.numbers import (DocNumber, canonical, doc_type_for, find_doc_numbers,
                                       query_doc_numbers)
 
