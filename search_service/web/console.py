@@ -155,12 +155,21 @@ def upload():
         raise BadParameter("visibility", "visibility must be public or internal",
                            message_vi="Phạm vi không hợp lệ.")
     files = [f for f in request.files.getlist("files") if f.filename]
-    if "application/json" in request.headers.get("Accept", ""):    # console.js: one file
-        results = [_with_links(_upload_one(upload_name(f.filename), f.read(), visibility,
-                                           principal.name)) for f in files]
-        if any(r["status"] != "refused" for r in results):
-            engine().refresh()
-        return {"results": results}, 200 if files else 400
+    if _wants_json():               # console.js: one file, and it follows a job's progress
+        if not files:
+            return {"results": []}, 400
+        job = UploadJob(owner=principal.name, visibility=visibility,
+                        files=[(upload_name(f.filename), f.read()) for f in files])
+        intake()
+        if _jobs().submit(job):
+            job.answer.wait()
+        else:
+            job.run()
+        if not job.done.is_set():   # read by OCR: console.js asks the job how it goes
+            return {"job": url_for(".upload_job", job_id=job.id)}, 202
+        if job.failure is not None:
+            raise job.failure
+        return {"results": [_with_links(r) for r in job.results]}, 200
     if not files:
         return render_template("console_upload.html", results=[], error="Chưa chọn tệp nào.",
                                **_upload_context()), 400
@@ -188,6 +197,9 @@ def upload_job(job_id: str):
     if state is None or state["owner"] != principal.name:
         abort(404)                  # another person's job does not exist for this one
     results = [_with_links(r) for r in state["results"]]
+    if _wants_json():
+        return {"done": state["done"], "reading": None if state["done"] else _reading(state),
+                "failure": state["failure"], "results": results}
     if not state["done"]:
         return render_template("console_upload_job.html", job=state, reading=_reading(state),
                                refresh=REFRESH_SECONDS, results=results)
@@ -200,6 +212,10 @@ def upload_job(job_id: str):
         return redirect(results[0]["edit_url"], 303)
     return render_template("console_upload_job.html", job=state, reading=None, refresh=None,
                            results=results)
+
+
+def _wants_json() -> bool:
+    return "application/json" in request.headers.get("Accept", "")
 
 
 def _reading(state: dict) -> dict:

@@ -514,3 +514,31 @@ def test_text_files_uploaded_with_a_scan_are_listed_when_all_are_read(site, docx
     assert [i.select_one(".upload-status, .form-error").get_text() for i in items] == \
         ["Đã nhận (bản nháp)", "Đã nhận (bản nháp)", "Không nhận: Tệp rỗng."]
     assert len(uploads(site.library)) == 2
+
+
+def test_a_scan_sent_by_the_console_script_is_followed_page_by_page(site):
+    """console.js posts one file asking for JSON: a scan answers 202 with its job, whose JSON
+    says the page being read until the document is there."""
+    import time
+
+    needs_ocr()
+    client = staff(site)
+    response = upload_form(client, [(scan_pdf(SCAN_PAGES), "quet-js.pdf")],
+                           Accept="application/json")
+    assert response.status_code == 202
+    job_url = response.get_json()["job"]
+    assert re.fullmatch(r"/console/uploads/[\w-]+", job_url)
+    seen = []
+    for _ in range(600):
+        state = client.get(job_url, headers={"Accept": "application/json"}).get_json()
+        if state["done"]:
+            break
+        if state["reading"] and state["reading"].get("ocr"):
+            seen.append((state["reading"]["page"], state["reading"]["pages"]))
+        time.sleep(0.1)
+    assert state["done"] and state["failure"] is None
+    [result] = state["results"]
+    assert result["status"] == "created" and result["edit_url"].startswith("/console/documents/")
+    assert seen and all(pages == 2 and page in (1, 2) for page, pages in seen)
+    assert staff(site, VIEWER).get(job_url, headers={"Accept": "application/json"}
+                                   ).status_code == 404

@@ -85,6 +85,9 @@
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
       if (xhr.status === 200 && body && body.results && body.results.length) {
         show(job, body.results[0]);
+      } else if (xhr.status === 202 && body && body.job) {
+        follow(job, body.job);      // read by OCR: its pages are shown as they are read
+        return;
       } else {
         refused(job, STATUS_TEXT[xhr.status] || "Không tải lên được (lỗi " + xhr.status + ").", "");
       }
@@ -95,6 +98,43 @@
       done();
     };
     xhr.send(data);
+  }
+
+  function follow(job, url) {
+    var xhr = new XMLHttpRequest();
+    xhr.open("GET", url);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.onload = function () {
+      var body = null;
+      try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
+      if (xhr.status !== 200 || !body) {
+        refused(job, STATUS_TEXT[xhr.status] || "Không theo dõi được (lỗi " + xhr.status + ").", "");
+        done();
+      } else if (!body.done) {
+        var reading = body.reading || {};
+        job.status.textContent = reading.ocr
+          ? "Đang nhận dạng chữ (OCR): trang " + reading.page + "/" + reading.pages + "…"
+          : "Đang đọc tệp…";
+        if (reading.ocr && reading.pages) {
+          job.bar.value = Math.round(100 * reading.read / reading.pages);
+        }
+        window.setTimeout(function () { follow(job, url); }, 1500);
+      } else if (body.failure) {
+        refused(job, body.failure, "");
+        done();
+      } else if (body.results && body.results.length) {
+        show(job, body.results[0]);
+        done();
+      } else {
+        refused(job, "Không tải lên được.", "");
+        done();
+      }
+    };
+    xhr.onerror = function () {
+      refused(job, "Mất kết nối tới máy chủ. Xin thử lại.", "");
+      done();
+    };
+    xhr.send();
   }
 
   function done() {
