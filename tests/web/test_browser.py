@@ -386,3 +386,58 @@ def test_hostile_documents_show_as_text_and_run_nothing(page, server_url):
     page.locator("#q").press_sequentially("ng", delay=20)     # completions render text too
     page.wait_for_timeout(300)            # give any injected handler time to fire
     assert page.dialogs == []
+
+
+# -- the staff console's script follows an upload read by OCR (#10) ----------------------------
+def test_the_console_script_shows_a_scan_read_page_by_page(browser, tmp_path, web_index,
+                                                           make_app):
+    import shutil
+
+    from PIL import Image, ImageDraw, ImageFont
+    from werkzeug.serving import make_server
+
+    from search_service.ingest import ocr
+    from search_service.library import Library
+
+    if not ocr.available():
+        pytest.skip("needs tesseract-ocr and tesseract-ocr-vie (make test installs them)")
+    shutil.copytree(web_index, tmp_path / "index")
+    library = Library(tmp_path / "library", password_method="pbkdf2:sha256:1000")
+    library.users.add("bien_tap", "editor", "mật khẩu 2024", actor="test")
+    app = make_app(INDEX_DIR=str(tmp_path / "index"), LIBRARY_DIR=str(tmp_path / "library"))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 27)
+    images = []
+    for lines in (["QUYẾT ĐỊNH", "Về việc nạo vét mương thoát nước"],
+                  ["Điều 1. Phê duyệt kế hoạch nạo vét mương", "trước mùa mưa bão năm 1998."]):
+        image = Image.new("L", (1240, 220), 255)
+        draw = ImageDraw.Draw(image)
+        for number, line in enumerate(lines):
+            draw.text((80, 60 + 45 * number), line, font=font, fill=0)
+        images.append(image)
+    scan = tmp_path / "quet-1998.pdf"
+    images[0].save(scan, format="PDF", resolution=150, save_all=True, append_images=images[1:])
+    page = new_page(browser)
+    try:
+        page.goto(url + "/login")
+        page.fill("#username", "bien_tap")
+        page.fill("#password", "mật khẩu 2024")
+        page.click("button[type=submit]")
+        page.goto(url + "/console/upload")
+        page.set_input_files("#upload-files", str(scan))
+        page.click("#upload-form button[type=submit]")
+        status = page.locator("#upload-results .upload-status")
+        status.filter(has_text=re.compile(r"Đang nhận dạng chữ \(OCR\): trang [12]/2…")
+                      ).wait_for(timeout=60_000)
+        page.locator("#upload-results .upload-created").wait_for(timeout=120_000)
+        assert page.locator("#upload-results .upload-status").inner_text() == \
+            "Đã nhận (bản nháp)"
+        assert page.dialogs == []
+    finally:
+        page.context.close()
+        server.shutdown()
+        thread.join(timeout=5)
+        library.close()
