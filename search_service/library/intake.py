@@ -141,6 +141,17 @@ class Intake:
         self._relate(source_id, lambda rels: rels.uncorrect_relation(
             source_id, number, actor=actor))
 
+    def correct_validity(self, doc_id: str, *, actor: str, status: str,
+                         since: str | None = None) -> None:
+        """Set a document's validity by hand (a correction wins over what relations say);
+        the document is sent to the index with it."""
+        self._relate(doc_id, lambda rels: rels.correct_validity(
+            doc_id, actor=actor, status=status, since=since))
+
+    def uncorrect_validity(self, doc_id: str, *, actor: str) -> None:
+        """Hand the validity back to what the relations and dates say."""
+        self._relate(doc_id, lambda rels: rels.uncorrect_validity(doc_id, actor=actor))
+
     def resend(self, doc_ids) -> None:
         """Send these documents as the library now holds them (with their validity), and
         what else is pending; for a run that could not write them in its own commit."""

@@ -48,7 +48,8 @@ from search_service.library import VISIBILITIES, LibraryError, Principal
 from search_service.library import NotFound as LibraryNotFound
 from search_service.web.service import engine
 from search_service.web.auth import check_csrf, library, session_principal
-from search_service.web.relations_view import TYPE_CHOICES, console_relations
+from search_service.web.relations_view import (TYPE_CHOICES, VALIDITY_LABELS,
+                                                 console_relations)
 from search_service.web.write_api import (EDITABLE, apply_changes, has_original, intake,
                                           upload_name)
 
@@ -593,6 +594,40 @@ def correct_relation(doc_id: str):
     return redirect(url_for(".relations", doc_id=doc_id), 303)
 
 
+@bp.route("/documents/<path:doc_id>/validity", methods=["POST"])
+def correct_validity(doc_id: str):
+    """Set a document's validity by hand, or hand it back to what its relations and dates
+    say. Audited by the library; the document is sent to the index with it."""
+    check_csrf()
+    principal = staff(editor=True)
+    _library_document(doc_id)
+    action = request.form.get("action", "")
+    status = request.form.get("status") or ""
+    since = (request.form.get("since") or "").strip() or None
+    try:
+        if action == "restore":
+            intake().uncorrect_validity(doc_id, actor=principal.name)
+        elif action == "set":
+            if status not in VALIDITY_LABELS:
+                raise BadParameter("status", "choose the status",
+                                   message_vi="Hãy chọn tình trạng hiệu lực.")
+            intake().correct_validity(doc_id, actor=principal.name, status=status, since=since)
+        else:
+            raise BadParameter("action", "action must be set or restore",
+                               message_vi="Thao tác không hợp lệ.")
+    except (APIError, LibraryError) as exc:
+        if getattr(exc, "status", 500) != 400:
+            raise
+        error = (_form_error(exc) if isinstance(exc, APIError)
+                 else "Ngày không đúng dạng (năm-tháng-ngày, ví dụ 2024-07-01)."
+                 if str(exc).startswith("since") else f"Giá trị không hợp lệ: {exc}")
+        return _relations_page(doc_id, error=error), 400
+    engine().refresh()
+    flash("Đã trả tình trạng hiệu lực về như máy xác định." if action == "restore"
+          else f"Đã lưu tình trạng hiệu lực: {VALIDITY_LABELS[status]}.")
+    return redirect(url_for(".relations", doc_id=doc_id), 303)
+
+
 def _relation_error(exc) -> str:
     if isinstance(exc, APIError):
         return _form_error(exc)
@@ -608,7 +643,8 @@ def _relations_page(doc_id: str, error: str | None = None, typed=None):
     doc = _library_document(doc_id)
     return render_template(
         "console_relations.html", doc=doc, error=error, typed=typed or {},
-        types=TYPE_CHOICES, **console_relations(library(), doc_id))
+        types=TYPE_CHOICES, validity_choices=list(VALIDITY_LABELS.items()),
+        **console_relations(library(), doc_id))
 
 
 def _library_document(doc_id: str):

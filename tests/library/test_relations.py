@@ -506,3 +506,40 @@ def test_the_relation_form_says_what_is_wrong(console, library):
     assert client.post("/console/documents/khong-co/relations", data={
         "csrf_token": token, "action": "remove", "number": "45/QĐ-UBND"}).status_code == 404
     assert Relations(library).validity("qd-45").status == "repealed"
+
+
+def test_staff_set_a_validity_by_hand_and_hand_it_back(console, library):
+    client = logged_in(console)
+    assert searched_status(client, "qd-45") == "repealed"
+    page = relation_page(client, "qd-45")
+    form = page.select_one("form[action$='/validity']")
+    token = form.select_one("input[name=csrf_token]")["value"]
+    assert {o["value"] for o in form.select("#f-status option")} == {
+        "in_force", "not_yet_in_force", "replaced", "repealed", "unknown"}
+    response = client.post("/console/documents/qd-45/validity", data={
+        "csrf_token": token, "action": "set", "status": "in_force", "since": "2024-01-01"})
+    assert response.status_code == 303
+    assert searched_status(client, "qd-45") == "in_force"       # the index follows at once
+    assert Relations(library).validity("qd-45").status == "in_force"
+    page = relation_page(client, "qd-45")
+    assert "(cán bộ xác định)" in page.get_text()
+    assert "correct_validity" in [e["action"] for e in library.events(20)]
+    response = client.post("/console/documents/qd-45/validity", data={
+        "csrf_token": token, "action": "restore"})
+    assert response.status_code == 303
+    assert searched_status(client, "qd-45") == "repealed"
+    # Refused: a bad date, no status, no token, a viewer.
+    bad = client.post("/console/documents/qd-45/validity", data={
+        "csrf_token": token, "action": "set", "status": "in_force", "since": "hôm qua"})
+    assert bad.status_code == 400
+    assert "Ngày không đúng dạng" in BeautifulSoup(bad.text, "html.parser").select_one(
+        ".form-error").get_text()
+    assert client.post("/console/documents/qd-45/validity", data={
+        "csrf_token": token, "action": "set", "status": ""}).status_code == 400
+    assert client.post("/console/documents/qd-45/validity", data={
+        "action": "set", "status": "in_force"}).status_code == 403
+    viewer = logged_in(console, VIEWER)
+    viewer_token = relation_page(viewer, "qd-45").select_one("input[name=csrf_token]")["value"]
+    assert viewer.post("/console/documents/qd-45/validity", data={
+        "csrf_token": viewer_token, "action": "set", "status": "in_force"}).status_code == 403
+    assert searched_status(client, "qd-45") == "repealed"
