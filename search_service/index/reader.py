@@ -50,6 +50,19 @@ def open_generation(index) -> Generation:
     return Generation(index)
 
 
+def column_by_id(index, fieldname: str) -> dict[str, object]:
+    """``{document id: value}`` of one column over the index's live documents (documents
+    without a value are left out)."""
+    reader = open_generation(index).open()
+    try:
+        live = reader.live()
+        ids = dict(reader.column_values("id"))
+        return {ids[n]: value for n, value in reader.column_values(fieldname)
+                if live[n] and n in ids and value not in (None, "")}
+    finally:
+        reader.close()
+
+
 def latest_generation(index) -> int:
     return index.latest_generation()
 

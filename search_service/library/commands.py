@@ -283,6 +283,30 @@ def import_index_command(library_dir, index_dir):
                "holds or has deleted)")
 
 
+@library_group.command("refresh-validity")
+@_library_option
+@click.option("--index", "index_dir", type=click.Path(file_okay=False),
+              help="Index folder (default: $SEARCH_INDEX_DIR or index/ at the repo root).")
+def refresh_validity_command(library_dir, index_dir):
+    """Give the index today's validity of every document whose status changed with the date.
+
+    A decision comes into force on its effective date, one replaced from a later date stays in
+    force until then: run this once a day (e.g. from cron, shortly after midnight).
+
+    Example: python -m search_service library refresh-validity --index /srv/tra-cuu/index
+    """
+    from search_service import config
+    from search_service.library.intake import Intake
+
+    target = config.index_dir(index_dir)
+    with _library(library_dir) as library:
+        changed = Intake(library, target,
+                         max_file_mb=float(config.load()["MAX_FILE_MB"])).refresh_validity()
+    click.echo(f"{len(changed)} documents changed status today"
+               + (f": {', '.join(changed[:20])}" + (" …" if len(changed) > 20 else "")
+                  if changed else ""))
+
+
 def register(main_group: click.Group) -> None:
     """Add the library's commands to the ``python -m search_service`` group."""
     for command in (users, tokens, backup_command, restore_command, reindex_command,

@@ -152,10 +152,28 @@ class Intake:
         """Hand the validity back to what the relations and dates say."""
         self._relate(doc_id, lambda rels: rels.uncorrect_validity(doc_id, actor=actor))
 
-    def resend(self, doc_ids) -> None:
-        """Send these documents as the library now holds them (with their validity), and
-        what else is pending; for a run that could not write them in its own commit."""
+    def refresh_validity(self, today=None) -> list[str]:
+        """Send to the index every document whose status on ``today`` is not the one the
+        index holds: statuses change with the calendar too (a decision comes into force on
+        its effective date, one replaced from a later date stays in force until then), not
+        only when a related document is written. Run once a day (see the README)."""
+        from search_service.index.reader import column_by_id
+        from search_service.index.schema import open_index
+        from search_service.library.relations import Relations
+
+        held = column_by_id(open_index(self.index_dir), "validity")
+        statuses = Relations(self.library).statuses(today)
+        changed = sorted(i for i, status in statuses.items() if i in held and held[i] != status)
+        if changed:
+            self.resend(changed, today)
+        return changed
+
+    def resend(self, doc_ids, today=None) -> None:
+        """Send these documents as the library now holds them (with their validity on
+        ``today``, default the real one), and what else is pending; for a run that could not
+        write them in its own commit."""
         with self._writing() as index:
+            index.today = today
             index.send_all(list(doc_ids))
 
     # -- reading -------------------------------------------------------------------------------
@@ -299,6 +317,7 @@ class _Sender:
         self.relations = Relations(library)
         self.sent: list[int] = []
         self.written: set[str] = set()
+        self.today = None               # the validity sent is the one of this day (None: today)
 
     def send(self, doc_id: str, also=()) -> None:
         """The document's pending change, those whose validity changed (and ``also``), and
@@ -323,7 +342,7 @@ class _Sender:
         from search_service.library.reindex import prepared
 
         todo = [doc_id for _, doc_id in marks if doc_id not in self.written]
-        statuses = self.relations.statuses_of(todo, caught_up=True)
+        statuses = self.relations.statuses_of(todo, self.today, caught_up=True)
         for pending_id in todo:
             with self.library.db.read() as conn:
                 mark = feeding.mark_of(conn, self.key, pending_id)

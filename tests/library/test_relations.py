@@ -543,3 +543,33 @@ def test_staff_set_a_validity_by_hand_and_hand_it_back(console, library):
     assert viewer.post("/console/documents/qd-45/validity", data={
         "csrf_token": viewer_token, "action": "set", "status": "in_force"}).status_code == 403
     assert searched_status(client, "qd-45") == "repealed"
+
+
+def test_statuses_that_change_with_the_date_reach_the_index_when_refreshed(chain, library,
+                                                                           tmp_path):
+    """reindex gives today's statuses; on another day some differ (a decision comes into
+    force on its effective date): refresh_validity sends exactly those, as of that day."""
+    from click.testing import CliRunner
+
+    from search_service.cli import main
+    from search_service.index.reader import column_by_id
+    from search_service.index.schema import open_index
+    from search_service.library.intake import Intake
+
+    index = tmp_path / "index"
+    reindex(library, index)
+    held = column_by_id(open_index(index), "validity")
+    assert held == {d: s for d, s in statuses(chain, date.today()).items() if d in held}
+    intake = Intake(library, index, max_file_mb=5)
+    before = date(2024, 6, 20)       # qd-20 and qd-30 not yet in force, qd-7 not yet replaced
+    expected = sorted(d for d, s in statuses(chain, before).items() if held.get(d) != s)
+    assert expected and intake.refresh_validity(before) == expected
+    assert column_by_id(open_index(index), "validity") == {
+        d: s for d, s in statuses(chain, before).items() if d in held}
+    assert intake.refresh_validity(before) == []                   # nothing more to send
+    # The command gives the index today's statuses back.
+    done = CliRunner().invoke(main, ["library", "refresh-validity", "--library",
+                                     str(library.folder), "--index", str(index)])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith(f"{len(expected)} documents changed status today: ")
+    assert column_by_id(open_index(index), "validity") == held
