@@ -29,7 +29,8 @@ def result_json(res: SearchResult, args: dict[str, str]) -> dict:
     out = res.to_dict()
     for hit in out["hits"]:
         hit["links"] = hit_links(hit["id"])
-    last_page = page_count(res.total, res.per_page)
+    last_page = page_count(res.total, res.per_page,
+                           current_app.config.get("MAX_RESULT_DEPTH") or 0)
     out["links"] = {
         "html": url_for("ui.search", **args),
         "next": url_for("api.search", **changed(args, page=res.page + 1))

@@ -248,9 +248,17 @@ def parse_search(args, max_query_chars: int = 1000, include_internal: bool = Fal
     return req
 
 
-def page_count(total: int, per_page: int) -> int:
-    """The number of the last page of results (1 when there are none)."""
-    return max(1, -(-total // per_page))
+def page_count(total: int, per_page: int, max_depth: int = 0) -> int:
+    """The number of the last page of results that may be asked for (1 when there are none):
+    with ``max_depth`` (``SEARCH_MAX_RESULT_DEPTH``), no page past that many results.
+
+    >>> page_count(0, 10), page_count(25, 10), page_count(5000, 10, 1000)
+    (1, 3, 100)
+    >>> page_count(5000, 30, 1000), page_count(50, 10, 1000)
+    (33, 5)
+    """
+    last = max(1, -(-total // per_page))
+    return min(last, max(1, max_depth // per_page)) if max_depth > 0 else last
 
 
 def request_args(req: SearchRequest) -> dict[str, str | list[str]]:

@@ -52,7 +52,8 @@ def search():
                        day_first=True, date_problems=date_problems)
     res = engine().search(req)
     args = request_args(req)
-    last_page = page_count(res.total, res.per_page)
+    last_page = page_count(res.total, res.per_page,
+                           current_app.config.get("MAX_RESULT_DEPTH") or 0)
     page = render_template(
         "search.html", req=req, res=res, args=args, facets=_facet_links(res.facets, args),
         pages=_pages(res.page, last_page), last_page=last_page, filtered=has_filters(req),

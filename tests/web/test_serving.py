@@ -512,3 +512,26 @@ def test_schemathesis_over_the_read_endpoints_with_the_rate_limit_on(make_app):
             case.validate_response(response, checks=_schema_checks())
         run()
     assert 429 in statuses and statuses <= {200, 304, 400, 401, 404, 429}
+
+
+def test_the_pager_never_links_past_the_result_depth(make_app):
+    """With more results than SEARCH_MAX_RESULT_DEPTH, the last page offered is the deepest
+    one allowed (its link answers 200), and the page says why there are no more."""
+    from bs4 import BeautifulSoup
+
+    client = make_app(MAX_RESULT_DEPTH=6).test_client()
+    total = client.get("/api/search?per_page=2").get_json()["total"]
+    assert total > 6
+    answer = client.get("/api/search?per_page=2&page=3").get_json()
+    assert answer["links"]["next"] is None and answer["links"]["previous"]
+    html = BeautifulSoup(client.get("/search?per_page=2&page=2").get_data(as_text=True),
+                         "html.parser")
+    pager = html.select_one("nav.pagination")
+    numbers = [a.get_text() for a in pager.select("a[aria-label], [aria-current=page]")]
+    assert numbers == ["1", "2", "3"]
+    for link in pager.select("a"):
+        assert client.get(link["href"]).status_code == 200
+    assert "Chỉ xem được 6 kết quả đầu tiên" in html.select_one(".pagination-limit").get_text()
+    last = BeautifulSoup(client.get("/search?per_page=2&page=3").get_data(as_text=True),
+                         "html.parser")
+    assert last.select_one("nav.pagination a[rel=next]") is None
