@@ -226,8 +226,15 @@ class SearchEngine:
             return self._order(col, replace(req, page=1), fixed, scores, matched
                                )[:req.per_page].tolist()
 
-        return offered(_correction(snap, col, parsed, req.include_internal),
-                       first_page.tolist(), page_of)
+        # Whether it is offered depends on the whole request but its page: answered once per
+        # generation (the generation's answers are dropped with it).
+        key = ("offered", repr(replace(req, page=1, facets=False, snippets=False)))
+        found, answer = snap.lexicon.corrections.get(key)
+        if not found:
+            answer = offered(_correction(snap, col, parsed, req.include_internal),
+                             first_page.tolist(), page_of)
+            snap.lexicon.corrections.put(key, answer)
+        return answer
 
     def _filter(self, col: Collection, req: SearchRequest, skip: str | None = None
                 ) -> np.ndarray:
