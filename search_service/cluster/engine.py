@@ -503,20 +503,21 @@ class ClusterEngine:
         return {n: (float(values[i]), scores[n][1]) for i, n in enumerate(numbers)}
 
     def _ids(self, numbers: list[int]) -> dict[int, str]:
-        if not numbers:
-            return {}
-        rows = self._select(f"SELECT id, doc_id FROM {self.index} WHERE id IN "
-                            f"({', '.join(map(str, numbers))}) LIMIT {len(numbers)} "
-                            f"OPTION max_matches={len(numbers)}")
-        return {number: doc_id for number, doc_id in rows}
+        return self._column("doc_id", numbers)
 
     def _stored(self, numbers: list[int]) -> dict[int, dict]:
+        return {number: stored_fields(text)
+                for number, text in self._column("stored", numbers).items()}
+
+    def _column(self, column: str, numbers: list[int]) -> dict:
+        """``{number: value of column}`` for the documents numbered ``numbers`` (one round
+        trip; a number no shard answers for is left out)."""
         if not numbers:
             return {}
-        rows = self._select(f"SELECT id, stored FROM {self.index} WHERE id IN "
+        rows = self._select(f"SELECT id, {column} FROM {self.index} WHERE id IN "
                             f"({', '.join(map(str, numbers))}) LIMIT {len(numbers)} "
                             f"OPTION max_matches={len(numbers)}")
-        return {number: stored_fields(text) for number, text in rows}
+        return dict(rows)
 
     def _select(self, sql: str) -> list:
         results, _ = self._run([(sql, ()), ("SHOW META", ())])
