@@ -63,10 +63,6 @@ def column_by_id(index, fieldname: str) -> dict[str, object]:
         reader.close()
 
 
-def latest_generation(index) -> int:
-    return index.latest_generation()
-
-
 class Segment:
     """The terms of one segment (segments never change once written)."""
 
