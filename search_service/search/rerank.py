@@ -13,26 +13,24 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from collections import Counter
 
 import numpy as np
 
 from search_service.search.ranking import Clause
+from search_service.text.fold import fold
 
 TEXT_CHARS = 6000            # of a document's text, read for feedback and proximity
 _WORDS = re.compile(r"[^\W_]+")
 
 
 def _fold_table() -> dict[int, str]:
+    """:func:`~search_service.text.fold.fold` of each accented Latin letter, as a table."""
     table = {}
     for code in list(range(0xC0, 0x250)) + list(range(0x1E00, 0x1F00)):
-        char = chr(code)
-        plain = "".join(c for c in unicodedata.normalize("NFD", char)
-                        if unicodedata.category(c) != "Mn")
-        if plain != char:
+        plain = fold(chr(code))
+        if plain != chr(code):
             table[code] = plain
-    table[ord("đ")], table[ord("Đ")] = "d", "D"
     return table
 
 
