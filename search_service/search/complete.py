@@ -116,11 +116,10 @@ def title_items(documents, limit: int) -> list[dict]:
     return items
 
 
-def _visible(col, scope, fieldname: str, raw_terms) -> list[str]:
+def _visible(col, scope, fieldname: str, candidates) -> list[str]:
     """Terms that a document of ``scope`` holds, the first ``MAX_EXPANSIONS`` of them."""
     terms = []
-    for raw in raw_terms:
-        term = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    for term in candidates:
         if col.doc_frequency(fieldname, term, scope):
             terms.append(term)
             if len(terms) == MAX_EXPANSIONS:
