@@ -28,6 +28,7 @@ from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from search_service.errors import BadParameter
+from search_service.web.service import error_response, vi_number
 
 # Flask-Limiter's documented pattern: one instance at import time, bound to each app by init_app.
 # Everything that would otherwise be frozen at the first init_app is passed here explicitly.
@@ -114,13 +115,9 @@ def _check_depth(depth: int) -> None:
             "page", f"only the first {depth} results can be paged to: page × per_page must be "
                     f"at most {depth} (with per_page={per_page}, page {deepest} at most); "
                     "narrow the search instead",
-            message_vi=f"Chỉ xem được {_vi_number(depth)} kết quả đầu tiên (với {per_page} kết "
-                       f"quả mỗi trang: đến trang {_vi_number(deepest)}). Xin thu hẹp tìm kiếm, "
+            message_vi=f"Chỉ xem được {vi_number(depth)} kết quả đầu tiên (với {per_page} kết "
+                       f"quả mỗi trang: đến trang {vi_number(deepest)}). Xin thu hẹp tìm kiếm, "
                        "ví dụ chọn loại văn bản hoặc năm.")
-
-
-def _vi_number(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
 
 
 def wait_seconds(reset_at: float) -> int:
@@ -143,9 +140,7 @@ def _too_many_requests(exc: RateLimitExceeded):
 
 def too_many_requests(seconds: int):
     """429 with ``Retry-After``: JSON under ``/api/``, the Vietnamese error page elsewhere."""
-    from search_service.web.service import error_response as _error_response
-
-    body, status = _error_response(
+    body, status = error_response(
         429, "too_many_requests", "Too many requests; retry after %d seconds" % seconds,
         "Quá nhiều yêu cầu",
         "Bạn gửi quá nhiều yêu cầu. Xin thử lại sau %d phút." % wait_minutes(seconds))

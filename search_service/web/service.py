@@ -59,6 +59,14 @@ def _completion_url(item: dict) -> str:
     return url_for("ui.search", q=item["text"])
 
 
+def vi_number(value) -> str:
+    """``12345`` → ``12.345``."""
+    try:
+        return f"{int(value):,}".replace(",", ".")
+    except (TypeError, ValueError):
+        return str(value or "")
+
+
 def vi_label(value) -> str:
     """A category or type in one case: the website's export writes some in capitals, staff
     in sentence case. Display only: links keep the stored value.

@@ -13,7 +13,7 @@ from search_service.search.query import parse_query
 from search_service.search import FACETS
 from search_service.web import relations_view
 from search_service.web.auth import include_internal
-from search_service.web.service import engine, latest_news, vi_label
+from search_service.web.service import engine, latest_news, vi_label, vi_number
 from search_service.web.feeds import atom_feed
 from search_service.web.params import (FACET_PARAMS, changed, filter_count, has_filters,
                                        page_count, parse_search, request_args)
@@ -174,14 +174,6 @@ def vi_date(value, with_time: bool = False) -> str:
     if with_time and (moment.hour or moment.minute):
         return moment.strftime("%d/%m/%Y %H:%M")
     return moment.strftime("%d/%m/%Y")
-
-
-def vi_number(value) -> str:
-    """``12345`` → ``12.345``."""
-    try:
-        return f"{int(value):,}".replace(",", ".")
-    except (TypeError, ValueError):
-        return str(value or "")
 
 
 def vi_seconds(ms) -> str:
