@@ -82,7 +82,7 @@ def _starts_with_words(words: list[str], wanted: list[str]) -> bool:
 
 def _titles(col, scope, prefix: str, limit: int) -> list[dict]:
     """Titles holding every syllable typed, the last one possibly unfinished; best first."""
-    folded = [f for _, f in parse_query(prefix).terms]
+    folded = [f for _, f in parse_query(prefix, words=False).terms]   # no pyvi per keystroke
     if not folded or limit <= 0:
         return []
     *whole, last = folded
