@@ -44,11 +44,11 @@ def _folder(index):
     return getattr(getattr(index, "storage", None), "folder", "the index folder")
 
 
-def as_problem(index, exc: BaseException, where: str | None = None) -> IndexProblem:
+def as_problem(index, exc: BaseException) -> IndexProblem:
     """What a read error of ``index`` means (the operator's message, naming the folder)."""
     if isinstance(exc, SearchUnavailable):
         return exc.problem
-    return index_problem(_folder(index), exc, where)
+    return index_problem(_folder(index), exc)
 
 
 class Snapshot:
