@@ -152,7 +152,8 @@ def _with_new_fields(storage, ix):
     just reopens it). When the lock is held by a writer, or the folder is read-only, the
     index opens as it is: it can be searched, and the next opening upgrades it.
     """
-    if not _added_fields(ix.schema):
+    added = _added_fields(ix.schema)
+    if not added:
         return ix
     lock = storage.lock(f"{INDEX_NAME}_WRITELOCK")
     try:
@@ -160,7 +161,7 @@ def _with_new_fields(storage, ix):
             return ix
     except OSError as exc:
         logger.info("index in %s left without its new fields %s: %s", storage.folder,
-                    ", ".join(_added_fields(ix.schema)), exc)
+                    ", ".join(added), exc)
         return ix
     try:
         toc = TOC.read(storage, INDEX_NAME)     # the latest, now that no writer can commit
