@@ -271,6 +271,11 @@ def _generations(path: Path) -> list[int]:
         names = os.listdir(path)
     except (FileNotFoundError, NotADirectoryError):
         return []
+    return _toc_generations(names)
+
+
+def _toc_generations(names) -> list[int]:
+    """The generations of the tables of contents among the file ``names``."""
     return [int(m.group(1)) for m in map(TOC_FILE.match, names) if m]
 
 
@@ -284,7 +289,7 @@ def _latest_generation(path: Path) -> int:
         names = os.listdir(path)
     except OSError as exc:
         raise index_problem(path, exc) from None
-    generations = [int(m.group(1)) for m in map(TOC_FILE.match, names) if m]
+    generations = _toc_generations(names)
     if generations:
         return max(generations)
     names = [n for n in names if not n.startswith(".") and n not in _IGNORED]
