@@ -1,6 +1,6 @@
 """The Whoosh schema and opening/creating the on-disk index.
 
-With ``search.py`` this is the only module that knows Whoosh, so the engine can be swapped.
+Whoosh is known inside :mod:`search_service.index` only (see its package docstring).
 """
 
 from __future__ import annotations
