@@ -156,38 +156,38 @@ def upload():
         raise BadParameter("visibility", "visibility must be public or internal",
                            message_vi="Phạm vi không hợp lệ.")
     files = [f for f in request.files.getlist("files") if f.filename]
-    if _wants_json():               # console.js: one file, and it follows a job's progress
-        if not files:
-            return {"results": []}, 400
-        job = UploadJob(owner=principal.name, visibility=visibility,
-                        files=[(upload_name(f.filename), f.read()) for f in files])
-        intake()
-        if _jobs().submit(job):
-            job.answer.wait()
-        else:
-            job.run()
-        if not job.done.is_set():   # read by OCR: console.js asks the job how it goes
-            return {"job": url_for(".upload_job", job_id=job.id)}, 202
-        if job.failure is not None:
-            raise job.failure
-        return {"results": [_with_links(r) for r in job.results]}, 200
     if not files:
+        if _wants_json():
+            return {"results": []}, 400
         return render_template("console_upload.html", results=[], error="Chưa chọn tệp nào.",
                                **_upload_context()), 400
+    job, done = _read_upload(principal, visibility, files)
+    if _wants_json():               # console.js: one file, and it follows a job's progress
+        if not done:                # read by OCR: console.js asks the job how it goes
+            return {"job": url_for(".upload_job", job_id=job.id)}, 202
+        return {"results": [_with_links(r) for r in job.results]}, 200
+    if not done:
+        return redirect(url_for(".upload_job", job_id=job.id), 303)
+    page = render_template("console_upload.html", results=[_with_links(r) for r in job.results],
+                           error=None, **_upload_context())
+    return page, 200
+
+
+def _read_upload(principal: Principal, visibility: str, files) -> tuple[UploadJob, bool]:
+    """The form's files as a job, read until the form may answer: ``(job, True)`` once read,
+    ``(job, False)`` while OCR reads it or another upload is read first. A job that failed
+    raises what stopped it."""
     job = UploadJob(owner=principal.name, visibility=visibility,
                     files=[(upload_name(f.filename), f.read()) for f in files])
     intake()                        # the library exists: the job's state is kept in it
     if _jobs().submit(job):
-        job.answer.wait()           # read, or reading by OCR, or waiting for another upload
+        job.answer.wait()
     else:                           # too many jobs at once: read here, as before
         job.run()
-    if not job.done.is_set():
-        return redirect(url_for(".upload_job", job_id=job.id), 303)
-    if job.failure is not None:
+    done = job.done.is_set()
+    if done and job.failure is not None:
         raise job.failure
-    page = render_template("console_upload.html", results=[_with_links(r) for r in job.results],
-                           error=None, **_upload_context())
-    return page, 200
+    return job, done
 
 
 @bp.route("/uploads/<job_id>")
@@ -418,8 +418,6 @@ JOBS_FOLDER = ".upload-jobs"        # in the library folder: every server proces
 
 
 def _upload_context() -> dict:
-    from flask import current_app
-
     max_mb = float(current_app.config["MAX_FILE_MB"])
     return {"max_mb_text": f"{max_mb:g}".replace(".", ","),
             "max_bytes": int(max_mb * 1024 * 1024),
