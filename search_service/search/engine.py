@@ -19,8 +19,8 @@ from search_service import config
 from search_service.errors import QueryTooLong
 from search_service.search import highlight, query, rerank
 from search_service.search.complete import complete
-from search_service.text.numbers import canonical
-from search_service.search.intent import TYPE_ABBREVIATIONS, issuer_matches
+from search_service.text.numbers import canonical, type_abbreviation
+from search_service.search.intent import issuer_matches
 from search_service.search.news import news_mask, news_types
 from search_service.search.query import (ParsedQuery, build_plan, parse_query,
                                   related_plan)
@@ -450,7 +450,7 @@ def number_search(req: SearchRequest, parsed: ParsedQuery
             return None
         return key, None, 1.0
     if parsed.intent.number and not parsed.number_keys:
-        abbreviation = TYPE_ABBREVIATIONS.get(parsed.intent.doc_type or "")
+        abbreviation = type_abbreviation(parsed.intent.doc_type or "")
         if not abbreviation:
             return None
         return parsed.intent.number + "-", abbreviation, query.BARE_NUMBER_BOOST

@@ -23,13 +23,6 @@ DOC_TYPES = {
     "ket luan": "Kết luận", "cong dien": "Công điện", "thong tu": "Thông tư",
     "nghi dinh": "Nghị định", "luat": "Luật", "bo luat": "Bộ luật",
 }
-# The abbreviation of each type in a số/ký hiệu (folded, lowercase), to read a bare number.
-TYPE_ABBREVIATIONS = {
-    "Nghị quyết": "nq", "Quyết định": "qd", "Kế hoạch": "kh", "Báo cáo": "bc",
-    "Thông báo": "tb", "Chỉ thị": "ct", "Công văn": "cv", "Hướng dẫn": "hd",
-    "Tờ trình": "ttr", "Biên bản": "bb", "Quy chế": "qc", "Chương trình": "ctr",
-    "Kết luận": "kl", "Công điện": "cd", "Thông tư": "tt", "Nghị định": "nd",
-}
 # Issuers as typed (folded syllables) → the forms an issuer facet value may hold (folded).
 ISSUERS = {
     "ubnd": ("ubnd", "uy ban nhan dan"), "uy ban nhan dan": ("ubnd", "uy ban nhan dan"),

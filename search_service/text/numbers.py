@@ -215,6 +215,19 @@ def _loose_ok(words: list[str], seps: list[str], year: bool) -> bool:
     return known and (len(words) > 1 or year)
 
 
+def type_abbreviation(doc_type: str) -> str | None:
+    """The abbreviation that stands for ``doc_type`` in a number key (folded, lowercase), or
+    None: :func:`doc_type_for` the other way round.
+
+    >>> type_abbreviation("Kế hoạch"), type_abbreviation("Tờ trình"), type_abbreviation("Luật")
+    ('kh', 'ttr', None)
+    """
+    return _KEY_ABBREVIATIONS.get(doc_type)
+
+
+_KEY_ABBREVIATIONS = {name: key for key, name in _KEY_TYPES.items()}
+
+
 def doc_type_for(raw_or_key: str) -> str | None:
     """The document type named by a number's type abbreviation, or None when it names none.
 
