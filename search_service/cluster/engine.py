@@ -240,12 +240,8 @@ class ClusterEngine:
         parsed = parse_query(req.q)
         public_only = not req.include_internal
         scope = self._scope(public_only)
-        m = self._matching(parsed, scope, public_only, req) if _scored(parsed, req) else None
-        match = _match_text(m, parsed) if m else None
-        needed = req.page * req.per_page
-        relevance = req.sort == "relevance" and m is not None
-        limit = max(CANDIDATES, 2 * needed) if relevance else needed
-        statements = [self._candidates_sql(req, match, limit, relevance, m), ("SHOW META", ())]
+        m, match, statements = self._candidates(req, parsed, scope, public_only)
+        candidates = len(statements)
         if req.facets:
             for name in _KNOWN_FACETS:
                 column = "year" if name == "year" else f"{name}_code"
@@ -254,30 +250,23 @@ class ClusterEngine:
                                 f"{self.index} WHERE {self._where(req, match, skip)} "
                                 f"GROUP BY {column}"
                                 f" LIMIT 10000 OPTION max_matches=10000", ()), ("SHOW META", ())]
-        if m and m.all_of and relevance:      # short queries: every word first, so look there too
-            everything = " ".join(m.clause_match(c) for c in m.all_of)
-            statements += [self._candidates_sql(req, _match_text(m, parsed, everything), limit,
-                                                True, m), ("SHOW META", ())]
         results, partial = self._run(statements)
         total = int(dict(results[1]).get("total_found", 0))
-        rows = {r[0]: r for r in results[0]}
-        if m and m.all_of and relevance:
-            rows.update({r[0]: r for r in results[-2]})
+        rows = _rows(results[:candidates])
         from search_service.search import query
 
         long_question = m is not None and req.scope == "all" and query.is_long(parsed)
         ranked = self._rank(rows, m, scope, public_only, req, parsed.empty,
                             _preferences(parsed, req),
                             query.content_syllables(parsed) if long_question else None)
-        page = ranked[(req.page - 1) * req.per_page:needed]
+        page = ranked[(req.page - 1) * req.per_page:req.page * req.per_page]
         suggestion = self._suggestion(req, parsed, scope, public_only,
                                       [number for number, _ in ranked[:req.per_page]])
         marks = (parsed.highlight_terms(), parsed.number_keys)
         stored = self._stored([number for number, _ in page])
         hits = [SearchEngine._hit(stored[number], value, marks, req.snippets)
                 for number, value in page if number in stored]
-        facets = (self._facets(results[2:2 + 2 * len(_KNOWN_FACETS)], req, scope)
-                  if req.facets else {})
+        facets = self._facets(results[candidates:], req, scope) if req.facets else {}
         return ClusterResult(
             query=req.q, normalized_query=parsed.normalized(), total=total, page=req.page,
             per_page=req.per_page, took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -355,22 +344,26 @@ class ClusterEngine:
                 public_only: bool) -> list[tuple[int, float]]:
         """The documents ``parsed`` finds with the filters of ``req``, best first (the first
         ``req.page`` pages at least), as :meth:`search` ranks them."""
+        m, _, statements = self._candidates(req, parsed, scope, public_only)
+        results, _ = self._run(statements)
+        return self._rank(_rows(results), m, scope, public_only, req, parsed.empty,
+                          _preferences(parsed, req))
+
+    def _candidates(self, req: SearchRequest, parsed: ParsedQuery, scope: _Scope,
+                    public_only: bool) -> tuple[Matching | None, str | None, list]:
+        """``(matching, MATCH, statements)``: the plan of a request and the statements that
+        fetch its candidates (rows read by :func:`_rows`)."""
         m = self._matching(parsed, scope, public_only, req) if _scored(parsed, req) else None
         match = _match_text(m, parsed) if m else None
+        needed = req.page * req.per_page
         relevance = req.sort == "relevance" and m is not None
-        limit = max(CANDIDATES, 2 * req.page * req.per_page) if relevance else \
-            req.page * req.per_page
+        limit = max(CANDIDATES, 2 * needed) if relevance else needed
         statements = [self._candidates_sql(req, match, limit, relevance, m), ("SHOW META", ())]
-        if m and m.all_of and relevance:
+        if m and m.all_of and relevance:      # short queries: every word first, so look there too
             everything = " ".join(m.clause_match(c) for c in m.all_of)
             statements += [self._candidates_sql(req, _match_text(m, parsed, everything), limit,
                                                 True, m), ("SHOW META", ())]
-        results, _ = self._run(statements)
-        rows = {r[0]: r for r in results[0]}
-        if len(results) > 2:
-            rows.update({r[0]: r for r in results[2]})
-        return self._rank(rows, m, scope, public_only, req, parsed.empty,
-                          _preferences(parsed, req))
+        return m, match, statements
 
     def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool,
                   req: SearchRequest | None = None) -> Matching:
@@ -624,6 +617,11 @@ def _match_text(m: Matching, parsed: ParsedQuery, required: str = "") -> str:
     for word in parsed.excluded:
         parts.append(f"-{schema.keyword('body_f', word)} -{schema.keyword('title_f', word)}")
     return " ".join(parts)
+
+
+def _rows(results: list) -> dict:
+    """``{number: row}`` of the candidate statements' results (each followed by its meta)."""
+    return {row[0]: row for rows in results[::2] for row in rows}
 
 
 def _scored(parsed: ParsedQuery, req: SearchRequest) -> bool:
