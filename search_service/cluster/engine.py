@@ -85,6 +85,9 @@ class ClusterEngine:
         self.backend = backend
         self.index = backend.index
         self.news_types = news_types(news)
+        codes = [0] + [schema.code(t) for t in sorted(self.news_types)]
+        # The column ``news = 1`` filters on, selected by every statement that may filter.
+        self._news_column = f", IN(doc_type_code, {', '.join(map(str, codes))}) AS news"
         self.connections = Connections(backend)
         self._scopes: dict[bool, _Scope] = {}
         self._df: dict[tuple, tuple[float, int]] = {}
@@ -180,10 +183,6 @@ class ClusterEngine:
             parts.append(f"published > {schema.MISSING_DATE}")
         return " AND ".join(parts) or "id > 0"
 
-    def _news_select(self) -> str:
-        codes = [schema.code(t) for t in sorted(self.news_types)]
-        return f", IN(doc_type_code, {', '.join(map(str, [0] + codes))}) AS news"
-
     def _scope(self, public_only: bool) -> _Scope:
         found = self._scopes.get(public_only)
         if found is not None and time.monotonic() - found.read_at < STATS_SECONDS:
@@ -246,7 +245,7 @@ class ClusterEngine:
             for name in _KNOWN_FACETS:
                 column = "year" if name == "year" else f"{name}_code"
                 skip = name if filter_values(getattr(req, name, None)) else None
-                statements += [(f"SELECT {column}, COUNT(*) AS n{self._news_select()} FROM "
+                statements += [(f"SELECT {column}, COUNT(*) AS n{self._news_column} FROM "
                                 f"{self.index} WHERE {self._where(req, match, skip)} "
                                 f"GROUP BY {column}"
                                 f" LIMIT 10000 OPTION max_matches=10000", ()), ("SHOW META", ())]
@@ -420,7 +419,7 @@ class ClusterEngine:
         options = f"max_matches={max(limit, 1)}"
         if m is not None:
             options += f", ranker={RANKER}, idf='plain,tfidf_unnormalized'"
-        return (f"SELECT {columns}{self._news_select()} FROM {self.index} "
+        return (f"SELECT {columns}{self._news_column} FROM {self.index} "
                 f"WHERE {self._where(req, match)} ORDER BY {order} LIMIT {max(limit, 1)} "
                 f"OPTION {options}", ())
 
