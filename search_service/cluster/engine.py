@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from search_service.cluster import schema
 from search_service.cluster.ranking import RANKER, Matching, Stats, frequencies, matching, score
@@ -23,7 +23,7 @@ from search_service.cluster.writer import stored_fields
 from search_service.search.news import news_types
 from search_service.search.query import ParsedQuery, build_plan, parse_query, related_plan
 from search_service.search.engine import (FILTER_KEYS, Hit, SearchEngine, SearchRequest,
-                                          SearchResult, _public_fields, filter_values)
+                                          SearchResult, _public_fields, _seconds, filter_values)
 from search_service.search.snapshot import FACETS
 from search_service.search.suggest import offered
 
@@ -36,7 +36,6 @@ RETRIES = 4               # tries after a shard failed: round robin moves to its
 RETRY_SECONDS = 0.05
 PARTIAL_NOTICE = ("Một phần dữ liệu tạm thời không truy cập được: kết quả có thể chưa đầy đủ.")
 _LENGTHS = tuple(f"len_{f}" for f in schema.SCORED)
-_EPOCH = datetime(1970, 1, 1)
 _KNOWN_FACETS = tuple(n for n in FACETS if n == "year" or n in schema.FACET_ATTRS)
 _PREFERRED = ("doc_type_code", "issuer", "year")     # what a query's intent prefers
 NOTHING = "QQ"      # a keyword no document holds (Q only escapes inside a spelled token)
@@ -659,7 +658,3 @@ def _labels(rows) -> dict[int, str]:
         if value_code not in best or rank < best[value_code][0]:
             best[value_code] = (rank, form)
     return {value_code: form for value_code, (_, form) in best.items()}
-
-
-def _seconds(day: date) -> int:
-    return int((datetime(day.year, day.month, day.day) - _EPOCH).total_seconds())
