@@ -29,7 +29,7 @@ import io
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from search_service.text.normalize import normalize_text
@@ -44,19 +44,6 @@ MAX_SIDE = 4200             # pixels: A4 at 360 dpi; larger scans are scaled dow
 MAX_PIXELS = 80_000_000     # larger images are refused before they are decoded
 MIN_INK = 0.001             # share of dark pixels under which a page is blank
 MAX_SKEW = 8.0              # degrees searched by deskew()
-
-Progress = Callable[[str, int, int, float], None]
-_progress: Progress | None = None
-
-
-def set_progress(callback: Progress | None) -> None:
-    """Call ``callback(name, page, pages, seconds)`` after each page read, in this process,
-    and once with page 0 (seconds 0.0) before the first page, so a display can say that OCR
-    has started. In a parser process each page is also sent to its parent
-    (:func:`search_service.ingest.parserprocess.page_read`); every page is logged at INFO."""
-    global _progress
-    _progress = callback
-
 
 def parse(path: Path, data: bytes) -> list[dict]:
     """One document from an image file (every frame of a TIFF is a page)."""
@@ -118,11 +105,11 @@ def read_pages(pages: Iterable, count: int, *, name: str) -> list[str]:
 
 
 def _report(name: str, page: int, pages: int, seconds: float) -> None:
+    """Tell the parent of a parser process of a page read (page 0, seconds 0.0: before the
+    first); every page is logged at INFO too."""
     from search_service.ingest.parserprocess import page_read
 
     page_read(name, page, pages, seconds)
-    if _progress is not None:
-        _progress(name, page, pages, seconds)
 
 
 def _budget() -> float:

@@ -16,7 +16,7 @@ exits by itself after a minute without work. It dies with its parent: see
 
 The protocol: the parent sends ``(sequence, path, max_bytes, seconds)`` and the file's bytes;
 the child answers with any number of ``(sequence, "progress", name, page, pages, seconds)``
-(one per page read by OCR, :func:`search_service.ingest.ocr.set_progress`), then one
+(one per page read by OCR, :func:`page_read`), then one
 ``(sequence, "ok", format, records)`` or ``(sequence, "error", exception)``. Progress does not
 extend the file's time budget: the parent waits for the final answer until the deadline set
 when the file was sent, however many progress messages arrive meanwhile.
