@@ -57,11 +57,6 @@ class LocalCluster:
     def daemon(self, name: str) -> Daemon:
         return next(d for d in self.daemons if d.name == name)
 
-    def shard_mirrors(self) -> list[list[tuple[str, int]]]:
-        """Per shard, its mirrors' ``(host, SphinxQL port)``: where a writer sends documents."""
-        return [[("127.0.0.1", self.daemon(f"shard{s}-{m}").sql_port) for m in MIRRORS]
-                for s in range(self.shards)]
-
     def save(self) -> None:
         Path(self.folder, STATE_FILE).write_text(json.dumps(asdict(self), indent=2))
 

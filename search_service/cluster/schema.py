@@ -14,9 +14,7 @@ import hashlib
 import re
 import zlib
 
-
 from search_service.text.layers import index_layers
-from search_service.index.schema import quantized_length
 from search_service.search.ranking import facet_key
 
 # Field → the capital that starts its tokens. Q (escape) and Z (hashed) are never prefixes.
@@ -61,11 +59,6 @@ def doc_number(doc_id: str) -> int:
 def code(value) -> int:
     """A facet value's filter code: the same for every spelling of it (case, spacing)."""
     return zlib.crc32(str(facet_key(value)).encode("utf-8")) if value else 0
-
-
-def quantized(length: int) -> int:
-    """A field length as the embedded index keeps it, so both engines normalise alike."""
-    return quantized_length(length)
 
 
 def field_tokens(title: str, body: str, number_key: str | None,

@@ -20,6 +20,7 @@ from datetime import datetime
 
 from search_service.cluster import schema
 from search_service.cluster.sphinxql import Backend, ClusterUnavailable, Connections, connect
+from search_service.index.schema import quantized_length
 
 logger = logging.getLogger(__name__)
 
@@ -67,13 +68,9 @@ def discover_shards(backend: Backend) -> list[Shard]:
 LEXICON_COLUMNS = ("id", "key", "kind", "form", "stamp")
 
 
-def row_of(fields: dict) -> tuple:
-    """The values of :data:`COLUMNS` for one document (the pipeline's ``index_fields``)."""
-    return analysed(fields)[0]
-
-
 def analysed(fields: dict) -> tuple[tuple, set[tuple[int, str]]]:
-    """The row of one document and its lexicon entries ``{(kind, form)}``."""
+    """The row of one document (the values of :data:`COLUMNS`) and its lexicon entries
+    ``{(kind, form)}``."""
     from search_service.text.layers import index_layers
 
     layers = {source: index_layers(fields.get(source, "") or "") for source in ("title", "body")}
@@ -120,7 +117,7 @@ def _row(fields: dict, tokens: dict) -> tuple:
             + (int(fields.get("visibility", "public") == "public"),
                int(published.year) if isinstance(published, datetime) else 0,
                seconds, int(fields.get("views") or 0))
-            + tuple(schema.quantized(len(tokens[f])) for f in schema.SCORED))
+            + tuple(quantized_length(len(tokens[f])) for f in schema.SCORED))
 
 
 class ClusterWriter:
