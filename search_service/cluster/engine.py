@@ -561,8 +561,7 @@ class ClusterEngine:
         results, _ = self._run([self._candidates_sql(req, m.any_of(), CANDIDATES, True, m),
                                 ("SHOW META", ())])
         rows = {r[0]: r for r in results[0] if r[0] != schema.doc_number(doc_id)}
-        ranked = self._rank(rows, m, scope, public_only, req, False)
-        ranked = sorted(ranked, key=lambda nv: -nv[1])[:limit]
+        ranked = self._rank(rows, m, scope, public_only, req, False)[:limit]   # best first
         stored = self._stored([n for n, _ in ranked])
         return [SearchEngine._hit(stored[n], v, snippet=False) for n, v in ranked if n in stored]
 
