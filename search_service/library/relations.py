@@ -175,18 +175,6 @@ class Relations:
                                 "corrected": True, "removed": True})
         return out
 
-    def links_for(self, keys: list[str]) -> dict[str, str]:
-        """The document each number key names, where exactly one document has it."""
-        self.catch_up()
-        out: dict[str, str] = {}
-        with self.db.read() as conn:
-            for key in set(keys):
-                found = conn.execute("SELECT document_id FROM relation_reads WHERE number_key = ? "
-                                     "LIMIT 2", (key,)).fetchall()
-                if len(found) == 1:
-                    out[key] = found[0][0]
-        return out
-
     # -- catching up -----------------------------------------------------------------------
     def catch_up(self, today: date | None = None) -> set[str]:
         """Read the documents added or changed since their last reading, link every relation
