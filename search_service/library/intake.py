@@ -342,7 +342,7 @@ class _Sender:
         from search_service.library.reindex import prepared
 
         todo = [doc_id for _, doc_id in marks if doc_id not in self.written]
-        statuses = self.relations.statuses_of(todo, self.today, caught_up=True)
+        statuses = self.relations.statuses_of(todo, self.today)
         for pending_id in todo:
             with self.library.db.read() as conn:
                 mark = feeding.mark_of(conn, self.key, pending_id)

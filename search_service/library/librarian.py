@@ -102,7 +102,7 @@ class Librarian:
                 file_key=source.file_key, actor=self.actor, index_key=self.key)
             ids = [kept.document.id for kept in shelved]
             self.relations.read_now(ids)        # marks the documents whose status moved
-            statuses = self.relations.statuses_of(ids, caught_up=True)
+            statuses = self.relations.statuses_of(ids)
             for kept in shelved:
                 doc_id = kept.document.id
                 # A status change marks the document again: the end of the run checks it.
@@ -166,7 +166,7 @@ class Librarian:
         return done
 
     def _status(self, doc_id: str) -> str | None:
-        return self.relations.statuses_of([doc_id], caught_up=True).get(doc_id)
+        return self.relations.statuses_of([doc_id]).get(doc_id)
 
     def _with_validity(self, doc_id: str, fields: dict) -> dict:
         status = self._status(doc_id)

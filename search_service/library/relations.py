@@ -139,13 +139,11 @@ class Relations:
             ids = [r[0] for r in conn.execute("SELECT document_id FROM relation_reads")]
             return {doc_id: _validity(conn, doc_id, today).status for doc_id in ids}
 
-    def statuses_of(self, ids, today: date | None = None, *,
-                    caught_up: bool = False) -> dict[str, str]:
+    def statuses_of(self, ids, today: date | None = None) -> dict[str, str]:
         """The status of each of ``ids`` on ``today`` (for sending them to an index); ids
         the library has not read (or does not hold) are left out, as :meth:`statuses` does.
-        ``caught_up``: the caller has just caught up (:meth:`read_now`), skip it."""
-        if not caught_up:
-            self.catch_up()
+        For a caller that has just caught up (:meth:`read_now`, :meth:`catch_up`): no
+        catch-up here."""
         today = today or date.today()
         out: dict[str, str] = {}
         with self.db.read() as conn:
