@@ -69,7 +69,7 @@ class Snapshot:
             self.collection = Collection(opened[0], scored_fields, COLUMNS)
             self.doc_count = int(self.collection.live.sum())
             self.lexicon = Lexicon.from_reader(opened[0], lexicons)
-            self._files = _fingerprint(index, opened[0])
+            self._files = _fingerprint(index, _segment_files(index, opened[0]))
             bound = [self.collection]
             for _ in range(readers - 1):
                 opened.append(self._open())
@@ -132,7 +132,7 @@ class Snapshot:
     def _changed_files(self) -> list[str]:
         """Files of this generation whose size or time changed since it was opened (a
         segment's files never change once written; a file merged away is not counted)."""
-        now = _fingerprint(self._index, None, names=self._files)
+        now = _fingerprint(self._index, self._files)
         return sorted(name for name, seen in self._files.items()
                       if name in now and now[name] != seen)
 
@@ -147,15 +147,20 @@ class Snapshot:
                 return
 
 
-def _fingerprint(index, reader: IndexReader | None, names=()) -> dict[str, tuple[int, int]]:
-    """``{file name: (size, mtime_ns)}`` of the segments ``reader`` reads (or of ``names``)."""
+def _segment_files(index, reader: IndexReader) -> list[str]:
+    """The names of the files of the segments ``reader`` reads."""
+    prefixes = tuple(f"{key}." for key, _ in reader.segments() if isinstance(key, str))
+    if not prefixes:
+        return []
+    try:
+        return [n for n in os.listdir(_folder(index)) if n.startswith(prefixes)]
+    except (OSError, TypeError):
+        return []
+
+
+def _fingerprint(index, names) -> dict[str, tuple[int, int]]:
+    """``{file name: (size, mtime_ns)}`` of the files ``names`` of the index's folder."""
     folder = _folder(index)
-    if reader is not None:
-        prefixes = tuple(f"{key}." for key, _ in reader.segments() if isinstance(key, str))
-        try:
-            names = [n for n in os.listdir(folder) if n.startswith(prefixes)] if prefixes else []
-        except (OSError, TypeError):
-            return {}
     out = {}
     for name in names:
         try:
