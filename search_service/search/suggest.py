@@ -125,7 +125,9 @@ class Corrections:
 
     Keys are ``(scope, text)``: ``scope`` is ``"public"`` or ``"staff"``, since the answer
     depends on the documents the reader may see, and a visitor must never be given an answer
-    worked out from internal documents. Shared by every thread reading the generation.
+    worked out from internal documents. The engine also keeps here whether a correction is
+    :func:`offered`, keyed ``("offered", request)``. Shared by every thread reading the
+    generation.
     """
 
     def __init__(self, limit: int = CORRECTIONS_CACHED):
