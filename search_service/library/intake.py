@@ -215,13 +215,12 @@ class Intake:
         return result
 
     def _relate(self, source_id: str, write):
-        from search_service.library.relations import Relations
-
+        """``write(relations)`` with the sender's own :class:`Relations`, so the documents
+        whose status it changed are sent with ``source_id``."""
         self.library.get(source_id)         # NotFound now, not after waiting for the index
-        rels = Relations(self.library)
         with self._writing() as index:
-            result = write(rels)
-            index.send(source_id, also=rels.changed)
+            result = write(index.relations)
+            index.send(source_id)
         return result
 
     def _same_bytes(self, data) -> Document | None:
@@ -319,14 +318,14 @@ class _Sender:
         self.written: set[str] = set()
         self.today = None               # the validity sent is the one of this day (None: today)
 
-    def send(self, doc_id: str, also=()) -> None:
-        """The document's pending change, those whose validity changed (and ``also``), and
-        up to ``catch_up`` others."""
+    def send(self, doc_id: str) -> None:
+        """The document's pending change, those whose validity changed, and up to
+        ``catch_up`` others."""
         # Read the written document first (cheap: only the numbers it touches are linked),
         # then whatever else is stale (a deletion); both mark the documents whose status moved.
         self.relations.read_now([doc_id])
         self.relations.catch_up()
-        first = list(dict.fromkeys([doc_id, *sorted(self.relations.changed), *sorted(also)]))
+        first = list(dict.fromkeys([doc_id, *sorted(self.relations.changed)]))
         self._send(feeding.pending(self.library, self.key, self.catch_up, first))
 
     def send_all(self, doc_ids: list[str]) -> None:
