@@ -207,15 +207,16 @@ class ClusterEngine:
     def _doc_frequencies(self, matches: list[str], public_only: bool) -> list[int]:
         """Documents the reader may see that match each MATCH expression (cached briefly)."""
         now = time.monotonic()
-        out: list[int | None] = []
+        found: dict[str, int] = {}
         wanted = []
-        for text in matches:
+        for text in dict.fromkeys(matches):
             hit = self._df.get((public_only, text))
             if hit is not None and now - hit[0] < STATS_SECONDS:
-                out.append(hit[1])
+                found[text] = hit[1]
             else:
-                out.append(None)
                 wanted.append(text)
+        if len(self._df) + len(wanted) > 100_000:
+            self._df.clear()
         where = " AND public = 1" if public_only else ""
         for start in range(0, len(wanted), BATCH):
             chunk = wanted[start:start + BATCH]
@@ -226,11 +227,9 @@ class ClusterEngine:
             results, _ = self._run(statements)
             for i, text in enumerate(chunk):
                 rows = results[2 * i]
-                self._df[(public_only, text)] = (now, int(rows[0][0]) if rows else 0)
-        if len(self._df) > 100_000:
-            self._df.clear()
-        return [v if v is not None else self._df.get((public_only, t), (0, 0))[1]
-                for v, t in zip(out, matches)]
+                found[text] = int(rows[0][0]) if rows else 0
+                self._df[(public_only, text)] = (now, found[text])
+        return [found[text] for text in matches]
 
     # -- search -------------------------------------------------------------------------------
     def search(self, req: SearchRequest) -> ClusterResult:
