@@ -50,8 +50,8 @@ from search_service.web.service import engine
 from search_service.web.auth import check_csrf, library, session_principal
 from search_service.web.relations_view import (TYPE_CHOICES, VALIDITY_LABELS,
                                                  console_relations)
-from search_service.web.write_api import (EDITABLE, apply_changes, has_original, intake,
-                                          upload_name)
+from search_service.web.documents import keeps_original
+from search_service.web.write_api import EDITABLE, apply_changes, intake, upload_name
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -527,7 +527,7 @@ def _edit_page(doc_id: str, error: str | None = None, typed=None):
         visibility=(typed or {}).get("visibility") or doc.visibility,
         visibility_labels=VISIBILITY_LABELS, preview=_excerpt(doc.body, PREVIEW_CHARS),
         indexed=engine().get_document(doc_id, include_internal=True) is not None,
-        has_original=has_original(doc_id))
+        has_original=keeps_original(doc))
 
 
 @bp.route("/documents/<path:doc_id>/delete")
@@ -666,7 +666,7 @@ def _document_actions() -> dict:
         if doc is None:
             return {}
         actions = {}
-        if has_original(doc_id):
+        if keeps_original(doc):
             actions["original_url"] = url_for("write_api.original", doc_id=doc_id)
         principal = session_principal()
         if principal is not None and principal.role == "editor":

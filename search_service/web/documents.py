@@ -42,6 +42,11 @@ def has_original(doc_id: str) -> bool:
         doc = lib.get(doc_id)
     except LibraryNotFound:
         return False
+    return keeps_original(doc)
+
+
+def keeps_original(doc) -> bool:
+    """Whether the library keeps the original of ``doc``, a document it holds."""
     return not from_old_index(doc.original)
 
 

@@ -28,8 +28,7 @@ from search_service.library import NotFound as LibraryNotFound
 from search_service.web.service import engine, error_response as _error_response
 from search_service.web.auth import (Unauthorized, bearer_principal, current_principal,
                                      include_internal, library)
-from search_service.web.documents import (document_answer, from_old_index,
-                                          has_original)  # has_original: for the console
+from search_service.web.documents import document_answer, from_old_index
 from search_service.web.params import FALSE_WORDS, TRUE_WORDS
 
 logger = logging.getLogger(__name__)
