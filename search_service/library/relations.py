@@ -241,7 +241,7 @@ class Relations:
                 "origin, pinned, actor, at) VALUES (?, ?, ?, ?, ?, 'staff', ?, ?, ?)",
                 (source_id, rel_type or NOT_A_RELATION, number.strip(), key, target_id,
                  int(target_id is not None), actor, now()))
-            _link_all(conn)
+            _link_all(conn, {key})      # caught up above: only this number's links can move
             after = _effective_for(conn, source_id, key)
             audit.record(conn, actor, "correct_relation", source_id,
                          {f"relation {number.strip()}": [before, after]})
