@@ -119,7 +119,7 @@ def reindex(library, index_dir: str | Path, *, workers: int = 0) -> int:
 def _locked(target: Path) -> Iterator[int]:
     """Hold the write lock of the index in ``target`` (if there is one); yields its latest
     generation, or -1."""
-    from search_service.index.schema import continue_generations, open_index
+    from search_service.index.schema import open_index
 
     try:
         ix = open_index(target, create=False)
@@ -140,7 +140,7 @@ def _refuse_to_lose(library, target: Path) -> None:
     """Documents the index holds and the library never held (an index made before the
     library) would be lost: import them first."""
     from search_service.library.importing import never_kept
-    from search_service.index.schema import continue_generations, open_index
+    from search_service.index.schema import open_index
 
     try:
         ix = open_index(target, create=False)
