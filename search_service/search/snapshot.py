@@ -65,14 +65,14 @@ class Snapshot:
         self.read_failure: tuple[IndexProblem, float] | None = None   # the last, and when
         opened: list[IndexReader] = []
         try:
-            opened.append(self._open())
+            opened.append(self._generation.open())
             self.collection = Collection(opened[0], scored_fields, COLUMNS)
             self.doc_count = int(self.collection.live.sum())
             self.lexicon = Lexicon.from_reader(opened[0], lexicons)
             self._files = _fingerprint(index, _segment_files(index, opened[0]))
             bound = [self.collection]
             for _ in range(readers - 1):
-                opened.append(self._open())
+                opened.append(self._generation.open())
                 bound.append(self.collection.bind(opened[-1]))
         except BaseException:
             for reader in opened:          # half a snapshot holds files open: let them go
@@ -80,9 +80,6 @@ class Snapshot:
             raise
         for col in bound:
             self._pool.put(col)
-
-    def _open(self) -> IndexReader:
-        return self._generation.open()
 
     @contextmanager
     def reading(self):
@@ -95,7 +92,7 @@ class Snapshot:
             col = self._pool.get_nowait()
         except queue.Empty:               # more concurrent searches than readers
             try:
-                col = self.collection.bind(self._open())
+                col = self.collection.bind(self._generation.open())
             except READ_ERRORS:           # a later commit removed this generation's files
                 col = self._pool.get()
         try:
