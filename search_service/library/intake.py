@@ -30,7 +30,7 @@ from search_service.documents import DocumentError
 from search_service.ingest import IngestError
 from search_service.library import checks, feeding, rows, shelving
 from search_service.library.audit import check_actor
-from search_service.library.errors import InvalidValue, LibraryError, NotFound
+from search_service.library.errors import InvalidValue, LibraryError
 from search_service.library.importing import INDEX_RECORD_TYPE, import_from_reader
 from search_service.library.metadata import clean_value
 from search_service.library.model import Document
@@ -345,7 +345,7 @@ class _Sender:
         for pending_id in todo:
             with self.library.db.read() as conn:
                 mark = feeding.mark_of(conn, self.key, pending_id)
-                doc = _document(conn, pending_id)
+                doc = rows.find(conn, pending_id)
                 source = feeding.source_of(conn, pending_id)
             if doc is None:
                 self.writer.delete_by_term("id", pending_id)
@@ -399,10 +399,3 @@ def upload_name(name) -> str:
     if not base or base in (".", ".."):
         raise InvalidValue(f"the uploaded file's name is not usable: {name!r}")
     return base
-
-
-def _document(conn, doc_id: str) -> Document | None:
-    try:
-        return rows.get(conn, doc_id)
-    except NotFound:
-        return None

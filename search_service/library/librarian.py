@@ -35,7 +35,7 @@ from search_service.ingest.prepare import index_fields, with_guesses
 from search_service.ingest.report import FileReport, summary_of
 from search_service.library import feeding, rows, shelving
 from search_service.library.checks import check_id
-from search_service.library.errors import InvalidValue, NotFound
+from search_service.library.errors import InvalidValue
 from search_service.library.importing import import_from_reader
 from search_service.library.metadata import FIELDS, clean_value
 from search_service.library.reindex import prepared
@@ -136,7 +136,7 @@ class Librarian:
             if doc_id in self.covered and self.covered[doc_id] == seq:
                 continue
             with self.library.db.read() as conn:
-                doc = _document(conn, doc_id)
+                doc = rows.find(conn, doc_id)
                 source = feeding.source_of(conn, doc_id)
                 self.covered[doc_id] = feeding.mark_of(conn, self.key, doc_id)
             entry = known.get(doc_id)
@@ -211,13 +211,6 @@ def _unstorable(path: str) -> Iterator[dict]:
     index itself does (``ingest`` then says which file to rename)."""
     path.encode("utf-8")                # raises UnicodeEncodeError naming the path
     yield from ()
-
-
-def _document(conn, doc_id: str):
-    try:
-        return rows.get(conn, doc_id)
-    except NotFound:
-        return None
 
 
 def _entry(raw: dict, doc: dict, guess: bool) -> shelving.Entry:

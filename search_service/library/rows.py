@@ -21,6 +21,14 @@ def get(conn: sqlite3.Connection, doc_id: str) -> Document:
     return from_row(row)
 
 
+def find(conn: sqlite3.Connection, doc_id: str) -> Document | None:
+    """The document, or None when the library does not hold it (deleted meanwhile)."""
+    try:
+        return get(conn, doc_id)
+    except NotFound:
+        return None
+
+
 def duplicate(conn: sqlite3.Connection, doc_id: str | None, sha256: str) -> Document | None:
     """The document these bytes (or this id with these bytes) already are, if any."""
     if doc_id is None:
