@@ -565,14 +565,13 @@ class ClusterEngine:
         return [SearchEngine._hit(stored[n], v, snippet=False) for n, v in ranked if n in stored]
 
     def _body_frequency(self, text: str, public_only: bool):
-        from search_service.text.fold import fold_token
-        from search_service.text.syllables import syllables
-        from search_service.search.query import RELATED_TEXT_CHARS
-
-        terms = list(dict.fromkeys(fold_token(s.lower()) for s, _, _, _ in
-                                   syllables(text[:RELATED_TEXT_CHARS])))
-        counts = dict(zip(terms, self._doc_frequencies(
-            [schema.keyword("body_f", t) for t in terms], public_only)))
+        """The ``doc_frequency`` of :func:`related_plan` for ``text``, its questions asked at
+        once: a first pass records which terms related_plan asks about (its own filter of
+        the text's syllables, not a copy of it)."""
+        asked: list[str] = []
+        related_plan(text, 1, lambda fieldname, term: asked.append(term) or 0)
+        counts = dict(zip(asked, self._doc_frequencies(
+            [schema.keyword("body_f", t) for t in asked], public_only)))
         return lambda fieldname, term: counts.get(term, 0)
 
     def latest(self, limit: int = 5, include_internal: bool = False, **filters) -> list[Hit]:
