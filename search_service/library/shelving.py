@@ -71,10 +71,10 @@ def shelve_file(library, data: bytes, *, name: str, entries: list[Entry], source
         with library.db.write() as conn:
             if staged is None and not store.path(original.sha256).is_file():
                 staged = store.stage(data)          # removed since we looked: rare
-            placed = store.place(staged, original.sha256) if staged is not None else False
-            try:
-                at = now()
-                shelved = []
+            at = now()
+            shelved = []
+
+            def write_rows():
                 for entry, text in zip(entries, texts):
                     doc, outcome, old_sha = _shelve_one(conn, entry, text, original, actor, at)
                     feeding.set_source(conn, entry.doc_id, feeding.Source(
@@ -83,10 +83,8 @@ def shelve_file(library, data: bytes, *, name: str, entries: list[Entry], source
                     shelved.append(Shelved(doc, outcome, mark))
                     if old_sha and old_sha != original.sha256:
                         freed.add(old_sha)
-            except BaseException:
-                if placed:
-                    store.remove(original.sha256)
-                raise
+
+            library._place(conn, staged, original.sha256, write_rows)
     finally:
         if staged is not None:
             staged.unlink(missing_ok=True)
