@@ -472,9 +472,7 @@ def edit(doc_id: str):
 
 @bp.route("/documents/<path:doc_id>", methods=["POST"])
 def save(doc_id: str):
-    check_csrf()
-    principal = staff(editor=True)
-    doc = _library_document(doc_id)
+    principal, doc = _editor_form(doc_id)
     action = request.form.get("action", "save")
     if action not in SAVED:
         raise BadParameter("action", "unknown action")
@@ -484,9 +482,8 @@ def save(doc_id: str):
             changes["is_published"] = action == "publish"
         if changes:
             apply_changes(doc_id, changes, principal.name)
-    except (APIError, LibraryError) as exc:
-        if getattr(exc, "status", 500) != 400:
-            raise
+    except FORM_REFUSALS as exc:
+        _unless_correctable(exc)
         return _edit_page(doc_id, error=_form_error(exc), typed=request.form), 400
     flash(SAVED[action] if changes else "Không có gì thay đổi.")
     return redirect(url_for(".edit", doc_id=doc_id), 303)
@@ -509,9 +506,35 @@ def _form_changes(doc) -> dict:
     return changes
 
 
-def _form_error(exc) -> str:
-    if isinstance(exc, APIError) and exc.message_vi != exc.message:
-        return exc.message_vi
+def _editor_form(doc_id: str):
+    """A form that changes ``doc_id``: its CSRF token checked, ``(editor, the library's
+    document)`` (404 before anything else is read from the form)."""
+    check_csrf()
+    principal = staff(editor=True)
+    return principal, _library_document(doc_id)
+
+
+# What a form's change may be refused with; a 400 among them is shown on the form.
+FORM_REFUSALS = (APIError, LibraryError)
+
+
+def _unless_correctable(exc: Exception) -> None:
+    """Re-raise ``exc`` unless its author can correct it on the form (a 400): anything else
+    goes to the app's error pages."""
+    if getattr(exc, "status", 500) != 400:
+        raise exc
+
+
+def _form_error(exc, hints: tuple = ()) -> str:
+    """What the form says of a refused value: our own errors' Vietnamese message; for the
+    library's, the first of ``hints`` (``(how its message starts, what to say)``) that fits."""
+    if isinstance(exc, APIError):
+        if exc.message_vi != exc.message:
+            return exc.message_vi
+    else:
+        for start, vietnamese in hints:
+            if str(exc).startswith(start):
+                return vietnamese
     return f"Giá trị không hợp lệ: {exc}"
 
 
@@ -538,9 +561,7 @@ def confirm_delete(doc_id: str):
 
 @bp.route("/documents/<path:doc_id>/delete", methods=["POST"])
 def delete(doc_id: str):
-    check_csrf()
-    principal = staff(editor=True)
-    doc = _library_document(doc_id)
+    principal, doc = _editor_form(doc_id)
     intake().delete(doc_id, actor=principal.name)
     engine().refresh()
     flash(f"Đã xóa “{doc.metadata.get('title') or doc.title}”.")
@@ -551,6 +572,11 @@ def delete(doc_id: str):
 RELATION_SAVED = {"add": "Đã lưu quan hệ {number}.",
                   "remove": "Đã gỡ quan hệ {number}: máy đọc nhầm.",
                   "restore": "Đã trả quan hệ {number} về như máy đọc từ văn bản."}
+# The library's refusals of a relation or a validity, as the forms say them (see _form_error).
+RELATION_HINTS = (("number:", "Số hiệu văn bản không đúng dạng (ví dụ 45/QĐ-UBND hoặc "
+                              "12-NQ/ĐU)."),
+                  ("type", "Loại quan hệ không hợp lệ."))
+VALIDITY_HINTS = (("since", "Ngày không đúng dạng (năm-tháng-ngày, ví dụ 2024-07-01)."),)
 
 
 @bp.route("/documents/<path:doc_id>/relations")
@@ -564,9 +590,7 @@ def correct_relation(doc_id: str):
     """Correct a relation the machine read: remove a wrong one, add a missing one (or give
     one another type), or hand one back to the text. Audited by the library; the documents
     whose validity changes are sent to the index with it."""
-    check_csrf()
-    principal = staff(editor=True)
-    _library_document(doc_id)
+    principal, _ = _editor_form(doc_id)
     action = request.form.get("action", "")
     if action not in RELATION_SAVED:
         raise BadParameter("action", "action must be add, remove or restore",
@@ -582,10 +606,9 @@ def correct_relation(doc_id: str):
         else:
             intake().correct_relation(doc_id, number, rel_type if action == "add" else None,
                                       actor=principal.name)
-    except (APIError, LibraryError) as exc:
-        if getattr(exc, "status", 500) != 400:
-            raise
-        return _relations_page(doc_id, error=_relation_error(exc),
+    except FORM_REFUSALS as exc:
+        _unless_correctable(exc)
+        return _relations_page(doc_id, error=_form_error(exc, RELATION_HINTS),
                                typed={"number": number, "type": rel_type}), 400
     engine().refresh()
     flash(RELATION_SAVED[action].format(number=number))
@@ -596,9 +619,7 @@ def correct_relation(doc_id: str):
 def correct_validity(doc_id: str):
     """Set a document's validity by hand, or hand it back to what its relations and dates
     say. Audited by the library; the document is sent to the index with it."""
-    check_csrf()
-    principal = staff(editor=True)
-    _library_document(doc_id)
+    principal, _ = _editor_form(doc_id)
     action = request.form.get("action", "")
     status = request.form.get("status") or ""
     since = (request.form.get("since") or "").strip() or None
@@ -613,28 +634,13 @@ def correct_validity(doc_id: str):
         else:
             raise BadParameter("action", "action must be set or restore",
                                message_vi="Thao tác không hợp lệ.")
-    except (APIError, LibraryError) as exc:
-        if getattr(exc, "status", 500) != 400:
-            raise
-        error = (_form_error(exc) if isinstance(exc, APIError)
-                 else "Ngày không đúng dạng (năm-tháng-ngày, ví dụ 2024-07-01)."
-                 if str(exc).startswith("since") else f"Giá trị không hợp lệ: {exc}")
-        return _relations_page(doc_id, error=error), 400
+    except FORM_REFUSALS as exc:
+        _unless_correctable(exc)
+        return _relations_page(doc_id, error=_form_error(exc, VALIDITY_HINTS)), 400
     engine().refresh()
     flash("Đã trả tình trạng hiệu lực về như máy xác định." if action == "restore"
           else f"Đã lưu tình trạng hiệu lực: {VALIDITY_LABELS[status]}.")
     return redirect(url_for(".relations", doc_id=doc_id), 303)
-
-
-def _relation_error(exc) -> str:
-    if isinstance(exc, APIError):
-        return _form_error(exc)
-    text = str(exc)
-    if text.startswith("number:"):
-        return "Số hiệu văn bản không đúng dạng (ví dụ 45/QĐ-UBND hoặc 12-NQ/ĐU)."
-    if text.startswith("type"):
-        return "Loại quan hệ không hợp lệ."
-    return f"Giá trị không hợp lệ: {text}"
 
 
 def _relations_page(doc_id: str, error: str | None = None, typed=None):
