@@ -18,13 +18,12 @@ answers keep the ``no-store`` the login code sets.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from flask import Flask, Response, current_app, g, request, session
 
 from search_service import config
-from search_service.web.ops import GENERATION_KEY
+from search_service.web.ops import GENERATION_KEY, commit_time
 
 # The endpoints whose answer depends only on the index, the URL and who asks.
 CACHED = frozenset({"ui.index", "ui.search", "ui.document", "ui.feed", "ui.search_feed",
@@ -90,11 +89,10 @@ def _answer_if_unchanged():
             return None
         committed_ns = int(snap.committed_at * 1e9)
     else:
-        toc = Path(current_app.config["INDEX_DIR"]) / f"_documents_{snap.generation}.toc"
-        try:
-            committed_ns = os.stat(toc).st_mtime_ns
-        except OSError:                    # the folder changed under us: answer, but never a 304
+        committed = commit_time(current_app.config["INDEX_DIR"], snap.generation)
+        if committed is None:              # the folder changed under us: answer, but never a 304
             return None
+        committed_ns = int(committed * 1e9)
     g.etag = etag_for_request(snap.generation, committed_ns)
     sent = request.if_none_match
     if sent and not sent.star_tag and sent.contains_weak(g.etag):
