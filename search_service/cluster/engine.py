@@ -85,8 +85,8 @@ class ClusterEngine:
         self.index = backend.index
         self.news_types = news_types(news)
         codes = [0] + [schema.code(t) for t in sorted(self.news_types)]
-        # The column ``news = 1`` filters on, selected by every statement that may filter.
-        self._news_column = f", IN(doc_type_code, {', '.join(map(str, codes))}) AS news"
+        # News: no type (code 0) or a news type; a plain filter, so any statement may use it.
+        self._news_filter = f"doc_type_code IN ({', '.join(map(str, codes))})"
         self.connections = Connections(backend)
         self._scopes: dict[bool, _Scope] = {}
         self._df: dict[tuple, tuple[float, int]] = {}
@@ -174,7 +174,7 @@ class ClusterEngine:
                 column = "year" if name == "year" else f"{name}_code"
                 parts.append(f"{column} IN ({', '.join(map(str, codes))})")
         if req.news_only:
-            parts.append("news = 1")
+            parts.append(self._news_filter)
         if req.date_from:
             parts.append(f"published >= {_seconds(req.date_from)}")
         if req.date_to and req.date_to < date.max:
@@ -243,7 +243,7 @@ class ClusterEngine:
             for name in _KNOWN_FACETS:
                 column = "year" if name == "year" else f"{name}_code"
                 skip = name if filter_values(getattr(req, name, None)) else None
-                statements += [(f"SELECT {column}, COUNT(*) AS n{self._news_column} FROM "
+                statements += [(f"SELECT {column}, COUNT(*) AS n FROM "
                                 f"{self.index} WHERE {self._where(req, match, skip)} "
                                 f"GROUP BY {column}"
                                 f" LIMIT 10000 OPTION max_matches=10000", ()), ("SHOW META", ())]
@@ -413,11 +413,11 @@ class ClusterEngine:
             order = "shown ASC, WEIGHT() DESC"
         else:
             order = "published DESC, WEIGHT() DESC"
-        columns += ", " + ", ".join(_PREFERRED)       # last before news: read from the end
+        columns += ", " + ", ".join(_PREFERRED)       # last: read from the end
         options = f"max_matches={max(limit, 1)}"
         if m is not None:
             options += f", ranker={RANKER}, idf='plain,tfidf_unnormalized'"
-        return (f"SELECT {columns}{self._news_column} FROM {self.index} "
+        return (f"SELECT {columns} FROM {self.index} "
                 f"WHERE {self._where(req, match)} ORDER BY {order} LIMIT {max(limit, 1)} "
                 f"OPTION {options}", ())
 
@@ -435,7 +435,7 @@ class ClusterEngine:
                 lengths = dict(zip(schema.SCORED, row[2:2 + len(_LENGTHS)]))
                 value, hits = score(m, frequencies(row[2 + len(_LENGTHS)]), lengths,
                                     scope.stats, df)
-                preferred = row[-1 - len(_PREFERRED):-1]
+                preferred = row[-len(_PREFERRED):]
                 for wanted, factor in prefer:
                     if wanted(*preferred):
                         value *= factor
