@@ -1,7 +1,7 @@
 """What a cluster shard holds: one full-text field per analysis layer, attributes for filters
 and facets, and how our tokens are spelled so that Sphinx keeps them whole.
 
-Our analysis decides the tokens (:func:`search_service.analysis.index_layers`); Sphinx only
+Our analysis decides the tokens (:func:`search_service.text.layers.index_layers`); Sphinx only
 splits on spaces. Every token is spelled in ``[a-z0-9_]`` with a capital letter naming its
 field (``D`` + ``phong`` in ``body_f``), so a term of one field never meets the same
 letters in another, and each (term, field) is a keyword of its own: that is what lets the
@@ -14,7 +14,6 @@ import hashlib
 import re
 import zlib
 
-from search_service.text.layers import index_layers
 from search_service.search.ranking import facet_key
 
 # Field → the capital that starts its tokens. Q (escape) and Z (hashed) are never prefixes.
@@ -61,13 +60,12 @@ def code(value) -> int:
     return zlib.crc32(str(facet_key(value)).encode("utf-8")) if value else 0
 
 
-def field_tokens(title: str, body: str, number_key: str | None,
-                 analysed: dict | None = None) -> dict[str, list[str]]:
+def field_tokens(analysed: dict, number_key: str | None) -> dict[str, list[str]]:
     """Each field's keywords, in order, for one document (``analysed``: the
-    :func:`index_layers` of ``{"title": ..., "body": ...}`` when already computed)."""
+    :func:`search_service.text.layers.index_layers` of ``{"title": ..., "body": ...}``)."""
     out: dict[str, list[str]] = {}
-    for source, text in (("title", title), ("body", body)):
-        layers = analysed[source] if analysed else index_layers(text or "")
+    for source in ("title", "body"):
+        layers = analysed[source]
         out[source] = [keyword(source, t) for t in layers["exact"]]
         out[source + "_f"] = [keyword(source + "_f", t) for t, _ in layers["folded"]]
         out[source + "_bi"] = [keyword(source + "_bi", t) for t in layers["bigram"]]

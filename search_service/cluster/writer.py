@@ -76,8 +76,7 @@ def analysed(fields: dict) -> tuple[tuple, set[tuple[int, str]]]:
     layers = {source: index_layers(fields.get(source, "") or "") for source in ("title", "body")}
     entries = lexicon_entries(layers)
     entries.update((schema.NUMBER, k) for k in (fields.get("number_key") or "").split(",") if k)
-    return _row(fields, schema.field_tokens(fields.get("title", ""), fields.get("body", ""),
-                                            fields.get("number_key"), layers)), entries
+    return _row(fields, schema.field_tokens(layers, fields.get("number_key"))), entries
 
 
 def lexicon_entries(layers: dict) -> set[tuple[int, str]]:
