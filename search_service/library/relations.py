@@ -160,18 +160,14 @@ class Relations:
         self.catch_up()
         with self.db.read() as conn:
             _read_row(conn, doc_id)
-            staff = {r["number_key"]: r for r in conn.execute(
-                "SELECT * FROM relations WHERE source_id = ? AND origin = 'staff'", (doc_id,))}
-            out = []
-            for row in _shown(conn, "r.source_id = ?", (doc_id,)):
-                out.append({**_relation_json(row), "corrected": row["origin"] == "staff",
-                            "removed": False})
-            for row in staff.values():
-                if row["type"] == NOT_A_RELATION:
-                    out.append({"type": None, "number": row["number"], "target_id": None,
-                                "evidence": "", "detail": "", "origin": "staff",
-                                "corrected": True, "removed": True})
-        return out
+            shown = [{**_relation_json(row), "corrected": row["origin"] == "staff",
+                      "removed": False} for row in _shown(conn, "r.source_id = ?", (doc_id,))]
+            removed = [{"type": None, "number": row["number"], "target_id": None,
+                        "evidence": "", "detail": "", "origin": "staff", "corrected": True,
+                        "removed": True} for row in conn.execute(
+                "SELECT number FROM relations WHERE source_id = ? AND origin = 'staff' "
+                "AND type = ?", (doc_id, NOT_A_RELATION))]
+        return shown + removed
 
     # -- catching up -----------------------------------------------------------------------
     def catch_up(self, today: date | None = None) -> set[str]:
