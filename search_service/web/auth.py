@@ -40,6 +40,7 @@ from search_service.errors import APIError, Forbidden
 from search_service.library import Library, Principal
 from search_service.library.store import DATABASE
 from search_service.web.limits import counter, limiter, parse_limit, wait_minutes, wait_seconds
+from search_service.web.service import wants_json
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -227,7 +228,7 @@ def bearer_principal() -> Principal | None:
     if "bearer_principal" not in g:
         header = request.headers.get("Authorization")
         principal = None
-        if header is not None and _api_request():
+        if header is not None and wants_json():      # under /api/
             scheme, _, token = header.strip().partition(" ")
             lib = library()
             if scheme.lower() == "bearer" and token.strip() and lib is not None:
@@ -237,10 +238,6 @@ def bearer_principal() -> Principal | None:
                                    message_vi="Mã truy cập không hợp lệ hoặc đã bị thu hồi.")
         g.bearer_principal = principal
     return g.bearer_principal
-
-
-def _api_request() -> bool:
-    return request.path == "/api" or request.path.startswith("/api/")
 
 
 def current_principal() -> Principal | None:
