@@ -245,7 +245,7 @@ def _signal_name(code: int) -> str:
 # -- the child ------------------------------------------------------------------------------
 
 _deadline: float | None = None      # in the child: when the current file's time is up
-_forward: Progress | None = None    # in the child: sends a page read to the parent
+_answer: tuple[Connection, int] | None = None  # in the child: the pipe and the file's number
 
 
 def time_left() -> float | None:
@@ -257,7 +257,7 @@ def time_left() -> float | None:
 
 def serve(job_fd: str, result_fd: str, parent_pid: str) -> None:
     """The child's loop: parse each file sent, answer with its records or the error."""
-    global _deadline
+    global _deadline, _answer
     from search_service.index.parallelwriter import die_with_parent
 
     die_with_parent(int(parent_pid))
@@ -273,7 +273,7 @@ def serve(job_fd: str, result_fd: str, parent_pid: str) -> None:
         except EOFError:                            # the parent closed the pipe or exited
             return
         _deadline = time.monotonic() + seconds
-        _forward_progress(results, sequence)
+        _answer = (results, sequence)
         try:
             kind, records = formats.parse_as(Path(path), data, max_bytes=max_bytes)
             reply = (sequence, "ok", kind, records)
@@ -283,21 +283,12 @@ def serve(job_fd: str, result_fd: str, parent_pid: str) -> None:
         results.send(reply)
 
 
-def _forward_progress(results: Connection, sequence: int) -> None:
-    """Send each page OCR reads of the file numbered ``sequence`` to the parent."""
-    global _forward
-
-    def forward(name: str, page: int, pages: int, seconds: float) -> None:
-        results.send((sequence, "progress", str(name), int(page), int(pages), float(seconds)))
-
-    _forward = forward
-
-
 def page_read(name: str, page: int, pages: int, seconds: float) -> None:
     """Tell the parent that OCR read ``page`` of ``pages`` (0: is about to start); nothing
     outside a parser process. Called by :func:`search_service.ingest.ocr.read_pages`."""
-    if _forward is not None:
-        _forward(name, page, pages, seconds)
+    if _answer is not None:
+        results, sequence = _answer
+        results.send((sequence, "progress", str(name), int(page), int(pages), float(seconds)))
 
 
 def _preload():
