@@ -363,20 +363,24 @@ class ClusterEngine:
         return m, match, statements
 
     def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool,
-                  req: SearchRequest | None = None) -> Matching:
+                  req: SearchRequest) -> Matching:
         """The plan of the embedded engine, with cluster-wide document frequencies, for the
         request's scope (all text, titles only, số/ký hiệu only)."""
-        content = list(dict.fromkeys(f for _, f in parsed.terms))
-        texts = [schema.keyword("body_f", f) for f in content]
-        self._doc_frequencies(texts, public_only)      # one round trip for the usual questions
+        counts: dict[str, int] = {}
 
         def doc_frequency(fieldname: str, term: str) -> int:
+            # Only long questions ask (to drop common syllables): then every syllable's
+            # frequency in one round trip, on the first question.
+            if not counts:
+                content = list(dict.fromkeys(f for _, f in parsed.terms))
+                counts.update(zip(content, self._doc_frequencies(
+                    [schema.keyword("body_f", f) for f in content], public_only)))
+            if fieldname == "body_f" and term in counts:
+                return counts[term]
             return self._doc_frequencies([schema.keyword(fieldname, term)], public_only)[0]
 
-        where = req.scope if req is not None else "all"
-        plan = build_plan(parsed, scope.stats.size, doc_frequency, where)
-        if req is not None:
-            plan.clauses += self._number_clauses(req, parsed, public_only)
+        plan = build_plan(parsed, scope.stats.size, doc_frequency, req.scope)
+        plan.clauses += self._number_clauses(req, parsed, public_only)
         return matching(plan)
 
     def _number_clauses(self, req: SearchRequest, parsed: ParsedQuery, public_only: bool
