@@ -72,43 +72,47 @@
     data.append("csrf_token", form.querySelector("input[name=csrf_token]").value);
     data.append("visibility", job.visibility);
     data.append("files", job.file, job.file.name);
-    var xhr = new XMLHttpRequest();
-    xhr.open("POST", form.action);
-    xhr.setRequestHeader("Accept", "application/json");
+    var xhr = askJson(job, "POST", form.action, function (status, body) {
+      if (status === 200 && body && body.results && body.results.length) {
+        show(job, body.results[0]);
+      } else if (status === 202 && body && body.job) {
+        follow(job, body.job);      // read by OCR: its pages are shown as they are read
+        return;
+      } else {
+        refused(job, STATUS_TEXT[status] || "Không tải lên được (lỗi " + status + ").", "");
+      }
+      done();
+    });
     job.status.textContent = "Đang tải lên…";
     xhr.upload.onprogress = function (event) {
       if (event.lengthComputable) { job.bar.value = Math.round(100 * event.loaded / event.total); }
     };
     xhr.upload.onload = function () { job.status.textContent = "Đang đọc tệp…"; };
+    xhr.send(data);
+  }
+
+  // A request answered in JSON, not yet sent: answered(status, body or null); a lost
+  // connection refuses the job.
+  function askJson(job, method, url, answered) {
+    var xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    xhr.setRequestHeader("Accept", "application/json");
     xhr.onload = function () {
       var body = null;
       try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-      if (xhr.status === 200 && body && body.results && body.results.length) {
-        show(job, body.results[0]);
-      } else if (xhr.status === 202 && body && body.job) {
-        follow(job, body.job);      // read by OCR: its pages are shown as they are read
-        return;
-      } else {
-        refused(job, STATUS_TEXT[xhr.status] || "Không tải lên được (lỗi " + xhr.status + ").", "");
-      }
-      done();
+      answered(xhr.status, body);
     };
     xhr.onerror = function () {
       refused(job, "Mất kết nối tới máy chủ. Xin thử lại.", "");
       done();
     };
-    xhr.send(data);
+    return xhr;
   }
 
   function follow(job, url) {
-    var xhr = new XMLHttpRequest();
-    xhr.open("GET", url);
-    xhr.setRequestHeader("Accept", "application/json");
-    xhr.onload = function () {
-      var body = null;
-      try { body = JSON.parse(xhr.responseText); } catch (e) { body = null; }
-      if (xhr.status !== 200 || !body) {
-        refused(job, STATUS_TEXT[xhr.status] || "Không theo dõi được (lỗi " + xhr.status + ").", "");
+    askJson(job, "GET", url, function (status, body) {
+      if (status !== 200 || !body) {
+        refused(job, STATUS_TEXT[status] || "Không theo dõi được (lỗi " + status + ").", "");
         done();
       } else if (!body.done) {
         var reading = body.reading || {};
@@ -129,12 +133,7 @@
         refused(job, "Không tải lên được.", "");
         done();
       }
-    };
-    xhr.onerror = function () {
-      refused(job, "Mất kết nối tới máy chủ. Xin thử lại.", "");
-      done();
-    };
-    xhr.send();
+    }).send();
   }
 
   function done() {
