@@ -15,15 +15,23 @@ import time
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+import numpy as np
+
 from search_service.cluster import schema
+from search_service.cluster.complete import complete as completions
 from search_service.cluster.ranking import RANKER, Matching, Stats, frequencies, matching, score
 from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnavailable,
                                              Connections, quote_match)
+from search_service.cluster.suggest import correct
 from search_service.cluster.writer import stored_fields
+from search_service.search import query, rerank
+from search_service.search.intent import issuer_matches
 from search_service.search.news import news_types
 from search_service.search.query import ParsedQuery, build_plan, parse_query, related_plan
-from search_service.search.engine import (FILTER_KEYS, Hit, SearchEngine, SearchRequest,
-                                          SearchResult, _public_fields, _seconds, filter_values)
+from search_service.search.ranking import Clause
+from search_service.search.engine import (FILTER_KEYS, NUMBER_PREFIX_TERMS, Hit, SearchEngine,
+                                          SearchRequest, SearchResult, _public_fields, _seconds,
+                                          filter_values, names_number, number_search)
 from search_service.search.snapshot import FACETS
 from search_service.search.suggest import offered
 
@@ -250,8 +258,6 @@ class ClusterEngine:
         results, partial = self._run(statements)
         total = int(dict(results[1]).get("total_found", 0))
         rows = _rows(results[:candidates])
-        from search_service.search import query
-
         long_question = m is not None and req.scope == "all" and query.is_long(parsed)
         ranked = self._rank(rows, m, scope, public_only, req, parsed.empty,
                             _preferences(parsed, req),
@@ -285,8 +291,6 @@ class ClusterEngine:
                            total: int, scope: _Scope) -> list[dict]:
         """The type, issuer and year the query names, offered as a filter that keeps some but
         not all of the results (as search.engine._suggested_filters)."""
-        from search_service.search.intent import issuer_matches
-
         intent = parsed.intent
         if intent.empty or not total or req.scope == "number" or match is None:
             return []
@@ -331,8 +335,6 @@ class ClusterEngine:
         return [suggestion]
 
     def _correction(self, parsed: ParsedQuery, public_only: bool) -> str | None:
-        from search_service.cluster.suggest import correct
-
         if not parsed.terms or parsed.number_keys:
             return None
         return correct(self, parsed, public_only)
@@ -388,10 +390,6 @@ class ClusterEngine:
         """Number keys a bare number names (search.engine._number_clauses), listed from the
         lexicon: ``kế hoạch 45`` → 45/KH-…; with ``scope=number``, every number that starts
         as the query does."""
-        from search_service.search.engine import (NUMBER_PREFIX_TERMS, names_number,
-                                                  number_search)
-        from search_service.search.ranking import Clause
-
         named = number_search(req, parsed)
         if named is None:
             return []
@@ -470,10 +468,6 @@ class ClusterEngine:
     def _closer_first(self, scores: dict, content: list[str]) -> dict:
         """The embedded engine's second look at a long question (search.rerank's proximity):
         the best documents' scores grow as the question's words sit closer in their text."""
-        import numpy as np
-
-        from search_service.search import query, rerank
-
         if not query.PROXIMITY_DOCS:
             return scores
         numbers = list(scores)
@@ -594,9 +588,7 @@ class ClusterEngine:
 
     def complete(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[dict]:
         """Document numbers, types and categories, and titles that complete ``prefix``."""
-        from search_service.cluster.complete import complete
-
-        return complete(self, prefix, limit, include_internal)
+        return completions(self, prefix, limit, include_internal)
 
     def suggest(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[str]:
         return [item["text"] for item in self.complete(prefix, limit, include_internal)
@@ -632,9 +624,6 @@ def _scored(parsed: ParsedQuery, req: SearchRequest) -> bool:
 def _preferences(parsed: ParsedQuery, req: SearchRequest) -> list:
     """The type, issuer and year the query names, as the embedded engine prefers them
     (search.engine._preferences): predicates of ``(doc_type_code, issuer, year)``."""
-    from search_service.search import query
-    from search_service.search.intent import issuer_matches
-
     intent, prefer = parsed.intent, []
     if req.scope == "number":
         return prefer
