@@ -23,7 +23,8 @@ SHARED = REPO_ROOT.parent / "shared"
 
 STAFF_PASSWORD = "mật-khẩu đúng 2024"
 # Few iterations: the hash format is the real one, only cheaper to check in tests.
-STAFF_USERS = "can_bo:" + generate_password_hash(STAFF_PASSWORD, method="pbkdf2:sha256:1000")
+FAST_HASH = "pbkdf2:sha256:1000"
+STAFF_USERS = "can_bo:" + generate_password_hash(STAFF_PASSWORD, method=FAST_HASH)
 
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = "<img src=x onerror=alert(1)>"
@@ -166,6 +167,16 @@ def make_app(web_index):
                     "STAFF_USERS": STAFF_USERS, "MAX_QUERY_CHARS": 1000}
         return create_app({**settings, **overrides})
     return make
+
+
+@pytest.fixture
+def library(tmp_path):
+    """An empty library of this test's own (cheap password hashes); closed afterwards."""
+    from search_service.library import Library
+
+    lib = Library(tmp_path / "library", password_method=FAST_HASH)
+    yield lib
+    lib.close()
 
 
 @pytest.fixture

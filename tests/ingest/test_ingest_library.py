@@ -20,7 +20,7 @@ import click
 import fixtures_files as fx
 import pytest
 from click.testing import CliRunner
-from conftest import DATA_DIR, REPO_ROOT
+from conftest import DATA_DIR, FAST_HASH, REPO_ROOT
 
 from search_service.library.intake import Intake
 from search_service.ingest.pipeline import ingest_paths
@@ -33,7 +33,6 @@ from search_service.library.reindex import reindex
 from search_service.index.schema import latest_generation, open_index
 from search_service.search import SearchEngine, SearchRequest
 
-FAST_HASH = "pbkdf2:sha256:1000"
 TIN = ("Phường Phúc Lợi ra quân tổng vệ sinh môi trường\n\n"
        "Sáng 5/6, hơn 300 người dân các tổ dân phố ra quân dọn dẹp ngõ xóm, khơi thông cống "
        "rãnh hưởng ứng Ngày Môi trường thế giới.\n")
@@ -45,13 +44,6 @@ RECORDS = [
 ]
 QUERIES = ["hoa giai", "hòa giải", "văn hoá", "thuy dau", "ngõ 12", "phong chay", "15-NQ/ĐU",
            "kế hoạch", "quý I", "hội nghị sơ kết", "Phúc Lợi", "Sen Vàng", "cán bộ", ""]
-
-
-@pytest.fixture
-def library(tmp_path):
-    lib = Library(tmp_path / "library", password_method=FAST_HASH)
-    yield lib
-    lib.close()
 
 
 @pytest.fixture

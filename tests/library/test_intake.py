@@ -15,20 +15,12 @@ import pytest
 
 from search_service.ingest import IngestError
 from search_service.library.intake import EDITABLE, IndexBusy, Intake, editable, upload_name
-from search_service.library import InvalidValue, Library, NotFound
+from search_service.library import InvalidValue, NotFound
 from search_service.library.feeding import index_key, pending
 from search_service.index.schema import open_index
 from search_service.search import SearchEngine, SearchRequest
 
-FAST_HASH = "pbkdf2:sha256:1000"
 QD_TITLE = fx.QD_META["title"]
-
-
-@pytest.fixture
-def library(tmp_path):
-    lib = Library(tmp_path / "library", password_method=FAST_HASH)
-    yield lib
-    lib.close()
 
 
 @pytest.fixture

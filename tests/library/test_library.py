@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import DATA_DIR, REPO_ROOT
+from conftest import DATA_DIR, FAST_HASH, REPO_ROOT
 
 from search_service.library import (Conflict, InvalidValue, Library, NotFound, SchemaTooNew,
                                     effective_metadata)
@@ -34,17 +34,8 @@ from search_service.library.database import connect
 from search_service.library.migrations import SCHEMA_VERSION, migrate
 from search_service.library.reindex import documents_for_index, reindex
 
-# The real hash format with fewer iterations: cheap to check in tests.
-FAST_HASH = "pbkdf2:sha256:1000"
 QD_TEXT = ("ỦY BAN NHÂN DÂN PHƯỜNG PHÚC LỢI\nSố: 123/QĐ-UBND\n"
            "QUYẾT ĐỊNH\nVề việc thành lập Tổ công tác rà soát hộ nghèo\n")
-
-
-@pytest.fixture
-def library(tmp_path):
-    lib = Library(tmp_path / "library", password_method=FAST_HASH)
-    yield lib
-    lib.close()
 
 
 def add(library, text: str = QD_TEXT, actor: str = "can_bo", **record):

@@ -13,6 +13,7 @@ from datetime import date
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import FAST_HASH
 
 from search_service.ingest.relations import extract_effective, extract_relations
 from search_service.library import Library
@@ -20,7 +21,6 @@ from search_service.library.migrations import migrate
 from search_service.library.reindex import reindex
 from search_service.library.relations import Relations
 
-FAST_HASH = "pbkdf2:sha256:1000"
 ISSUER = "UBND phường Phúc Lợi"
 
 QD_7 = ("ỦY BAN NHÂN DÂN PHƯỜNG PHÚC LỢI\nSố: 7/2020/QĐ-UBND\nQUYẾT ĐỊNH\nBan hành Quy chế "
@@ -104,14 +104,7 @@ def test_effective_date(text, on, days):
     assert ((found.on, found.days_after_signing) if found else (None, None)) == (on, days)
 
 
-# -- the library -----------------------------------------------------------------------------
-@pytest.fixture
-def library(tmp_path):
-    lib = Library(tmp_path / "library", password_method=FAST_HASH)
-    yield lib
-    lib.close()
-
-
+# -- the library (the ``library`` fixture is conftest's) -------------------------------------
 def add(lib, doc_id, body, number, published, **meta):
     record = {"title": f"Văn bản {number}", "body": body, "doc_number": number,
               "published": published, "issuer": meta.pop("issuer", ISSUER), **meta}

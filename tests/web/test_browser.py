@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
-from conftest import HOSTILE_ID, XSS_IMG, XSS_SCRIPT, build_index, write_web_corpus
+from conftest import FAST_HASH, HOSTILE_ID, XSS_IMG, XSS_SCRIPT, build_index, write_web_corpus
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -402,7 +402,7 @@ def test_the_console_script_shows_a_scan_read_page_by_page(browser, tmp_path, we
     if not ocr.available():
         pytest.skip("needs tesseract-ocr and tesseract-ocr-vie (make test installs them)")
     shutil.copytree(web_index, tmp_path / "index")
-    library = Library(tmp_path / "library", password_method="pbkdf2:sha256:1000")
+    library = Library(tmp_path / "library", password_method=FAST_HASH)
     library.users.add("bien_tap", "editor", "mật khẩu 2024", actor="test")
     app = make_app(INDEX_DIR=str(tmp_path / "index"), LIBRARY_DIR=str(tmp_path / "library"))
     server = make_server("127.0.0.1", 0, app, threaded=True)

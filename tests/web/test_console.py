@@ -13,9 +13,9 @@ import threading
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import STAFF_PASSWORD
+from conftest import FAST_HASH, STAFF_PASSWORD
 from fixtures_files import BC_LINES, QD_META, docx_without_document_xml, pdf_bytes, write_docx
-from test_write_api import FAST_HASH, Site, hit_ids, uploads
+from test_write_api import Site, hit_ids, uploads
 
 from search_service.library import Library
 

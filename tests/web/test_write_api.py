@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from conftest import FAST_HASH
 from fixtures_files import (BC_LINES, QD_META, docx_without_document_xml, pdf_bytes,
                             scanned_pdf_bytes, write_docx)
 
 from search_service.library import Library
 
-FAST_HASH = "pbkdf2:sha256:1000"        # the real format, cheaper to check in tests
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 DOCX_NAME = "Quyết định 123 rà soát hộ nghèo.docx"
 
