@@ -208,6 +208,24 @@ def scanned_pdf_bytes() -> bytes:
     return buffer.getvalue()
 
 
+def scan_pdf_bytes(pages: list[list[str]], height: int | None = None) -> bytes:
+    """A PDF holding only pictures of ``pages`` (lines in DejaVu Serif at 150 dpi, no text
+    layer), as a scanner makes: for OCR. Each page is ``height`` pixels, or just tall enough."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(str(FONT_DIR / "DejaVuSerif.ttf"), 27)
+    images = []
+    for lines in pages:
+        image = Image.new("L", (1240, height or 120 + 45 * len(lines)), 255)
+        draw = ImageDraw.Draw(image)
+        for number, line in enumerate(lines):
+            draw.text((80, 60 + 45 * number), line, font=font, fill=0)
+        images.append(image)
+    out = io.BytesIO()
+    images[0].save(out, format="PDF", resolution=150, save_all=True, append_images=images[1:])
+    return out.getvalue()
+
+
 def encrypted_pdf_bytes(user_password: str = "matkhau") -> bytes:
     """The report PDF protected by a password; an empty user password only restricts copying."""
     import pypdf

@@ -278,28 +278,13 @@ def test_the_first_write_copies_an_older_index_into_the_library(library, tmp_pat
     assert reindex(library, tmp_path / "index") == 3
 
 
-def _scan(lines: list[str]) -> bytes:
-    """A one-page PDF holding only a picture of ``lines`` (no text layer), as a scanner makes."""
-    import io
-
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 27)
-    image = Image.new("L", (1240, 120 + 45 * len(lines)), 255)
-    draw = ImageDraw.Draw(image)
-    for number, line in enumerate(lines):
-        draw.text((80, 60 + 45 * number), line, font=font, fill=0)
-    out = io.BytesIO()
-    image.save(out, format="PDF", resolution=150)
-    return out.getvalue()
-
-
 def test_an_uploaded_scan_is_marked_as_read_by_ocr(intake, library, engine):
     from search_service.ingest import ocr
 
     if not ocr.available():
         pytest.skip("needs tesseract-ocr and tesseract-ocr-vie (make test installs them)")
-    data = _scan(["QUYẾT ĐỊNH", "Về việc nạo vét mương thoát nước", "tổ dân phố số 5 năm 1998"])
+    data = fx.scan_pdf_bytes([["QUYẾT ĐỊNH", "Về việc nạo vét mương thoát nước",
+                               "tổ dân phố số 5 năm 1998"]])
     doc, created = intake.add("quet-1998.pdf", data, actor="van_thu")
     assert created and doc.text_source == "ocr"
     assert library.get(doc.id).text_source == "ocr"

@@ -14,6 +14,7 @@ from urllib.parse import quote, unquote
 
 import pytest
 from conftest import FAST_HASH, HOSTILE_ID, XSS_IMG, XSS_SCRIPT, build_index, write_web_corpus
+from fixtures_files import scan_pdf_bytes
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -393,7 +394,6 @@ def test_the_console_script_shows_a_scan_read_page_by_page(browser, tmp_path, we
                                                            make_app):
     import shutil
 
-    from PIL import Image, ImageDraw, ImageFont
     from werkzeug.serving import make_server
 
     from search_service.ingest import ocr
@@ -409,17 +409,10 @@ def test_the_console_script_shows_a_scan_read_page_by_page(browser, tmp_path, we
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}"
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 27)
-    images = []
-    for lines in (["QUYẾT ĐỊNH", "Về việc nạo vét mương thoát nước"],
-                  ["Điều 1. Phê duyệt kế hoạch nạo vét mương", "trước mùa mưa bão năm 1998."]):
-        image = Image.new("L", (1240, 220), 255)
-        draw = ImageDraw.Draw(image)
-        for number, line in enumerate(lines):
-            draw.text((80, 60 + 45 * number), line, font=font, fill=0)
-        images.append(image)
     scan = tmp_path / "quet-1998.pdf"
-    images[0].save(scan, format="PDF", resolution=150, save_all=True, append_images=images[1:])
+    scan.write_bytes(scan_pdf_bytes([
+        ["QUYẾT ĐỊNH", "Về việc nạo vét mương thoát nước"],
+        ["Điều 1. Phê duyệt kế hoạch nạo vét mương", "trước mùa mưa bão năm 1998."]], height=220))
     page = new_page(browser)
     try:
         page.goto(url + "/login")

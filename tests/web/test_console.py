@@ -14,7 +14,8 @@ import threading
 import pytest
 from bs4 import BeautifulSoup
 from conftest import FAST_HASH, STAFF_PASSWORD
-from fixtures_files import BC_LINES, QD_META, docx_without_document_xml, pdf_bytes, write_docx
+from fixtures_files import (BC_LINES, QD_META, docx_without_document_xml, pdf_bytes,
+                           scan_pdf_bytes, write_docx)
 from test_write_api import Site, hit_ids, uploads
 
 from search_service.library import Library
@@ -425,23 +426,6 @@ def test_staff_upload_correct_publish_and_a_resident_downloads(site, served, tmp
 
 
 # -- a scan read by OCR in the background, its progress page by page (#10) ------------------------
-def scan_pdf(pages: list[list[str]]) -> bytes:
-    """A PDF holding only pictures of ``pages`` (no text layer), as a scanner makes."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    font = ImageFont.truetype("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf", 27)
-    images = []
-    for lines in pages:
-        image = Image.new("L", (1240, 120 + 45 * len(lines)), 255)
-        draw = ImageDraw.Draw(image)
-        for number, line in enumerate(lines):
-            draw.text((80, 60 + 45 * number), line, font=font, fill=0)
-        images.append(image)
-    out = io.BytesIO()
-    images[0].save(out, format="PDF", resolution=150, save_all=True, append_images=images[1:])
-    return out.getvalue()
-
-
 def needs_ocr():
     from search_service.ingest import ocr
 
@@ -471,7 +455,7 @@ def follow_job(client, url: str) -> tuple[list[str], object]:
 def test_a_scan_upload_shows_each_page_then_the_document(site):
     needs_ocr()
     client = staff(site)
-    response = upload_form(client, [(scan_pdf(SCAN_PAGES), "quet-1998.pdf")])
+    response = upload_form(client, [(scan_pdf_bytes(SCAN_PAGES), "quet-1998.pdf")])
     assert response.status_code == 303
     job_url = response.headers["Location"]
     assert re.fullmatch(r"/console/uploads/[\w-]+", job_url)
@@ -503,7 +487,7 @@ def test_text_files_uploaded_with_a_scan_are_listed_when_all_are_read(site, docx
     needs_ocr()
     client = staff(site)
     response = upload_form(client, [(docx_bytes, "qd.docx"),
-                                    (scan_pdf(SCAN_PAGES[:1]), "quet.pdf"),
+                                    (scan_pdf_bytes(SCAN_PAGES[:1]), "quet.pdf"),
                                     (b"", "rong.txt")])
     assert response.status_code == 303
     shown, done = follow_job(client, response.headers["Location"])
@@ -523,7 +507,7 @@ def test_a_scan_sent_by_the_console_script_is_followed_page_by_page(site):
 
     needs_ocr()
     client = staff(site)
-    response = upload_form(client, [(scan_pdf(SCAN_PAGES), "quet-js.pdf")],
+    response = upload_form(client, [(scan_pdf_bytes(SCAN_PAGES), "quet-js.pdf")],
                            Accept="application/json")
     assert response.status_code == 202
     job_url = response.get_json()["job"]
