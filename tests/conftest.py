@@ -115,16 +115,20 @@ INTERNAL_IDS = ["noi-bo-tt-07", "noi-bo-bc-15"]
 PUBLIC_COUNT = len(WEB_DOCUMENTS) - len(INTERNAL_IDS) + len(WEB_NEWS) + 1
 
 
+def write_jsonl(path: Path, records) -> Path:
+    """Write ``records`` to ``path`` as JSON Lines (UTF-8, Vietnamese as is); return the path."""
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+                    encoding="utf-8")
+    return path
+
+
 def write_web_corpus(folder: Path) -> Path:
     """Write the web corpus files into ``folder`` and return it."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "van-ban.jsonl", "w", encoding="utf-8") as out:
-        for doc in WEB_DOCUMENTS:
-            out.write(json.dumps(doc, ensure_ascii=False) + "\n")
-    with open(folder / "tin-tuc.jsonl", "w", encoding="utf-8") as out:
-        for title, published, category, body in WEB_NEWS:
-            out.write(json.dumps({"title": title, "published": published, "category": category,
-                                  "body": body, "views": 100}, ensure_ascii=False) + "\n")
+    write_jsonl(folder / "van-ban.jsonl", WEB_DOCUMENTS)
+    write_jsonl(folder / "tin-tuc.jsonl", [
+        {"title": title, "published": published, "category": category, "body": body, "views": 100}
+        for title, published, category, body in WEB_NEWS])
     (folder / "tin").mkdir(exist_ok=True)
     (folder / EXPORT_ID).write_text(EXPORT_TEXT, encoding="utf-8")
     return folder
@@ -136,6 +140,31 @@ def build_index(index_dir: Path, corpus: Path) -> Path:
     summary = ingest_paths(index_dir, [corpus])
     assert summary.failed == 0, summary.to_json()
     return index_dir
+
+
+def search_results(index: Path, queries: list[str], internal: bool) -> dict:
+    """Ids, order and scores for every query (by date when empty): what 'the same search
+    results' of two indexes means."""
+    from search_service.search import SearchEngine, SearchRequest
+
+    engine = SearchEngine(index, create=False)
+    try:
+        return {q: [(h.id, h.score) for h in engine.search(SearchRequest(
+            q=q, per_page=50, include_internal=internal, sort="relevance" if q else "date")).hits]
+            for q in queries}
+    finally:
+        engine.close()
+
+
+def build_engine(folder: Path, docs: list[dict], name: str = "docs.jsonl"):
+    """A SearchEngine over a tiny index of ``docs`` (``folder/corpus/<name>``, ``folder/index``),
+    for cases of their own; the caller closes it."""
+    from search_service.search import SearchEngine
+
+    corpus = folder / "corpus"
+    corpus.mkdir(parents=True)
+    write_jsonl(corpus / name, docs)
+    return SearchEngine(build_index(folder / "index", corpus))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import write_jsonl
 
 from search_service.errors import IndexDamaged
 from search_service.index.schema import check_index
@@ -54,8 +55,7 @@ def assert_error(done, message: str) -> None:
 
 def write_corpus(folder: Path) -> Path:
     folder.mkdir(parents=True)
-    (folder / "van-ban.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in RECORDS), encoding="utf-8")
+    write_jsonl(folder / "van-ban.jsonl", RECORDS)
     return folder
 
 
@@ -177,8 +177,7 @@ def test_serve_create_serves_a_new_empty_index_without_samples(tmp_path):
 def samples(tmp_path) -> Path:
     folder = tmp_path / "mau"
     folder.mkdir()
-    (folder / "mau.jsonl").write_text(json.dumps(RECORDS[0], ensure_ascii=False) + "\n",
-                                      encoding="utf-8")
+    write_jsonl(folder / "mau.jsonl", RECORDS[:1])
     return folder
 
 
@@ -475,7 +474,7 @@ def test_a_json_lines_file_whose_name_is_not_utf8_stops_the_run_cleanly(index, t
     corpus.mkdir()
     bad = corpus / os.fsdecode(b"bad\xff.jsonl")
     try:
-        bad.write_text(json.dumps(RECORDS[1], ensure_ascii=False) + "\n", encoding="utf-8")
+        write_jsonl(bad, RECORDS[1:2])
     except (OSError, UnicodeError):
         pytest.skip("this file system refuses names that are not UTF-8")
     done = run_cli("ingest", "--index", index, "--report", tmp_path / "r.json", corpus)
@@ -509,9 +508,8 @@ def test_an_index_whose_last_document_has_no_date_is_healthy(tmp_path):
     from search_service.ingest.pipeline import ingest_paths
 
     corpus = write_corpus(tmp_path / "corpus")
-    (corpus / "z-khong-ngay.jsonl").write_text(json.dumps(
-        {"id": "khong-ngay", "title": "Tờ rơi tuyên truyền", "body": "Không ghi ngày."},
-        ensure_ascii=False) + "\n", encoding="utf-8")
+    write_jsonl(corpus / "z-khong-ngay.jsonl", [
+        {"id": "khong-ngay", "title": "Tờ rơi tuyên truyền", "body": "Không ghi ngày."}])
     ingest_paths(tmp_path / "index", [corpus], workers=0)
     done = run_cli("check", "--index", tmp_path / "index")
     assert (done.returncode, done.stderr) == (0, ""), done.stderr

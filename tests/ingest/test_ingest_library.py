@@ -20,7 +20,7 @@ import click
 import fixtures_files as fx
 import pytest
 from click.testing import CliRunner
-from conftest import DATA_DIR, FAST_HASH, REPO_ROOT
+from conftest import DATA_DIR, FAST_HASH, REPO_ROOT, search_results, write_jsonl
 
 from search_service.library.intake import Intake
 from search_service.ingest.pipeline import ingest_paths
@@ -62,11 +62,6 @@ IDS = ["bao-cao-08.pdf", "ban-tin.jsonl#1", "quyet-dinh-123.docx", "tin-1", "tin
        "tin/bai-1.txt"]
 
 
-def write_jsonl(path, records) -> None:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
-                    encoding="utf-8")
-
-
 def run(folder, index, library, **options):
     summary = ingest_paths(index, [folder], workers=0, library=library, **options)
     assert summary.failed == 0, summary.to_json()
@@ -90,14 +85,7 @@ def stored(index, but=("validity",)) -> dict:
 
 
 def results(index, internal: bool) -> dict:
-    """Ids, order and scores for every query: what 'the same search results' means."""
-    engine = SearchEngine(index, create=False)
-    try:
-        return {q: [(h.id, h.score) for h in engine.search(SearchRequest(
-            q=q, per_page=50, include_internal=internal, sort="relevance" if q else "date")).hits]
-            for q in QUERIES}
-    finally:
-        engine.close()
+    return search_results(index, QUERIES, internal)
 
 
 # -- what a run keeps ----------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import fixtures_files as fx
-from conftest import EXPORT_ID, EXPORT_TEXT, WEB_DOCUMENTS, WEB_NEWS
+from conftest import EXPORT_ID, EXPORT_TEXT, WEB_DOCUMENTS, WEB_NEWS, write_jsonl
 from search_service.cli import main
 from search_service.ingest.pipeline import IndexUnavailable, ingest_paths
 from search_service.index.schema import open_index
@@ -226,9 +226,7 @@ def test_metadata_in_a_jsonl_record_wins_over_what_the_text_suggests(tmp_path):
     given = {"id": "qd-124", "body": fx.qd_text(), "doc_number": "124/QĐ-UBND",
              "signer": "Lê Thị Hoa", "published": "2024-03-06"}
     bare = {"id": "qd-123", "body": fx.qd_text()}
-    (folder / "van-ban.jsonl").write_text(
-        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in (given, bare)),
-        encoding="utf-8")
+    write_jsonl(folder / "van-ban.jsonl", (given, bare))
 
     summary = run(tmp_path / "index", folder)
 

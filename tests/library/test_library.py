@@ -24,7 +24,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import DATA_DIR, FAST_HASH, REPO_ROOT
+from conftest import DATA_DIR, FAST_HASH, REPO_ROOT, search_results
 
 from search_service.library import (Conflict, InvalidValue, Library, NotFound, SchemaTooNew,
                                     effective_metadata)
@@ -752,15 +752,7 @@ QUERIES = ["hoa giai", "hòa giải", "văn hoá", "thuy dau", "ngõ 12", "phong
 
 
 def results(index: Path, internal: bool) -> dict:
-    from search_service.search import SearchEngine, SearchRequest
-
-    engine = SearchEngine(index, create=False)
-    try:
-        return {q: [(h.id, h.score) for h in engine.search(SearchRequest(
-            q=q, per_page=50, include_internal=internal, sort="relevance" if q else "date")).hits]
-            for q in QUERIES}
-    finally:
-        engine.close()
+    return search_results(index, QUERIES, internal)
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ their own). An anonymous visitor's answers — results, their order and scores, 
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import pytest
 
-from conftest import WEB_DOCUMENTS, WEB_NEWS, build_index
+from conftest import WEB_DOCUMENTS, WEB_NEWS, build_index, write_jsonl
 
 PUBLIC = [d for d in WEB_DOCUMENTS if d.get("visibility") != "internal"]
 PUBLIC += [{"id": f"tin-{n}", "title": title, "published": published, "category": category,
@@ -38,9 +37,7 @@ INTERNAL = [d for d in WEB_DOCUMENTS if d.get("visibility") == "internal"] + [
 
 def _write(folder: Path, docs: list[dict]) -> Path:
     folder.mkdir(parents=True)
-    with open(folder / "van-ban.jsonl", "w", encoding="utf-8") as out:
-        for doc in docs:
-            out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    write_jsonl(folder / "van-ban.jsonl", docs)
     return folder
 
 

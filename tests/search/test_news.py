@@ -3,12 +3,11 @@ exports and staff type them, on the home page's "Tin mới" and in /feed.xml."""
 
 from __future__ import annotations
 
-import json
 import xml.etree.ElementTree as ET
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import build_index
+from conftest import build_index, write_jsonl
 
 from search_service.search.news import news_types
 from search_service.search import SearchEngine
@@ -42,9 +41,7 @@ PUBLIC_NEWS = ["tb-lich", "ban-tin", "tin-hoa", "tin-go", "bai-viet"]
 @pytest.fixture(scope="module")
 def news_index(tmp_path_factory):
     corpus = tmp_path_factory.mktemp("news-corpus")
-    with open(corpus / "trang-web.jsonl", "w", encoding="utf-8") as out:
-        for doc in DOCS:
-            out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    write_jsonl(corpus / "trang-web.jsonl", DOCS)
     return build_index(tmp_path_factory.mktemp("news") / "index", corpus)
 
 

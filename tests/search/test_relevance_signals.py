@@ -8,14 +8,11 @@ filter, never applied as one. Residents' questions carry question words ("gồm 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+from conftest import build_engine
 
-from search_service.ingest.pipeline import ingest_paths
 from search_service.search.query import parse_query, question_marks, term_weights
-from search_service.search import SearchEngine, SearchRequest
+from search_service.search import SearchRequest
 
 UBND, HDND = "UBND phường Phúc Lợi", "HĐND phường Phúc Lợi"
 # Every document is about phòng cháy or hộ nghèo: only the type, issuer, year or number
@@ -65,14 +62,7 @@ DOCS = [
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("signals")
-    (folder / "corpus").mkdir()
-    with open(folder / "corpus" / "van-ban.jsonl", "w", encoding="utf-8") as out:
-        for doc in DOCS:
-            out.write(json.dumps(doc, ensure_ascii=False) + "\n")
-    summary = ingest_paths(folder / "index", [folder / "corpus"])
-    assert summary.failed == 0, summary.to_json()
-    engine = SearchEngine(folder / "index")
+    engine = build_engine(tmp_path_factory.mktemp("signals"), DOCS, "van-ban.jsonl")
     yield engine
     engine.close()
 
@@ -197,12 +187,7 @@ def test_staff_queries_answer_a_visitor_as_if_internal_documents_did_not_exist(t
                "visibility": "internal"}]
     answers = []
     for name, docs in (("public", DOCS), ("mixed", DOCS[:3] + hidden + DOCS[3:])):
-        corpus = tmp_path / name / "corpus"
-        corpus.mkdir(parents=True)
-        (corpus / "van-ban.jsonl").write_text(
-            "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs), encoding="utf-8")
-        assert ingest_paths(tmp_path / name / "index", [corpus]).failed == 0
-        engine = SearchEngine(tmp_path / name / "index")
+        engine = build_engine(tmp_path / name, docs, "van-ban.jsonl")
         try:
             answers.append([_answer(engine, q, scope) for q, scope in (
                 ("nghị quyết phòng cháy 2022", "all"), ("kế hoạch 45 2022", "all"),
@@ -234,11 +219,7 @@ def test_a_question_prefers_its_words_close_together(tmp_path, monkeypatch, prox
     from search_service.search import query
 
     monkeypatch.setattr(query, "PROXIMITY_DOCS", proximity)
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "corpus" / "docs.jsonl").write_text(
-        "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in CLOSE), encoding="utf-8")
-    assert ingest_paths(tmp_path / "index", [tmp_path / "corpus"]).failed == 0
-    engine = SearchEngine(tmp_path / "index")
+    engine = build_engine(tmp_path, CLOSE)
     try:
         assert ids(engine, "người dân bảo vệ môi trường sống thế nào") == expected
     finally:

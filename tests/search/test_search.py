@@ -7,7 +7,6 @@ ranking depends on collection statistics build their own tiny index instead.
 
 from __future__ import annotations
 
-import json
 import shutil
 import unicodedata
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from search_service.errors import QueryTooLong
-from conftest import ARTICLE_ID, DATA_DIR, NFD_ARTICLE_ID, SHARED
+from conftest import ARTICLE_ID, DATA_DIR, NFD_ARTICLE_ID, SHARED, build_engine
 
 from search_service.ingest.pipeline import ingest_paths
 from search_service.search import SearchEngine, SearchRequest
@@ -36,18 +35,6 @@ def search(engine, q: str, **kwargs):
 
 def ids(engine, q: str, **kwargs) -> list[str]:
     return [hit.id for hit in search(engine, q, **kwargs).hits]
-
-
-def build_engine(folder: Path, docs: list[dict]) -> SearchEngine:
-    """A tiny index of ``docs`` (written as JSON Lines) for ranking cases of their own."""
-    corpus = folder / "corpus"
-    corpus.mkdir()
-    with open(corpus / "docs.jsonl", "w", encoding="utf-8") as out:
-        for doc in docs:
-            out.write(json.dumps(doc, ensure_ascii=False) + "\n")
-    summary = ingest_paths(folder / "index", [corpus])
-    assert summary.failed == 0, summary.to_json()
-    return SearchEngine(folder / "index")
 
 
 # -- tone-mark placement ---------------------------------------------------------------------

@@ -6,14 +6,14 @@ One server and one browser for the module. The index is the web corpus plus one 
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
-from conftest import FAST_HASH, HOSTILE_ID, XSS_IMG, XSS_SCRIPT, build_index, write_web_corpus
+from conftest import (FAST_HASH, HOSTILE_ID, XSS_IMG, XSS_SCRIPT, build_index, write_jsonl,
+                      write_web_corpus)
 from fixtures_files import scan_pdf_bytes
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,8 +41,7 @@ def server_url(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("browser")
     corpus = write_web_corpus(root / "corpus")
-    (corpus / "tin-go-tay.jsonl").write_text(json.dumps(TYPED_NEWS, ensure_ascii=False) + "\n",
-                                              encoding="utf-8")
+    write_jsonl(corpus / "tin-go-tay.jsonl", [TYPED_NEWS])
     app = create_app({"TESTING": True, "INDEX_DIR": str(build_index(root / "index", corpus)),
                       "SECRET_KEY": "browser"})
     server = make_server("127.0.0.1", 0, app, threaded=True)
