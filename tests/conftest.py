@@ -7,6 +7,7 @@ visitors, hostile text that must stay text, and ids holding '/', '#', '.' and ma
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from pathlib import Path
 
@@ -134,6 +135,13 @@ def write_web_corpus(folder: Path) -> Path:
     return folder
 
 
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 just now, for a real server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def build_index(index_dir: Path, corpus: Path) -> Path:
     from search_service.ingest.pipeline import ingest_paths
 
@@ -218,15 +226,21 @@ def client(app):
     return app.test_client()
 
 
+def log_in(client, username: str = "can_bo", password: str = STAFF_PASSWORD):
+    """Post the real login form (with the CSRF token its page holds); the response."""
+    from bs4 import BeautifulSoup
+
+    page = BeautifulSoup(client.get("/login").get_data(as_text=True), "html.parser")
+    token = page.select_one("input[name=csrf_token]")["value"]
+    return client.post("/login", data={"csrf_token": token, "username": username,
+                                       "password": password})
+
+
 @pytest.fixture
 def staff_client(app):
     """A client logged in as staff through the real login form."""
     client = app.test_client()
-    client.get("/login")
-    with client.session_transaction() as session:
-        token = session["csrf"]
-    response = client.post("/login", data={"csrf_token": token, "username": "can_bo",
-                                           "password": STAFF_PASSWORD})
+    response = log_in(client)
     assert response.status_code == 302
     return client
 

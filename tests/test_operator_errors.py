@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import write_jsonl
+from conftest import free_port, write_jsonl
 
 from search_service.errors import IndexDamaged
 from search_service.index.schema import check_index
@@ -120,12 +119,6 @@ def test_serve_on_a_folder_of_other_files_is_an_error_even_with_create(tmp_path,
                        "the path right?)" + ("; --create makes an index only in a new or empty "
                                             "folder" if create else ""))
     assert [p.name for p in folder.iterdir()] == ["van-ban.jsonl"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get_json(url: str, patience: float = 30) -> dict:

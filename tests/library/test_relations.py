@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import FAST_HASH
+from conftest import FAST_HASH, log_in
 
 from search_service.ingest.relations import extract_effective, extract_relations
 from search_service.library import Library
@@ -402,10 +402,7 @@ def console(library, tmp_path, make_app):
 
 def logged_in(app, user=EDITOR):
     client = app.test_client()
-    page = BeautifulSoup(client.get("/login").text, "html.parser")
-    token = page.select_one("input[name=csrf_token]")["value"]
-    assert client.post("/login", data={"csrf_token": token, "username": user,
-                                       "password": PASSWORD}).status_code == 302
+    assert log_in(client, user, PASSWORD).status_code == 302
     return client
 
 

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 from bs4 import BeautifulSoup
-from conftest import FAST_HASH, STAFF_PASSWORD
+from conftest import FAST_HASH, STAFF_PASSWORD, log_in
 from fixtures_files import (BC_LINES, QD_META, docx_without_document_xml, pdf_bytes,
                            scan_pdf_bytes, write_docx)
 from test_write_api import Site, hit_ids, uploads
@@ -47,9 +47,7 @@ def soup(response) -> BeautifulSoup:
 
 
 def login(client, user=EDITOR, password=PASSWORD):
-    token = soup(client.get("/login")).select_one("input[name=csrf_token]")["value"]
-    return client.post("/login", data={"csrf_token": token, "username": user,
-                                       "password": password})
+    return log_in(client, user, password)
 
 
 def staff(site, user=EDITOR):

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import INTERNAL_IDS, PUBLIC_COUNT, REPO_ROOT, WEB_DOCUMENTS, WEB_NEWS
+from conftest import (INTERNAL_IDS, PUBLIC_COUNT, REPO_ROOT, WEB_DOCUMENTS, WEB_NEWS,
+                      free_port)
 
 VISITOR = {"REMOTE_ADDR": "203.0.113.7"}        # a documentation address: not exempt
 OTHER_VISITOR = {"REMOTE_ADDR": "198.51.100.4"}
@@ -213,17 +214,11 @@ def test_staff_get_their_own_etag_and_no_store(client, staff_client):
 
 
 # -- the real server --------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class RealServer:
     """`python -m search_service serve` in its own process group on 127.0.0.1."""
 
     def __init__(self, index: Path, log: Path, workers: int):
-        self.port = _free_port()
+        self.port = free_port()
         self.log = log
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
