@@ -9,7 +9,6 @@ import csv
 import http.client
 import json
 import random
-import shutil
 import socket
 import statistics
 import subprocess

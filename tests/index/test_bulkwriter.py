@@ -24,7 +24,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from whoosh.writing import SegmentWriter
 
-from search_service.text.normalize import normalize_text
 from search_service.index.bulkwriter import BufferedSegmentWriter, fast_indexers
 from search_service.ingest.pipeline import ingest_paths
 from search_service.ingest.prepare import index_fields, prepare_document

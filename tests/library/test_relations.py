@@ -17,7 +17,6 @@ from conftest import FAST_HASH, log_in
 
 from search_service.ingest.relations import extract_effective, extract_relations
 from search_service.library import Library
-from search_service.library.migrations import migrate
 from search_service.library.reindex import reindex
 from search_service.library.relations import Relations
 
