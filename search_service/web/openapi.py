@@ -42,31 +42,28 @@ HIT = {
 }
 
 # What GET /api/documents/<id> adds to the stored fields (#11).
-DOCUMENT = {
-    "type": "object", "required": ["id", "title"],
-    "properties": {
-        "effective": {"type": ["string", "null"], "format": "date",
-                      "description": "When the text says it applies."},
-        "relations": {"type": "array", "description": "What this text does to the documents "
-                      "it names by number (target_id null: not in the collection).",
-                      "items": {"type": "object", "required": ["type", "number", "target_id",
-                                                               "evidence"],
-                                "properties": {
-                                    "type": {"type": "string", "enum": [
-                                        "based_on", "replaces", "amends", "repeals",
-                                        "repeals_part", "implements"]},
-                                    "number": {"type": "string"}, "target_id": NULLABLE_STR,
-                                    "evidence": {"type": "string"}}}},
-        "related_by": {"type": "array", "items": {"type": "object", "properties": {
-            "type": {"type": "string", "enum": ["replaced_by", "amended_by", "repealed_by",
-                                                "partly_repealed_by", "basis_of",
-                                                "implemented_by"]},
-            "source_id": {"type": "string"}, "number": NULLABLE_STR}}},
-        "validity": {"type": "object", "required": ["status", "since", "by"], "properties": {
-            "status": {"type": "string", "enum": ["in_force", "not_yet_in_force", "replaced",
-                                                  "repealed", "unknown"]},
-            "since": {"type": ["string", "null"], "format": "date"}, "by": NULLABLE_STR}},
-    },
+RELATIONS = {
+    "effective": {"type": ["string", "null"], "format": "date",
+                  "description": "When the text says it applies."},
+    "relations": {"type": "array", "description": "What this text does to the documents "
+                  "it names by number (target_id null: not in the collection).",
+                  "items": {"type": "object", "required": ["type", "number", "target_id",
+                                                           "evidence"],
+                            "properties": {
+                                "type": {"type": "string", "enum": [
+                                    "based_on", "replaces", "amends", "repeals",
+                                    "repeals_part", "implements"]},
+                                "number": {"type": "string"}, "target_id": NULLABLE_STR,
+                                "evidence": {"type": "string"}}}},
+    "related_by": {"type": "array", "items": {"type": "object", "properties": {
+        "type": {"type": "string", "enum": ["replaced_by", "amended_by", "repealed_by",
+                                            "partly_repealed_by", "basis_of",
+                                            "implemented_by"]},
+        "source_id": {"type": "string"}, "number": NULLABLE_STR}}},
+    "validity": {"type": "object", "required": ["status", "since", "by"], "properties": {
+        "status": {"type": "string", "enum": ["in_force", "not_yet_in_force", "replaced",
+                                              "repealed", "unknown"]},
+        "since": {"type": ["string", "null"], "format": "date"}, "by": NULLABLE_STR}},
 }
 
 SEARCH_RESULT = {
@@ -147,6 +144,10 @@ DOCUMENT = {
             "html": {"type": "string"}, "json": {"type": "string"},
             "original": {"type": "string", "description": "Download of the original file, "
                                                           "when the library keeps it."}}},
+        "text_source": {"type": "string", "enum": ["ocr"],
+                        "description": "Present only when the text was read from a scan by "
+                                       "OCR (it may hold misread words)."},
+        **RELATIONS,
     },
 }
 UPLOAD = {
