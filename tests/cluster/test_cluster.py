@@ -88,6 +88,17 @@ def test_filters_and_sorts_match_embedded(engines, filters):
     assert (theirs.total, theirs.facets, _ids(theirs)) == (ours.total, ours.facets, _ids(ours))
 
 
+@pytest.mark.parametrize("q", ["tiêm chủng năm 2023", "ủy ban nhân dân phường"])
+def test_news_only_with_a_year_or_an_issuer_in_the_words_matches_embedded(engines, q):
+    """The words name a year or an issuer, so the filters they suggest are counted too: over
+    news only, those counts once asked the cluster for a column no statement selected."""
+    embedded, clustered = engines
+    req = SearchRequest(q=q, per_page=20, news_only=True)
+    ours, theirs = embedded.search(req), clustered.search(req)
+    assert (theirs.total, theirs.facets, _ids(theirs)) == (ours.total, ours.facets, _ids(ours))
+    assert theirs.suggested_filters == ours.suggested_filters
+
+
 @pytest.mark.parametrize("scope,q", [("title", "phòng cháy"), ("title", "ke hoach"),
                                      ("title", "sen hong"), ("title", "123/QĐ-UBND"),
                                      ("number", "123/QĐ-UBND"), ("number", "phòng cháy"),
