@@ -121,34 +121,38 @@ class Collection:
         themselves are kept in ``self.forms``."""
         values, index = [], {}
         forms, form_index, form_value = [], {}, []
-        codes = np.full(self.size, -1, dtype=np.int32)
         form_codes = np.full(self.size, -1, dtype=np.int32)
         missing = self.reader.missing_value(fieldname)      # a numeric column's "no value"
-        for docnum, value in self.reader.column_values(fieldname, translate=True):
-            if value in (None, "", b"", 0) or (missing is not None and value == missing):
-                continue
-            if value not in form_index:
-                key = facet_key(value)
-                if key not in index:
-                    index[key] = len(values)
-                    values.append(value)
-                form_index[value] = len(forms)
-                forms.append(value)
-                form_value.append(index[key])
-            form_codes[docnum] = form_index[value]
-            codes[docnum] = form_value[form_codes[docnum]]
+        for offset, part in self.reader.column_parts(fieldname, translate=True):
+            code_of = {}            # per distinct value of the segment (a handful), in order
+            for value in dict.fromkeys(part):
+                if value in (None, "", b"", 0) or (missing is not None and value == missing):
+                    code_of[value] = -1
+                    continue
+                if value not in form_index:
+                    key = facet_key(value)
+                    if key not in index:
+                        index[key] = len(values)
+                        values.append(value)
+                    form_index[value] = len(forms)
+                    forms.append(value)
+                    form_value.append(index[key])
+                code_of[value] = form_index[value]
+            form_codes[offset:offset + len(part)] = [code_of[value] for value in part]
+        form_value = np.array(form_value, dtype=np.int32)
+        codes = np.append(form_value, np.int32(-1))[form_codes]    # -1 (none) picks the -1
         self._keys[fieldname] = index
-        self.forms[fieldname] = (form_codes, forms, np.array(form_value, dtype=np.int32))
+        self.forms[fieldname] = (form_codes, forms, form_value)
         return codes, values
 
     def _id_rank(self) -> np.ndarray:
         """Each document's place in the order of ids: ties are broken by it, so an order
         never depends on which segment a document was written to."""
         ids = [""] * self.size
-        for docnum, value in self.reader.column_values("id", translate=True):
-            ids[docnum] = value
+        for offset, part in self.reader.column_parts("id", translate=True):
+            ids[offset:offset + len(part)] = part
         rank = np.empty(self.size, dtype=np.int64)
-        rank[np.argsort(np.array(ids, dtype=object), kind="stable")] = np.arange(self.size)
+        rank[sorted(range(self.size), key=ids.__getitem__)] = np.arange(self.size)   # stable
         return rank
 
     def codes_of(self, fieldname: str, value) -> int:
