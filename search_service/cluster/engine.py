@@ -18,11 +18,12 @@ from datetime import date, timedelta
 import numpy as np
 
 from search_service.cluster import schema
+from search_service.cluster.cache import GenerationCache
 from search_service.cluster.complete import complete as completions
 from search_service.cluster.ranking import RANKER, Matching, Stats, frequencies, matching, score
 from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnavailable,
                                              Connections, quote_match)
-from search_service.cluster.suggest import correct
+from search_service.cluster.suggest import correct, first_questions
 from search_service.cluster.writer import stored_fields
 from search_service.search import query, rerank
 from search_service.search.intent import issuer_matches
@@ -38,7 +39,9 @@ from search_service.search.suggest import offered
 logger = logging.getLogger(__name__)
 
 CANDIDATES = 1000         # documents ranked by us per search, at least (the page and more)
-STATS_SECONDS = 10.0      # statistics and labels are read again after this long
+# A short query also asks for the documents holding every word (which rank first): of the
+# others, fewer are enough unless those are too few for the page (then all are asked again).
+SHORT_CANDIDATES = 200
 BATCH = 30                # queries per round trip (a coordinator passes at most 32 to an agent)
 RETRIES = 4               # tries after a shard failed: round robin moves to its other mirror
 RETRY_SECONDS = 0.05
@@ -82,7 +85,6 @@ class ClusterSnapshot:
 class _Scope:
     stats: Stats
     labels: dict[str, dict]          # facet → {code: label}
-    read_at: float
 
 
 class ClusterEngine:
@@ -96,9 +98,8 @@ class ClusterEngine:
         # News: no type (code 0) or a news type; a plain filter, so any statement may use it.
         self._news_filter = f"doc_type_code IN ({', '.join(map(str, codes))})"
         self.connections = Connections(backend)
-        self._scopes: dict[bool, _Scope] = {}
-        self._df: dict[tuple, tuple[float, int]] = {}
-        self._lock = threading.Lock()
+        self.cache = GenerationCache()
+        self._call = threading.local()      # per thread: the call under way (see _begin)
 
     # -- lifecycle (as SearchEngine) ------------------------------------------------------------
     def warm(self) -> None:
@@ -112,10 +113,9 @@ class ClusterEngine:
             logger.warning("%s", exc)
 
     def refresh(self) -> None:
-        """Forget cached statistics (a script that has just ingested)."""
-        with self._lock:
-            self._scopes.clear()
-            self._df.clear()
+        """Forget what was kept of the cluster (this process has just written to it)."""
+        self.cache.forget()
+        self._begin()
         self._scope(True)
 
     def close(self) -> None:
@@ -138,6 +138,7 @@ class ClusterEngine:
         complete = not (partial or stamps_partial)
         reason = "; ".join(filter(None, (dict(r[1]).get("warning") for r in (counted, stamped)
                                          if len(r) > 1)))
+        self.cache.observe(stamp if complete else None)      # a generation check for free
         return ClusterSnapshot(stamp if complete else -1, count, time.time(), complete,
                                None if complete else reason or "a shard does not answer")
 
@@ -153,6 +154,35 @@ class ClusterEngine:
         return None
 
     # -- talking to the cluster ---------------------------------------------------------------
+    def _begin(self) -> None:
+        """Start a public call: ask the cluster's generation if it was not asked lately
+        (what is kept is kept per generation), and take the token answers are kept under."""
+        if self.cache.due():
+            results, partial = self._run([(
+                f"SELECT stamp FROM {self.index}{schema.LEXICON_SUFFIX} WHERE kind = "
+                f"{schema.STAMP} ORDER BY stamp DESC LIMIT 1", ()), ("SHOW META", ())])
+            self.cache.observe(None if partial else
+                               int(results[0][0][0]) if results[0] else 0)
+        self._call.token = self.cache.token()
+        self._call.counts = {}              # document frequencies read during this call
+
+    def _token(self) -> int | None:
+        return getattr(self._call, "token", None)
+
+    def _counts(self) -> dict:
+        if not hasattr(self._call, "counts"):
+            self._call.counts = {}
+        return self._call.counts
+
+    def _kept(self, kind: str, key, compute):
+        """What ``compute()`` answers, kept for this generation under ``(kind, key)``."""
+        found, answer = self.cache.get(kind, key)
+        if not found:
+            token = self._token()
+            answer = compute()
+            self.cache.put(kind, key, answer, token)
+        return answer
+
     def _run(self, statements) -> tuple[list, bool]:
         """Run statements (each SELECT followed by SHOW META); retried while a shard fails.
         Returns the result sets and whether some shard had no live copy."""
@@ -166,6 +196,7 @@ class ClusterEngine:
             if attempt < RETRIES:
                 time.sleep(RETRY_SECONDS * attempt)
         logger.warning("search answered without a shard: %s", "; ".join(filter(None, warnings)))
+        self.cache.forget()          # nothing is kept while a shard is missing
         return results, True
 
     def _where(self, req: SearchRequest, match: str | None, skip: str | None = None) -> str:
@@ -191,9 +222,10 @@ class ClusterEngine:
         return " AND ".join(parts) or "id > 0"
 
     def _scope(self, public_only: bool) -> _Scope:
-        found = self._scopes.get(public_only)
-        if found is not None and time.monotonic() - found.read_at < STATS_SECONDS:
-            return found
+        """Statistics and facet labels of what the reader may see (kept per generation)."""
+        return self._kept("scope", public_only, lambda: self._read_scope(public_only))
+
+    def _read_scope(self, public_only: bool) -> _Scope:
         where = "WHERE public = 1" if public_only else ""
         statements = [(f"SELECT COUNT(*) AS n, {', '.join(f'SUM({c})' for c in _LENGTHS)} "
                        f"FROM {self.index} {where}", ()), ("SHOW META", ())]
@@ -207,45 +239,55 @@ class ClusterEngine:
         avg = {f: (float(row[i + 1] or 0) / size if size else 1.0)
                for i, f in enumerate(schema.SCORED)}
         labels = {name: _labels(results[2 + 2 * i]) for i, name in enumerate(schema.FACET_ATTRS)}
-        found = _Scope(Stats(size, avg), labels, time.monotonic())
-        with self._lock:
-            self._scopes[public_only] = found
-        return found
+        return _Scope(Stats(size, avg), labels)
 
     def _doc_frequencies(self, matches: list[str], public_only: bool) -> list[int]:
-        """Documents the reader may see that match each MATCH expression (cached briefly)."""
-        now = time.monotonic()
-        found: dict[str, int] = {}
-        wanted = []
-        for text in dict.fromkeys(matches):
-            hit = self._df.get((public_only, text))
-            if hit is not None and now - hit[0] < STATS_SECONDS:
-                found[text] = hit[1]
-            else:
-                wanted.append(text)
-        if len(self._df) + len(wanted) > 100_000:
-            self._df.clear()
-        where = " AND public = 1" if public_only else ""
+        """Documents the reader may see that match each MATCH expression (kept per
+        generation; those not known yet asked :data:`BATCH` to a round trip)."""
+        wanted = self._unknown_counts(matches, public_only)
         for start in range(0, len(wanted), BATCH):
             chunk = wanted[start:start + BATCH]
-            statements = []
-            for text in chunk:
-                statements += [(f"SELECT COUNT(*) FROM {self.index} WHERE "
-                                f"MATCH({quote_match(text)}){where}", ()), ("SHOW META", ())]
-            results, _ = self._run(statements)
-            for i, text in enumerate(chunk):
-                rows = results[2 * i]
-                found[text] = int(rows[0][0]) if rows else 0
-                self._df[(public_only, text)] = (now, found[text])
-        return [found[text] for text in matches]
+            results, _ = self._run(self._count_statements(chunk, public_only))
+            self._keep_counts(chunk, results, public_only)
+        return [self._known_count(text, public_only) for text in matches]
+
+    def _known_count(self, text: str, public_only: bool) -> int | None:
+        key = (public_only, text)
+        counts = self._counts()
+        if key not in counts:
+            found, n = self.cache.get("df", key)
+            if not found:
+                return None
+            counts[key] = n
+        return counts[key]
+
+    def _unknown_counts(self, matches, public_only: bool) -> list[str]:
+        return [t for t in dict.fromkeys(matches) if self._known_count(t, public_only) is None]
+
+    def _count_statements(self, matches: list[str], public_only: bool) -> list:
+        where = " AND public = 1" if public_only else ""
+        statements = []
+        for text in matches:
+            statements += [(f"SELECT COUNT(*) FROM {self.index} WHERE MATCH({quote_match(text)})"
+                            f"{where} OPTION ranker=none", ()), ("SHOW META", ())]
+        return statements
+
+    def _keep_counts(self, matches: list[str], results: list, public_only: bool) -> None:
+        """Read the answers of :meth:`_count_statements` (``results``: their result sets)."""
+        counts, token = self._counts(), self._token()
+        for i, text in enumerate(matches):
+            rows = results[2 * i]
+            counts[(public_only, text)] = n = int(rows[0][0]) if rows else 0
+            self.cache.put("df", (public_only, text), n, token)
 
     # -- search -------------------------------------------------------------------------------
     def search(self, req: SearchRequest) -> ClusterResult:
         started = time.perf_counter()
+        self._begin()
         parsed = parse_query(req.q)
         public_only = not req.include_internal
         scope = self._scope(public_only)
-        m, match, statements = self._candidates(req, parsed, scope, public_only)
+        m, match, statements, wider = self._candidates(req, parsed, scope, public_only)
         candidates = len(statements)
         if req.facets:
             for name in _KNOWN_FACETS:
@@ -253,9 +295,18 @@ class ClusterEngine:
                 skip = name if filter_values(getattr(req, name, None)) else None
                 statements += [(f"SELECT {column}, COUNT(*) AS n FROM "
                                 f"{self.index} WHERE {self._where(req, match, skip)} "
-                                f"GROUP BY {column}"
-                                f" LIMIT 10000 OPTION max_matches=10000", ()), ("SHOW META", ())]
-        results, partial = self._run(statements)
+                                f"GROUP BY {column} LIMIT 10000 "
+                                f"OPTION max_matches=10000, ranker=none", ()), ("SHOW META", ())]
+        asked = len(statements)
+        # In the same round trip, the counts this search will need: each clause's documents
+        # (for the score) and the first questions of "did you mean".
+        counted = [m.clause_match(c) for c in range(len(m.clauses))] if m else []
+        if not self.cache.get("offered", _offered_key(req))[0]:
+            counted += self._correction_questions(parsed, public_only)
+        counted = self._unknown_counts(counted, public_only)[:max(0, BATCH - asked // 2)]
+        statements += self._count_statements(counted, public_only)
+        results, partial = self._run_candidates(statements, wider, req.page * req.per_page)
+        self._keep_counts(counted, results[asked:], public_only)
         total = int(dict(results[1]).get("total_found", 0))
         rows = _rows(results[:candidates])
         long_question = m is not None and req.scope == "all" and query.is_long(parsed)
@@ -269,7 +320,7 @@ class ClusterEngine:
         stored = self._stored([number for number, _ in page])
         hits = [SearchEngine._hit(stored[number], value, marks, req.snippets)
                 for number, value in page if number in stored]
-        facets = self._facets(results[candidates:], req, scope) if req.facets else {}
+        facets = self._facets(results[candidates:asked], req, scope) if req.facets else {}
         return ClusterResult(
             query=req.q, normalized_query=parsed.normalized(), total=total, page=req.page,
             per_page=req.per_page, took_ms=round((time.perf_counter() - started) * 1000, 2),
@@ -280,12 +331,14 @@ class ClusterEngine:
     def _suggestion(self, req: SearchRequest, parsed: ParsedQuery, scope: _Scope,
                     public_only: bool, first_page: list[int]) -> str | None:
         """'Did you mean', as the embedded engine offers it: only when the corrected query
-        finds something and its first page differs from this query's."""
+        finds something and its first page differs from this query's (kept per generation
+        and request, as embedded)."""
         def page_of(fixed):
             ranked = self._ranked(replace(req, page=1, facets=False), fixed, scope, public_only)
             return [number for number, _ in ranked[:req.per_page]] if ranked else None
 
-        return offered(self._correction(parsed, public_only), first_page, page_of)
+        return self._kept("offered", _offered_key(req), lambda: offered(
+            self._correction(parsed, public_only), first_page, page_of))
 
     def _suggested_filters(self, req: SearchRequest, parsed: ParsedQuery, match: str | None,
                            total: int, scope: _Scope) -> list[dict]:
@@ -304,7 +357,7 @@ class ClusterEngine:
             labels = scope.labels["issuer"]
             rows = self._select(f"SELECT issuer_code, COUNT(*) AS n FROM {self.index} WHERE "
                                 f"{where} GROUP BY issuer_code LIMIT 10000 "
-                                f"OPTION max_matches=10000")
+                                f"OPTION max_matches=10000, ranker=none")
             fitting = [(int(n), labels[value]) for value, n in rows
                        if n and value in labels and issuer_matches(labels[value], intent.issuer)]
             if fitting:
@@ -320,7 +373,8 @@ class ClusterEngine:
         statements = []
         for combo in combos:
             statements += [(f"SELECT COUNT(*) FROM {self.index} WHERE {where} AND "
-                            + " AND ".join(cond for _, cond, _ in combo), ()), ("SHOW META", ())]
+                            + " AND ".join(cond for _, cond, _ in combo)
+                            + " OPTION ranker=none", ()), ("SHOW META", ())]
         results, _ = self._run(statements)
         counts = {combo: int(results[2 * i][0][0]) if results[2 * i] else 0
                   for i, combo in enumerate(combos)}
@@ -335,34 +389,69 @@ class ClusterEngine:
         return [suggestion]
 
     def _correction(self, parsed: ParsedQuery, public_only: bool) -> str | None:
+        """The corrected query (kept per generation, per reader's scope and query text)."""
         if not parsed.terms or parsed.number_keys:
             return None
-        return correct(self, parsed, public_only)
+        return self._kept("correction", (public_only, parsed.text),
+                          lambda: correct(self, parsed, public_only))
+
+    def _correction_questions(self, parsed: ParsedQuery, public_only: bool) -> list[str]:
+        """The counts a correction of ``parsed`` would ask first, unless it is known."""
+        if (not parsed.terms or parsed.number_keys
+                or self.cache.get("correction", (public_only, parsed.text))[0]):
+            return []
+        return first_questions(parsed)
 
     def _ranked(self, req: SearchRequest, parsed: ParsedQuery, scope: _Scope,
                 public_only: bool) -> list[tuple[int, float]]:
         """The documents ``parsed`` finds with the filters of ``req``, best first (the first
         ``req.page`` pages at least), as :meth:`search` ranks them."""
-        m, _, statements = self._candidates(req, parsed, scope, public_only)
-        results, _ = self._run(statements)
-        return self._rank(_rows(results), m, scope, public_only, req, parsed.empty,
+        m, _, statements, wider = self._candidates(req, parsed, scope, public_only)
+        asked = len(statements)
+        counted = self._unknown_counts([m.clause_match(c) for c in range(len(m.clauses))]
+                                       if m else [], public_only)[:max(0, BATCH - asked // 2)]
+        statements += self._count_statements(counted, public_only)
+        results, _ = self._run_candidates(statements, wider, req.page * req.per_page)
+        self._keep_counts(counted, results[asked:], public_only)
+        return self._rank(_rows(results[:asked]), m, scope, public_only, req, parsed.empty,
                           _preferences(parsed, req))
 
     def _candidates(self, req: SearchRequest, parsed: ParsedQuery, scope: _Scope,
-                    public_only: bool) -> tuple[Matching | None, str | None, list]:
-        """``(matching, MATCH, statements)``: the plan of a request and the statements that
-        fetch its candidates (rows read by :func:`_rows`)."""
+                    public_only: bool) -> tuple[Matching | None, str | None, list, tuple | None]:
+        """``(matching, MATCH, statements, wider)``: the plan of a request, the statements
+        that fetch its candidates (rows read by :func:`_rows`), and the first of them with
+        every candidate when it asks fewer (see :meth:`_run_candidates`), else None."""
         m = self._matching(parsed, scope, public_only, req) if _scored(parsed, req) else None
         match = _match_text(m, parsed) if m else None
         needed = req.page * req.per_page
         relevance = req.sort == "relevance" and m is not None
         limit = max(CANDIDATES, 2 * needed) if relevance else needed
-        statements = [self._candidates_sql(req, match, limit, relevance, m), ("SHOW META", ())]
-        if m and m.all_of and relevance:      # short queries: every word first, so look there too
-            everything = " ".join(m.clause_match(c) for c in m.all_of)
-            statements += [self._candidates_sql(req, _match_text(m, parsed, everything), limit,
-                                                True, m), ("SHOW META", ())]
-        return m, match, statements
+        if not (m and m.all_of and relevance):
+            return m, match, [self._candidates_sql(req, match, limit, relevance, m),
+                              ("SHOW META", ())], None
+        # A short query: the documents holding every word rank first, so ask for them all
+        # and for fewer of the others.
+        fewer = min(limit, max(SHORT_CANDIDATES, 2 * needed))
+        everything = " ".join(m.clause_match(c) for c in m.all_of)
+        statements = [self._candidates_sql(req, match, fewer, True, m), ("SHOW META", ()),
+                      self._candidates_sql(req, _match_text(m, parsed, everything), limit,
+                                           True, m), ("SHOW META", ())]
+        wider = self._candidates_sql(req, match, limit, True, m) if fewer < limit else None
+        return m, match, statements, wider
+
+    def _run_candidates(self, statements: list, wider, needed: int) -> tuple[list, bool]:
+        """Run a search's statements; when fewer candidates were asked (``wider`` is not
+        None) and the documents holding every word do not fill the first ``needed`` places,
+        the others decide those places: they are asked again, all of them."""
+        results, partial = self._run(statements)
+        if wider is not None:
+            fetched, found = len(results[0]), int(dict(results[1]).get("total_found", 0))
+            every = int(dict(results[3]).get("total_found", 0))
+            if found > fetched and every < needed:
+                again, again_partial = self._run([wider, ("SHOW META", ())])
+                results[0:2] = again
+                partial = partial or again_partial
+        return results, partial
 
     def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool,
                   req: SearchRequest) -> Matching:
@@ -394,18 +483,18 @@ class ClusterEngine:
         if named is None:
             return []
         prefix, wanted, boost = named
-        rows = self._select(
+        rows = self.select_kept("lexicon", (
             f"SELECT form FROM {self.index}{schema.LEXICON_SUFFIX} WHERE "
             f"MATCH({quote_match(schema.lexicon_key(schema.NUMBER, prefix) + '*')}) AND kind = "
             f"{schema.NUMBER} ORDER BY form ASC LIMIT {NUMBER_PREFIX_TERMS} "
-            f"OPTION max_matches={NUMBER_PREFIX_TERMS}")
+            f"OPTION max_matches={NUMBER_PREFIX_TERMS}"))
         terms = [term for (term,) in rows if names_number(term, prefix, wanted)]
         counts = self._doc_frequencies([schema.keyword("number_key", t) for t in terms],
                                        public_only)
         return [Clause([("number_key", t, 1.0)], boost) for t, n in zip(terms, counts) if n]
 
     def _candidates_sql(self, req, match, limit: int, relevance: bool, m) -> tuple[str, tuple]:
-        columns = "id, published, " + ", ".join(_LENGTHS)
+        columns = "id, published, doc_id, " + ", ".join(_LENGTHS)     # as _rank reads them
         if m is not None:
             columns += ", PACKEDFACTORS() AS factors"
         if relevance:
@@ -434,8 +523,8 @@ class ClusterEngine:
             df = self._doc_frequencies([m.clause_match(c) for c in range(len(m.clauses))],
                                        public_only)
             for number, row in rows.items():
-                lengths = dict(zip(schema.SCORED, row[2:2 + len(_LENGTHS)]))
-                value, hits = score(m, frequencies(row[2 + len(_LENGTHS)]), lengths,
+                lengths = dict(zip(schema.SCORED, row[3:3 + len(_LENGTHS)]))
+                value, hits = score(m, frequencies(row[3 + len(_LENGTHS)]), lengths,
                                     scope.stats, df)
                 preferred = row[-len(_PREFERRED):]
                 for wanted, factor in prefer:
@@ -447,10 +536,7 @@ class ClusterEngine:
                 scores = {n: (v + top if a else v, a) for n, (v, a) in scores.items()}
             if proximity:
                 scores = self._closer_first(scores, proximity)
-        # A shard may die between the two round trips: a row whose id it no longer answers for
-        # sorts after its equals (and is dropped later, when its stored fields are missing).
-        known = self._ids(list(rows))
-        ids = {number: known.get(number, "\uffff") for number in rows}
+        ids = {number: row[2] for number, row in rows.items()}
         missing = math.inf
 
         def key(number):
@@ -490,12 +576,21 @@ class ClusterEngine:
         values[docs] *= factors
         return {n: (float(values[i]), scores[n][1]) for i, n in enumerate(numbers)}
 
-    def _ids(self, numbers: list[int]) -> dict[int, str]:
-        return self._column("doc_id", numbers)
-
     def _stored(self, numbers: list[int]) -> dict[int, dict]:
-        return {number: stored_fields(text)
-                for number, text in self._column("stored", numbers).items()}
+        """Stored fields of the documents numbered ``numbers`` (kept per generation: shared,
+        never to be changed)."""
+        out, missing = {}, []
+        for number in numbers:
+            found, fields = self.cache.get("stored", number)
+            if found:
+                out[number] = fields
+            else:
+                missing.append(number)
+        token = self._token()
+        for number, text in self._column("stored", missing).items():
+            out[number] = fields = stored_fields(text)
+            self.cache.put("stored", number, fields, token)
+        return out
 
     def _column(self, column: str, numbers: list[int]) -> dict:
         """``{number: value of column}`` for the documents numbered ``numbers`` (one round
@@ -510,6 +605,11 @@ class ClusterEngine:
     def _select(self, sql: str) -> list:
         results, _ = self._run([(sql, ()), ("SHOW META", ())])
         return results[0]
+
+    def select_kept(self, kind: str, sql: str) -> list:
+        """The rows of ``sql``, kept for this generation (``kind``: a kind of
+        :data:`cache.LIMITS`)."""
+        return self._kept(kind, sql, lambda: self._select(sql))
 
     def _facets(self, results: list, req: SearchRequest, scope: _Scope) -> dict:
         """Facet counts as the embedded engine gives them (same order, same labels)."""
@@ -544,6 +644,7 @@ class ClusterEngine:
     def more_like_this(self, doc_id: str, limit: int = 5,
                        include_internal: bool = False) -> list[Hit]:
         """Documents sharing the most distinctive syllables with ``doc_id`` (as embedded)."""
+        self._begin()
         doc = self.get_document(doc_id, include_internal=True)
         if doc is None:
             return []
@@ -584,10 +685,12 @@ class ClusterEngine:
     # -- suggestions --------------------------------------------------------------------------
     def did_you_mean(self, parsed: ParsedQuery, include_internal: bool = False) -> str | None:
         """The query as the collection writes it (see :mod:`search_service.cluster.suggest`)."""
+        self._begin()
         return self._correction(parsed, not include_internal)
 
     def complete(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[dict]:
         """Document numbers, types and categories, and titles that complete ``prefix``."""
+        self._begin()
         return completions(self, prefix, limit, include_internal)
 
     def suggest(self, prefix: str, limit: int = 8, include_internal: bool = False) -> list[str]:
@@ -608,6 +711,11 @@ def _match_text(m: Matching, parsed: ParsedQuery, required: str = "") -> str:
     for word in parsed.excluded:
         parts.append(f"-{schema.keyword('body_f', word)} -{schema.keyword('title_f', word)}")
     return " ".join(parts)
+
+
+def _offered_key(req: SearchRequest) -> str:
+    """Whether "did you mean" is offered depends on the whole request but its page."""
+    return repr(replace(req, page=1, facets=False, snippets=False))
 
 
 def _rows(results: list) -> dict:

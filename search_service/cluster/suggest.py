@@ -24,6 +24,43 @@ def correct(engine, parsed, public_only: bool) -> str | None:
     return correction(_Questions(engine, public_only), parsed)
 
 
+class _Asked(Exception):
+    """The first questions of a correction (see :func:`first_questions`)."""
+
+    def __init__(self, keywords: list[str]):
+        super().__init__()
+        self.keywords = keywords
+
+
+class _FirstQuestions:
+    """A :class:`search.suggest.Visible` that stops the rule at its first question."""
+    size = 0
+
+    def prefetch(self, questions) -> None:
+        raise _Asked(_keywords(questions))
+
+    def frequencies(self, fields, terms):
+        raise _Asked([])
+
+    near = lexicon = samples = frequencies
+
+
+def first_questions(parsed) -> list[str]:
+    """The MATCH keywords whose counts a correction of ``parsed`` asks first (every syllable
+    typed, folded and as typed): the rule is run until it asks, so a search can send them
+    with its own statements instead of the rule's own round trip."""
+    try:
+        correction(_FirstQuestions(), parsed)
+    except _Asked as asked:
+        return asked.keywords
+    return []
+
+
+def _keywords(questions) -> list[str]:
+    """The MATCH keywords of ``(fields, term)`` questions, each once."""
+    return list(dict.fromkeys(schema.keyword(f, t) for fields, t in questions for f in fields))
+
+
 class _Questions:
     """What one correction asks the cluster (:class:`search.suggest.Visible`), a round trip
     per batch of questions."""
@@ -42,19 +79,19 @@ class _Questions:
         return [sum(counts[i * len(fields):(i + 1) * len(fields)]) for i in range(len(terms))]
 
     def prefetch(self, questions) -> None:
-        """Ask for the frequencies of ``(fields, term)`` pairs in one round trip (cached)."""
-        keywords = [schema.keyword(f, t) for fields, t in questions for f in fields]
+        """Ask for the frequencies of ``(fields, term)`` pairs in one round trip (kept)."""
+        keywords = _keywords(questions)
         if keywords:
-            self.engine._doc_frequencies(list(dict.fromkeys(keywords)), self.public_only)
+            self.engine._doc_frequencies(keywords, self.public_only)
 
     def _forms(self, keys: list[str], kinds: tuple[int, ...]) -> list[tuple[int, str]]:
         if not keys:
             return []
         match = " | ".join(dict.fromkeys(keys))
-        return [(int(kind), form) for kind, form in self.engine._select(
+        return [(int(kind), form) for kind, form in self.engine.select_kept("lexicon", (
             f"SELECT kind, form FROM {self.lexicon_index} WHERE MATCH({quote_match(match)}) "
             f"AND kind IN ({', '.join(map(str, kinds))}) LIMIT {LEXICON_ROWS} "
-            f"OPTION max_matches={LEXICON_ROWS}")]
+            f"OPTION max_matches={LEXICON_ROWS}"))]
 
     def near(self, folded: str) -> list[str]:
         """Folded body syllables within one edit of ``folded`` that start with its letter
@@ -103,10 +140,10 @@ class _Questions:
                          for p in pairs)
         where = " AND public = 1" if self.public_only else ""
         out = []
-        for number, stored in self.engine._select(
+        for number, stored in self.engine.select_kept("samples", (
                 f"SELECT id, stored FROM {self.engine.index} WHERE MATCH({quote_match(match)})"
                 f"{where} ORDER BY id ASC LIMIT {SPELLING_SAMPLE} "
-                f"OPTION max_matches={SPELLING_SAMPLE}"):
+                f"OPTION max_matches={SPELLING_SAMPLE}, ranker=none")):
             if number not in self._texts:
                 fields = stored_fields(stored)
                 self._texts[number] = fields.get("title", "") + "\n" + fields.get("body", "")

@@ -380,3 +380,31 @@ def test_etag_changes_after_a_cluster_write(cluster, engines, make_app, tmp_path
         clustered.refresh()
     assert after.status_code == 200 and after.headers.get("ETag") not in (None, etag)
     assert client.get(url, headers={"If-None-Match": after.headers["ETag"]}).status_code == 200
+
+
+def test_a_write_by_another_process_is_searched_within_the_generation_check(cluster, engines):
+    """What a cluster engine keeps (counts, corrections, stored fields) is kept per
+    generation: a document another writer adds is found, and its words corrected to, once
+    the generation is asked again (at most GENERATION_SECONDS later), without a refresh."""
+    from search_service.cluster.cache import GENERATION_SECONDS
+
+    _, clustered = engines
+    req = SearchRequest(q="thông báo tạm thời")
+    before = clustered.search(req)
+    assert clustered.search(req).total == before.total      # answered from what is kept
+    assert clustered.did_you_mean(parse_query("tam thoi")) != "tạm thời"     # none has it
+    try:
+        _write(cluster)                                       # not through this engine
+        time.sleep(GENERATION_SECONDS + 0.05)
+        after = clustered.search(req)
+        deadline = time.monotonic() + 5      # a loaded machine may miss one agent deadline
+        while (after.partial or "tam-thoi-1" not in _ids(after)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+            after = clustered.search(req)
+        corrected = clustered.did_you_mean(parse_query("tam thoi"))
+    finally:
+        _write(cluster, delete=True)
+    assert "tam-thoi-1" in _ids(after) and after.total == before.total + 1
+    assert corrected == "tạm thời"
+    time.sleep(GENERATION_SECONDS + 0.05)
+    assert "tam-thoi-1" not in _ids(clustered.search(req))

@@ -1,0 +1,91 @@
+"""What cluster searches ask again and again, kept while the cluster's generation lasts.
+
+Every write to the cluster raises its generation (the highest write stamp of the shards, see
+:meth:`ClusterEngine.snapshot`). Statistics, document frequencies, lexicon forms, stored
+fields and "did you mean" answers are the same until it changes, so they are kept per
+generation and dropped together when a newer one is seen.
+
+Whether the generation changed is asked at most every :data:`GENERATION_SECONDS` (one cheap
+round trip, or none when the web layer has just read a snapshot): an answer may come from
+the generation before for that long after a write by another process, as the embedded engine
+looks for a new commit at most every 0.2 s too. A write through this process
+(``ClusterEngine.refresh``) is seen at once. While some shard has no live mirror nothing is
+kept: such answers lack that shard's documents.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+GENERATION_SECONDS = 0.2
+# Entries kept per kind, least recently used out first.
+LIMITS = {"scope": 4, "df": 200_000, "lexicon": 50_000, "samples": 256, "stored": 2_000,
+          "correction": 4_096, "offered": 4_096}
+
+
+class GenerationCache:
+    """Answers of one cluster generation, per kind and key; shared by a server's threads.
+
+    A caller takes a :meth:`token` before it asks the cluster and hands it to :meth:`put`
+    with the answer: an answer worked out while the generation changed is not kept."""
+
+    def __init__(self, limits: dict[str, int] | None = None):
+        self.limits = dict(LIMITS if limits is None else limits)
+        self.generation: int | None = None      # None: unknown, nothing kept
+        self.checked_at = -float("inf")
+        self._entries = {kind: OrderedDict() for kind in self.limits}
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def due(self) -> bool:
+        """Whether the generation must be asked before answers are taken from here."""
+        return (self.generation is None
+                or time.monotonic() - self.checked_at >= GENERATION_SECONDS)
+
+    def observe(self, generation: int | None) -> None:
+        """The generation the cluster serves now (None or negative: unknown, or a shard is
+        missing): a different one drops every answer kept."""
+        with self._lock:
+            if generation is None or generation < 0:
+                self.generation, self.checked_at = None, -float("inf")
+                self._clear()
+                return
+            if generation != self.generation:
+                self._clear()
+                self.generation = generation
+            self.checked_at = time.monotonic()
+
+    def forget(self) -> None:
+        """Drop everything and ask the generation again before the next answer."""
+        self.observe(None)
+
+    def token(self) -> int | None:
+        return self.generation
+
+    def get(self, kind: str, key):
+        """``(True, answer)`` when kept, else ``(False, None)``."""
+        entries = self._entries[kind]
+        with self._lock:
+            if self.generation is not None and key in entries:
+                entries.move_to_end(key)
+                self.hits += 1
+                return True, entries[key]
+            self.misses += 1
+            return False, None
+
+    def put(self, kind: str, key, answer, token: int | None) -> None:
+        """Keep ``answer`` if the generation is still the one ``token`` was taken in."""
+        entries = self._entries[kind]
+        with self._lock:
+            if token is None or token != self.generation:
+                return
+            entries[key] = answer
+            entries.move_to_end(key)
+            while len(entries) > self.limits[kind]:
+                entries.popitem(last=False)
+
+    def _clear(self) -> None:
+        for entries in self._entries.values():
+            entries.clear()
