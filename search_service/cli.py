@@ -432,13 +432,20 @@ def _seed(path: Path, sample_dir: Path):
 
 @main.command()
 @_index_option
-def check(index_dir):
-    """Check that the index can be searched: read a little of every file, print a summary.
+@click.option("--library", "library_dir", type=click.Path(file_okay=False),
+              help="Library folder to compare the index with (default: $SEARCH_LIBRARY_DIR or "
+                   "library/ at the repository root, when it feeds this index).")
+def check(index_dir, library_dir):
+    """Check that the index can be searched and agrees with the library that feeds it.
 
-    Exit status 1, with the file at fault and what to do, when the index is missing, damaged
-    or unreadable; the index is never written.
+    Reads a little of every file of the index and prints a summary; then compares the
+    documents of the index with the library's: a document in one and not the other (and not
+    waiting for the next ingest), or held twice by the index, is a disagreement. Exit status
+    1, with what is at fault and what to do, when the index is missing, damaged or
+    unreadable, or disagrees with the library; neither is ever written. The default library
+    is compared only when it feeds this index; one named with --library always is.
 
-    Example: python -m search_service check --index /srv/tra-cuu/index
+    Example: python -m search_service check --index /srv/tra-cuu/index --library /srv/tra-cuu/library
     """
     path = config.index_dir(index_dir)
     info = _usable_index(path)
@@ -447,6 +454,50 @@ def check(index_dir):
     if info.deleted:
         line += f" ({_plural(info.deleted, 'deleted document')} still in the files)"
     click.echo(line)
+    agreement = _library_agreement(path, library_dir)
+    if agreement is not None:
+        click.echo(agreement)
+
+
+def _library_agreement(path: Path, library_dir: str | None) -> str | None:
+    """The line saying that the library agrees with the index in ``path``; None when there is
+    no library to compare with (only the default one may be missing or feed other indexes)."""
+    import sqlite3
+
+    from search_service.index.schema import READ_ERRORS, index_problem
+    from search_service.library.agreement import compare
+    from search_service.library.commands import default_library_dir, open_library
+    from search_service.library.store import DATABASE
+
+    folder = Path(library_dir) if library_dir else default_library_dir()
+    if not (folder / DATABASE).is_file():       # opening it would create one
+        if library_dir is None:
+            return None
+        raise click.ClickException(f"no library in {folder} (no {DATABASE}); is the path right?")
+    library = open_library(str(folder))
+    try:
+        found = compare(library, path)
+    except READ_ERRORS as exc:          # damage that check_index could not see
+        raise click.ClickException(str(index_problem(path, exc))) from None
+    except sqlite3.Error as exc:
+        raise click.ClickException(f"cannot read the library in {folder}: {exc}") from None
+    finally:
+        library.close()
+    if not found.fed and library_dir is None:
+        return None
+    if not found.agrees:
+        raise click.ClickException(
+            f"the index in {path} and the library in {folder} disagree: "
+            + "; ".join(found.problems())
+            + f"; rebuild the index from the library: `reindex --index {path} --library "
+              f"{folder}` (when the index holds documents the library lacks, `library "
+              "import-index` copies them in first)")
+    line = (f"library {folder} agrees: {_plural(found.library_documents, 'document')}, "
+            f"{found.index_documents} in the index")
+    if found.waiting:
+        line += (f"; {_plural(found.waiting, 'change')} waiting for the next ingest "
+                 "into this index")
+    return line
 
 
 @main.command("hash-password")
