@@ -11,7 +11,9 @@ end. A run that dies in between (killed, a full disk, a failed worker) leaves th
 ahead of the index; those documents stay marked pending for the index
 (:mod:`search_service.library.feeding`), and the next run sends them (they are re-read
 anyway: the index does not hold their files' keys). Nothing is lost and nothing is sent twice
-in a way that matters: writing a document to the index replaces it.
+in a way that matters: writing a document to the index replaces it. A run first removes the
+original files a killed run placed without the rows that use them. ``python -m
+search_service check`` compares the two (:mod:`search_service.library.agreement`).
 
 Validity (#11): each document goes to the index with its status computed from the relations
 the library holds (:mod:`search_service.library.relations`), as ``reindex`` computes it. The
@@ -52,6 +54,13 @@ class Librarian:
 
     def __init__(self, library, index_dir, reader, *, actor: str = ACTOR):
         self.library, self.actor = library, actor
+        # A run killed while it kept a file may leave its original placed without the rows
+        # that use it (or, staged, not placed): the library's side of what the index writer
+        # cleans after killed runs (see search_service.index.parallelwriter).
+        swept = library.sweep_originals()
+        if swept:
+            logger.info("ingest: removed %d original file(s) of killed runs that no document "
+                        "uses", len(swept))
         # Documents of an index made before the library (or beside it) are copied in first.
         self.imported = import_from_reader(library, reader, index_dir, actor=actor)
         self.key = feeding.register(library, index_dir)
