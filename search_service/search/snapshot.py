@@ -1,11 +1,18 @@
 """One index generation, shared by every thread of a server, and swapped when a commit lands.
 
 A :class:`Snapshot` is built whole before anyone uses it: the columns and statistics of the
-generation (:class:`~search_service.search.ranking.Collection`), the word list for "did you mean",
-and a pool of readers opened on that same generation. The index's files cannot be read by two
-threads at once, so a search borrows a reader of its own for its duration; nothing else is
-locked while searching. :class:`Generations` notices a new commit, prepares its snapshot in
-the background while the old one keeps answering, and swaps them under the only lock left.
+generation (:class:`~search_service.search.ranking.Collection`) and a pool of readers opened on
+that same generation. The index's files cannot be read by two threads at once, so a search
+borrows a reader of its own for its duration; nothing else is locked while searching.
+
+:class:`Generations` keeps the snapshot served. A watcher thread of each process (started by
+the first search in it, so each gunicorn worker has its own) looks for a new commit every
+``CHECK_SECONDS``, prepares its snapshot while the old one keeps answering, and swaps them under
+the only lock left. The word list of "did you mean" (:class:`~search_service.search.suggest.
+Lexicon`) is kept per segment: a new generation is swapped in with the word lists it already
+has (its unchanged segments'), and the watcher then reads its new segments' one at a time and
+swaps in the same generation with the whole list. Meanwhile suggestions may miss the newest
+words; results never differ, since every answer of one search comes from one snapshot.
 
 Faults of the disk (the folder removed, renamed or unmounted, a file damaged or unreadable)
 never reach a visitor as a 500: a new generation that cannot be opened leaves the old snapshot
@@ -17,25 +24,29 @@ logged once, not on every request.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import queue
 import threading
 import time
+import weakref
 from contextlib import contextmanager
+from typing import Callable
 
 from search_service.errors import IndexDamaged, IndexMissing, IndexProblem, SearchUnavailable
 from search_service.index.reader import IndexReader, open_generation
 from search_service.index.schema import READ_ERRORS, index_problem
 from search_service.search.ranking import Collection
 from search_service.search.suggest import Lexicon
+from search_service.search.wordlists import WordLists
 
 logger = logging.getLogger(__name__)
 
 FACETS = ("doc_type", "category", "issuer", "year", "validity")   # validity: #11
 COLUMNS = FACETS + ("visibility",)
 READERS = 8            # readers opened per generation: one per server thread
-CHECK_SECONDS = 0.2    # how often a request looks for a newer commit
+CHECK_SECONDS = 0.1    # how often the watcher looks for a newer commit (a folder listing)
 RETRY_SECONDS = 2.0    # how soon a generation that could not be opened is tried again
 READ_FAILURE_SECONDS = 30.0   # how long a failed read of the served snapshot is reported
 
@@ -52,23 +63,30 @@ def as_problem(index, exc: BaseException) -> IndexProblem:
 
 
 class Snapshot:
-    """Everything a search reads of one generation; immutable once built."""
+    """Everything a search reads of one generation; immutable once built.
+
+    ``lexicon`` makes the word list of "did you mean" from a reader of the generation
+    (default: the whole list, read now); ``lexicon_complete`` says whether it covers every
+    segment. :meth:`with_lexicon` gives the same generation, readers and all, with another
+    word list."""
 
     def __init__(self, index, scored_fields, readers: int = READERS,
-                 lexicons: dict | None = None):
+                 lexicon: Callable[[IndexReader], tuple[Lexicon, bool]] | None = None):
         self._index = index
         self._generation = open_generation(index)     # one for every reader: never a mix
         self.generation = self._generation.number
         self.opened_at = time.time()
         self._pool: queue.LifoQueue = queue.LifoQueue()
-        self._retired = False
-        self.read_failure: tuple[IndexProblem, float] | None = None   # the last, and when
+        self._state = _Shared()       # shared with the views of :meth:`with_lexicon`
         opened: list[IndexReader] = []
         try:
             opened.append(self._generation.open())
             self.collection = Collection(opened[0], scored_fields, COLUMNS)
             self.doc_count = int(self.collection.live.sum())
-            self.lexicon = Lexicon.from_reader(opened[0], lexicons)
+            for public_only in (True, False):     # worked out once, before anyone waits
+                self.collection.scope(public_only)
+            self.lexicon, self.lexicon_complete = (
+                lexicon(opened[0]) if lexicon else (Lexicon.from_reader(opened[0]), True))
             self._files = _fingerprint(index, _segment_files(index, opened[0]))
             bound = [self.collection]
             for _ in range(readers - 1):
@@ -80,6 +98,32 @@ class Snapshot:
             raise
         for col in bound:
             self._pool.put(col)
+
+    def with_lexicon(self, lexicon: Lexicon) -> "Snapshot":
+        """This generation with the whole word list: the readers, columns and their state
+        are shared, so retiring either view retires both."""
+        view = copy.copy(self)
+        view.lexicon, view.lexicon_complete = lexicon, True
+        return view
+
+    def add_readers(self, count: int) -> None:
+        """Open ``count`` more readers for the pool (the watcher does, once the snapshot is
+        served: a search finding the pool empty would open one itself)."""
+        for _ in range(count):
+            col = self.collection.bind(self._generation.open())
+            if self._state.retired:
+                _close_quietly(col.reader)
+                return
+            self._pool.put(col)
+
+    def open_reader(self) -> IndexReader:
+        """A reader of this generation of the caller's own (to close when done)."""
+        return self._generation.open()
+
+    @property
+    def read_failure(self) -> tuple[IndexProblem, float] | None:
+        """The last failed read of this generation's files, and when (monotonic)."""
+        return self._state.read_failure
 
     @contextmanager
     def reading(self):
@@ -112,14 +156,15 @@ class Snapshot:
                                                          "while the server was reading it")
             raise self._unavailable(problem, exc) from exc
         finally:
-            if self._retired:
+            if self._state.retired:
                 _close_quietly(col.reader)
             else:
                 self._pool.put(col)
 
     def _unavailable(self, problem: IndexProblem, exc: BaseException) -> "SearchUnavailable":
         """Note a failed read (logged once per snapshot; reported by the readiness probe)."""
-        first, self.read_failure = self.read_failure is None, (problem, time.monotonic())
+        state = self._state
+        first, state.read_failure = state.read_failure is None, (problem, time.monotonic())
         if first:     # the caller reports the error itself (503, the CLI's message)
             logger.warning("index generation %d cannot be read: %s", self.generation,
                            problem.message)
@@ -135,13 +180,21 @@ class Snapshot:
 
     def retire(self) -> None:
         """Close the readers nobody is using; those in use close when given back."""
-        self._retired = True
+        self._state.retired = True
         self.lexicon.forget()
         while True:
             try:
                 _close_quietly(self._pool.get_nowait().reader)
             except queue.Empty:
                 return
+
+
+class _Shared:
+    """What the views of one generation share: whether it is retired, its last failed read."""
+
+    def __init__(self):
+        self.retired = False
+        self.read_failure: tuple[IndexProblem, float] | None = None
 
 
 def _segment_files(index, reader: IndexReader) -> list[str]:
@@ -190,34 +243,31 @@ class Generations:
         self._fields, self._readers = scored_fields, readers
         self._current: Snapshot | None = None
         self._swap = threading.Lock()
-        self._next: threading.Thread | None = None
-        self._checked = 0.0
-        self._lexicons: dict = {}         # per segment, kept across generations
+        self._words = WordLists()         # per segment, kept across generations
+        # This process's watcher: (pid, thread, its stop); a forked worker starts its own.
+        self._watcher: tuple[int, threading.Thread, threading.Event] | None = None
+        self._starting = threading.Lock()
+        self._lexicon_reader: tuple[int, IndexReader] | None = None   # the watcher's own
+        self._lexicon_failed: tuple[int, float] = (-1, 0.0)
         # The last generation that could not be opened (None: no index on disk), why, when.
         self._failure: tuple[int | None, IndexProblem, float] | None = None
         self._logged: tuple | None = None   # the failure last logged: each is logged once
         self._tried: tuple[int, float] = (-1, 0.0)   # the last generation opened, and when
 
-    def _snapshot(self) -> Snapshot:
-        return Snapshot(self.index, self._fields, self._readers, self._lexicons)
+    def _snapshot(self, whole_lexicon: bool = True, readers: int | None = None) -> Snapshot:
+        """A snapshot of the newest generation: with every segment's word list (read now if
+        need be), or with those already read (the watcher reads the others afterwards)."""
+        words = self._words
+        lexicon = (lambda reader: (words.whole(reader), True)) if whole_lexicon else words.known
+        return Snapshot(self.index, self._fields, readers or self._readers, lexicon)
 
     def current(self) -> Snapshot:
         """The snapshot searches read now; raises :class:`SearchUnavailable` when there is
         none and none can be opened."""
+        self._watch()
         snap = self._current
         if snap is None:
             return self._refresh(retry_soon=False)
-        now = time.monotonic()
-        if now - self._checked >= CHECK_SECONDS:
-            self._checked = now
-            latest = self._latest()
-            if latest is None:
-                self._failed(None, self._missing())
-            elif latest != snap.generation:
-                if self._tried[0] != latest or now - self._tried[1] >= RETRY_SECONDS:
-                    self._prepare_next(latest)
-            elif self._failure is not None:
-                self._recovered(snap)       # the folder is back as it was
         return snap
 
     def refresh(self) -> Snapshot:
@@ -255,7 +305,9 @@ class Generations:
             if snap is not None and latest in (None, snap.generation):
                 if latest is None:
                     self._failed(None, self._missing())
-                return snap
+                elif not snap.lexicon_complete:
+                    self._complete_now(snap)
+                return self._current
             if latest is None:
                 problem = self._missing()
                 self._failed(None, problem)
@@ -324,25 +376,126 @@ class Generations:
             logger.warning("the index can be read again: generation %d", snap.generation)
         self._failure = self._logged = None
 
-    def _prepare_next(self, latest: int) -> None:
-        with self._swap:
-            if self._next is None or not self._next.is_alive():
-                self._tried = (latest, time.monotonic())
-                self._next = threading.Thread(target=self._build_next, args=(latest,),
-                                              daemon=True, name="next-index-generation")
-                self._next.start()
+    # -- the watcher ---------------------------------------------------------------------------
+    def _watch(self) -> None:
+        """Start this process's watcher unless it runs (threads do not survive a fork, so a
+        gunicorn worker starts its own with its first search)."""
+        watcher = self._watcher
+        if watcher is not None and watcher[0] == os.getpid() and watcher[1].is_alive():
+            return
+        with self._starting:
+            watcher = self._watcher
+            if watcher is not None and watcher[0] == os.getpid() and watcher[1].is_alive():
+                return
+            stop = threading.Event()
+            thread = threading.Thread(target=_watch, args=(weakref.ref(self), stop),
+                                      daemon=True, name="index-generations")
+            self._watcher = (os.getpid(), thread, stop)
+            thread.start()
 
-    def _build_next(self, latest: int) -> None:
-        try:
-            fresh = self._snapshot()
+    def _tick(self) -> bool:
+        """One look of the watcher: a newer commit is opened and swapped in, else one more
+        segment's word list is read. True when it did something (it looks again at once)."""
+        snap = self._current
+        if snap is None:
+            return False                  # a search opens the first snapshot (or says 503)
+        latest = self._latest()
+        if latest is None:
+            self._failed(None, self._missing())
+            return False
+        if latest != snap.generation:
+            now = time.monotonic()
+            if self._tried[0] != latest or now - self._tried[1] >= RETRY_SECONDS:
+                self._tried = (latest, now)
+                if self._build_next(latest):
+                    return True
+        elif self._failure is not None:
+            self._recovered(snap)         # the folder is back as it was
+        if not snap.lexicon_complete:
+            return self._grow_lexicon(snap)
+        return False
+
+    def _build_next(self, latest: int) -> bool:
+        """Open ``latest`` with the word lists already read, and swap it in; False when it
+        cannot be opened (the old snapshot keeps answering) or is not newer."""
+        try:           # one reader to begin with: the others are opened once it is served
+            fresh = self._snapshot(whole_lexicon=False, readers=1)
         except Exception as exc:          # noqa: BLE001 - the old snapshot keeps answering
             self._failed(latest, as_problem(self.index, exc), exc)
-            return
+            return False
         with self._swap:
-            if self._current is None or fresh.generation > self._current.generation:
+            watcher = self._watcher
+            installed = (watcher is not None and not watcher[2].is_set() and
+                         (self._current is None or fresh.generation > self._current.generation))
+            if installed:
                 self._install(fresh)
-            else:
-                fresh.retire()
+        if not installed:
+            fresh.retire()
+            return False
+        try:
+            fresh.add_readers(self._readers - 1)
+        except READ_ERRORS:               # its files went meanwhile: searches open their own
+            logger.debug("opening readers of generation %d failed", fresh.generation,
+                         exc_info=True)
+        return True
+
+    def _grow_lexicon(self, snap: Snapshot) -> bool:
+        """Read one more segment's word list of the served generation; with all of them,
+        swap in the same generation with the whole list (a search that began meanwhile
+        keeps the view it began with). False when nothing was done."""
+        if self._lexicon_failed[0] == snap.generation and \
+                time.monotonic() - self._lexicon_failed[1] < RETRY_SECONDS:
+            return False
+        try:
+            reader = self._reader_of(snap)
+            if self._words.read_one(reader):
+                return True
+            lexicon, complete = self._words.known(reader)
+        except Exception:                 # noqa: BLE001 - e.g. its files merged away meanwhile
+            logger.debug("reading the word lists of generation %d failed", snap.generation,
+                         exc_info=True)
+            self._lexicon_failed = (snap.generation, time.monotonic())
+            self._close_lexicon_reader()
+            return False
+        if not complete:                  # a list was dropped meanwhile: read it again
+            return True
+        with self._swap:
+            if self._current is snap:
+                self._current = snap.with_lexicon(lexicon)
+                snap.lexicon.forget()     # answers given with the partial list
+                self._words.keep_only(reader)
+                logger.info("index generation %d: did-you-mean word list complete",
+                            snap.generation)
+        self._close_lexicon_reader()
+        return False
+
+    def _reader_of(self, snap: Snapshot) -> IndexReader:
+        """The watcher's own reader of ``snap``'s generation (searches use the pool's)."""
+        held = self._lexicon_reader
+        if held is None or held[0] != snap.generation:
+            self._close_lexicon_reader()
+            held = self._lexicon_reader = (snap.generation, snap.open_reader())
+        return held[1]
+
+    def _close_lexicon_reader(self) -> None:
+        held, self._lexicon_reader = self._lexicon_reader, None
+        if held is not None:
+            _close_quietly(held[1])
+
+    def _complete_now(self, snap: Snapshot) -> None:
+        """Swap in ``snap``'s generation with its whole word list, read now (``refresh``: a
+        script that has just committed expects every suggestion of the new generation)."""
+        try:
+            reader = snap.open_reader()
+            try:
+                self._current = snap.with_lexicon(self._words.whole(reader))
+            finally:
+                _close_quietly(reader)
+        except Exception:                 # noqa: BLE001 - the partial list keeps answering
+            logger.warning("the word list of index generation %d cannot be read",
+                           snap.generation, exc_info=True)
+            return
+        snap.lexicon.forget()
 
     def _install(self, fresh: Snapshot) -> None:
         old, self._current = self._current, fresh
@@ -352,8 +505,31 @@ class Generations:
             old.retire()
 
     def close(self) -> None:
+        """Stop the watcher and close the snapshot (a later search opens the index again)."""
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher[2].set()
+            if watcher[0] == os.getpid() and watcher[1] is not threading.current_thread():
+                watcher[1].join(timeout=30)
         with self._swap:
+            self._close_lexicon_reader()
             if self._current is not None:
                 self._current.retire()
                 self._current = None
             self._failure = self._logged = None
+
+
+def _watch(ref: "weakref.ref[Generations]", stop: threading.Event) -> None:
+    """The watcher's loop; it ends with ``stop`` or when its :class:`Generations` is gone."""
+    while not stop.is_set():
+        generations = ref()
+        if generations is None:
+            return
+        try:
+            busy = generations._tick()
+        except Exception:                 # noqa: BLE001 - the watcher must outlive any fault
+            logger.exception("looking for a new index generation failed")
+            busy = False
+        del generations
+        if not busy:
+            stop.wait(CHECK_SECONDS)

