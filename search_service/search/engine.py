@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -102,8 +103,9 @@ class Hit:
     validity: str | None = None     # in_force, replaced, repealed, ... when known (#11)
 
     def to_dict(self) -> dict:
-        """The hit as JSON gives it (``GET /api/search`` adds its links)."""
-        return asdict(self)
+        """The hit as JSON gives it (``GET /api/search`` adds its links). Every field is a
+        plain value, so a shallow copy is :func:`dataclasses.asdict` without its recursion."""
+        return dict(self.__dict__)
 
 
 @dataclass
@@ -124,7 +126,11 @@ class SearchResult:
     def to_dict(self) -> dict:
         """The result as JSON gives it, the CLI's ``--json`` and ``GET /api/search`` alike:
         every field in order (a subclass's after them), the hits last."""
-        out = asdict(replace(self, hits=[]))
+        out = {f.name: getattr(self, f.name) for f in dataclass_fields(self)}
+        # A cached result is shared: its lists and dicts are copied (every other field, a
+        # subclass's too, is a plain value; facet values and filters are flat dicts).
+        out["facets"] = {name: [dict(v) for v in values] for name, values in self.facets.items()}
+        out["suggested_filters"] = [dict(f) for f in self.suggested_filters]
         del out["hits"]
         out["hits"] = [hit.to_dict() for hit in self.hits]
         return out
@@ -161,9 +167,24 @@ class SearchEngine:
 
     # -- search ------------------------------------------------------------------------------
     def search(self, req: SearchRequest) -> SearchResult:
+        """The results of ``req`` in the generation served now.
+
+        A result depends on the generation and the whole request alone, so each generation
+        keeps its recent results (bounded; dropped with it): the key is every field of the
+        request, ``include_internal`` among them, so a visitor is never given an answer
+        worked out for staff. ``took_ms`` is always this call's own time."""
         started = time.perf_counter()
-        parsed = parse_query(req.q)
         snap = self.snapshot()
+        key = result_key(req)
+        found, cached = snap.lexicon.results.get(key)
+        if found:
+            return replace(cached, hits=list(cached.hits), took_ms=_ms_since(started))
+        result = self._search(snap, req, started)
+        snap.lexicon.results.put(key, result)
+        return replace(result, hits=list(result.hits))
+
+    def _search(self, snap: Snapshot, req: SearchRequest, started: float) -> SearchResult:
+        parsed = parse_query(req.q)
         with snap.reading() as col:
             within = self._filter(col, req)
             scores, found = self._text_match(col, req, parsed, within)
@@ -180,8 +201,8 @@ class SearchEngine:
         return SearchResult(
             query=req.q, normalized_query=parsed.normalized(), total=int(matched.sum()),
             page=req.page, per_page=req.per_page,
-            took_ms=round((time.perf_counter() - started) * 1000, 2),
-            did_you_mean=suggestion, facets=facets, hits=hits, suggested_filters=offered)
+            took_ms=_ms_since(started), did_you_mean=suggestion, facets=facets, hits=hits,
+            suggested_filters=offered)
 
     def _match(self, col: Collection, req: SearchRequest, parsed: ParsedQuery,
                second_look: bool = True):
@@ -385,6 +406,16 @@ class SearchEngine:
         """Titles that complete what is typed, accent-insensitively."""
         return [item["text"] for item in self.complete(prefix, limit, include_internal)
                 if item["kind"] == "document"]
+
+
+def result_key(req: SearchRequest) -> str:
+    """What a cached result is kept under: every field of the request (query, filters, page,
+    scope, sort, facets, snippets and whether internal documents may be seen)."""
+    return repr([(f.name, getattr(req, f.name)) for f in dataclass_fields(req) if f.compare])
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 2)
 
 
 def filter_values(value) -> list:

@@ -26,7 +26,7 @@ import numpy as np
 
 from search_service.text.fold import fold, fold_token
 from search_service.text.syllables import SYLLABLE_RE
-from search_service.search.highlight import any_accents
+from search_service.search.highlight import any_accents, word_matches
 from search_service.search.query import parse_query
 
 # A form seen in one document only may be a typo in it; a small collection has to trust it.
@@ -40,6 +40,9 @@ SYLLABLE_FIELDS = ("body", "title")
 FOLDED_FIELDS = ("body_f", "title_f")
 WORD_FIELDS = ("body_w", "title_w")
 CORRECTIONS_CACHED = 4096     # answers kept per generation (queries are at most a few KB)
+# Search results kept per generation, counted in hits (a hit is about 1 KB: title, marked
+# title, snippet, fields) plus one per result: at most a few tens of MB per process.
+RESULTS_CACHED = 20_000
 
 
 def min_doc_frequency(documents: int) -> int:
@@ -59,10 +62,14 @@ class Lexicon:
     def __init__(self, parts: list[tuple[dict, dict]]):
         self._parts = parts          # per segment: ({folded: [syllables]}, {folded: [words]})
         self.corrections = Corrections()   # this generation's answers of :func:`correct`
+        # Whole search results of this generation (the engine's, keyed by the whole request):
+        # kept here because the lexicon is what a generation drops when it is retired.
+        self.results = Corrections(RESULTS_CACHED, weight=_result_weight)
 
     def forget(self) -> None:
         """Drop the cached answers (the generation is no longer served)."""
         self.corrections.clear()
+        self.results.clear()
 
     @classmethod
     def from_reader(cls, reader, cache: dict | None = None) -> "Lexicon":
@@ -128,11 +135,15 @@ class Corrections:
     worked out from internal documents. The engine also keeps here whether a correction is
     :func:`offered`, keyed ``("offered", request)``. Shared by every thread reading the
     generation.
+
+    ``limit`` bounds the sum of the answers' ``weight`` (one each by default).
     """
 
-    def __init__(self, limit: int = CORRECTIONS_CACHED):
+    def __init__(self, limit: int = CORRECTIONS_CACHED, weight=None):
         self.limit = limit
         self.hits = self.misses = 0
+        self._weight = weight or (lambda answer: 1)
+        self._total = 0
         self._answers: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
 
@@ -146,19 +157,32 @@ class Corrections:
             self.misses += 1
             return False, None
 
-    def put(self, key, answer: str | None) -> None:
+    def put(self, key, answer) -> None:
+        weight = self._weight(answer)
+        if weight > self.limit:
+            return
         with self._lock:
+            if key in self._answers:
+                self._total -= self._weight(self._answers[key])
             self._answers[key] = answer
             self._answers.move_to_end(key)
-            while len(self._answers) > self.limit:
-                self._answers.popitem(last=False)
+            self._total += weight
+            while self._total > self.limit:
+                _, gone = self._answers.popitem(last=False)
+                self._total -= self._weight(gone)
 
     def clear(self) -> None:
         with self._lock:
             self._answers.clear()
+            self._total = 0
 
     def __len__(self) -> int:
         return len(self._answers)
+
+
+def _result_weight(result) -> int:
+    """What a cached search result counts against :data:`RESULTS_CACHED`: its hits, and one."""
+    return 1 + len(result.hits)
 
 
 def correct(col, lexicon: Lexicon, parsed, scope) -> str | None:
@@ -291,11 +315,10 @@ def _spellings(texts, window: list[str], offset: int, size: int) -> dict:
     ``window``: ``{"phạt_tù": 12, ...}`` (the index keeps pairs folded only, so the stored
     text decides)."""
     tally: dict[str, int] = {}
-    pattern = re.compile(r"(?<![^\W_])" + r"[\W_]+".join(map(any_accents, window))
-                         + r"(?![^\W_])")
+    pattern = re.compile(r"[\W_]+".join(map(any_accents, window)) + r"(?![^\W_])")
     for text in texts:
-        for match in pattern.finditer(text, 0, SPELLING_TEXT_CHARS):
-            parts = SYLLABLE_RE.findall(match.group().lower())
+        for start, stop in word_matches(pattern, text, SPELLING_TEXT_CHARS):
+            parts = SYLLABLE_RE.findall(text[start:stop].lower())
             form = "_".join(parts[offset:offset + size])
             tally[form] = tally.get(form, 0) + 1
     return tally

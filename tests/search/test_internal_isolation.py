@@ -149,3 +149,21 @@ def _quote(doc_id: str) -> str:
     from urllib.parse import quote
 
     return quote(doc_id, safe="")
+
+
+def test_a_visitor_is_never_answered_from_a_staff_members_cached_search(make_app):
+    """Staff and a visitor ask the same URLs of one server (which keeps each generation's
+    results): the visitor's answers are those of a server staff never asked."""
+    from conftest import INTERNAL_IDS, SECRET_WORDS, log_in
+
+    app, untouched = make_app(), make_app()
+    staff, visitor = app.test_client(), app.test_client()
+    assert log_in(staff).status_code == 302
+    urls = ["/api/search?" + _encode(q=q) for q in (SECRET_WORDS, "sen hong", "phong chay")]
+    urls += ["/api/search?" + _encode(category="Công tác cán bộ"), "/search?q=sen+hong"]
+    for url in urls * 2:
+        seen = staff.get(url).get_data(as_text=True)
+        assert any(doc_id in seen for doc_id in INTERNAL_IDS), url
+        assert _answer(visitor, url) == _answer(untouched.test_client(), url), url
+        assert not any(doc_id in repr(_answer(visitor, url)) for doc_id in INTERNAL_IDS)
+    assert app.extensions["search_engine"].snapshot().lexicon.results.hits > 0

@@ -510,3 +510,83 @@ def test_news_only_keeps_documents_without_a_type(tmp_path):
     engine = build_engine(tmp_path, docs)
     assert [h.id for h in engine.latest(limit=5, news_only=True)] == ["tin"]
     assert [h.id for h in engine.latest(limit=5)] == ["qd", "tin"]
+
+
+# -- the cache of whole results ----------------------------------------------------------------
+
+def _answers(engine, requests) -> list[dict]:
+    out = []
+    for req in requests:
+        answer = engine.search(req).to_dict()
+        del answer["took_ms"]
+        out.append(answer)
+    return out
+
+
+def test_a_staff_answer_is_never_given_to_a_visitor_from_the_cache(ward_index):
+    """The same request by staff and by a visitor, in either order, and again: the visitor
+    never sees the internal document, staff always do."""
+    engine = SearchEngine(ward_index)        # a cache of its own
+    try:
+        for q in ["Sen Vàng", "sen vang", "07/TTr-UBND", "mật danh", ""]:
+            for _ in range(2):
+                assert "noi-bo-nhan-su" in ids(engine, q, include_internal=True)
+                assert "noi-bo-nhan-su" not in ids(engine, q)
+            assert "noi-bo-nhan-su" not in ids(engine, q, page=1)
+        assert engine.snapshot().lexicon.results.hits >= 10     # the repeats were cached
+    finally:
+        engine.close()
+
+
+def test_a_cached_answer_answers_only_its_own_request(ward_index):
+    """Requests that differ in one parameter each, asked twice over in turn on one engine,
+    are answered as a fresh engine answers each alone."""
+    requests = [SearchRequest(q="phuc loi"), SearchRequest(q="phúc lợi"),
+                SearchRequest(q="phuc loi", page=2, per_page=2),
+                SearchRequest(q="phuc loi", per_page=2), SearchRequest(q="phuc loi", sort="date"),
+                SearchRequest(q="phuc loi", scope="title"), SearchRequest(q="phuc loi", facets=False),
+                SearchRequest(q="phuc loi", snippets=False),
+                SearchRequest(q="phuc loi", year=2018), SearchRequest(q="mật danh"),
+                SearchRequest(q="mật danh", include_internal=True)]
+    cached = SearchEngine(ward_index)
+    try:
+        first = _answers(cached, requests)
+        assert _answers(cached, requests[::-1]) == first[::-1]
+        assert cached.snapshot().lexicon.results.hits == len(requests)
+    finally:
+        cached.close()
+    for req, answer in zip(requests, first):
+        fresh = SearchEngine(ward_index)
+        try:
+            assert _answers(fresh, [req]) == [answer], req
+        finally:
+            fresh.close()
+    assert len({repr(a) for a in first}) == len(first)      # every request answers differently
+
+
+def test_changing_an_answer_does_not_change_the_cached_one(ward_engine):
+    res = search(ward_engine, "phuc loi")
+    expected = res.to_dict()
+    res.hits.clear()
+    res.to_dict()["facets"]["year"].clear()
+    res.to_dict()["hits"][:0] = [{"id": "giả"}]
+    again = search(ward_engine, "phuc loi").to_dict()
+    assert {**again, "took_ms": 0} == {**expected, "took_ms": 0}
+
+
+def test_a_new_generation_answers_anew(tmp_path):
+    docs = [{"id": "cu", "title": "Quỹ phúc lợi của phường", "body": "Phúc lợi xã hội."}]
+    engine = build_engine(tmp_path, docs)
+    try:
+        assert ids(engine, "phuc loi") == ["cu"]
+        old = engine.snapshot()
+        more = tmp_path / "more"
+        more.mkdir()
+        (more / "moi.jsonl").write_text('{"id": "moi", "title": "Chế độ phúc lợi mới", '
+                                        '"body": "Phúc lợi."}\n', encoding="utf-8")
+        ingest_paths(tmp_path / "index", [more], workers=0)
+        engine.refresh()
+        assert sorted(ids(engine, "phuc loi")) == ["cu", "moi"]
+        assert len(old.lexicon.results) == 0          # dropped with its generation
+    finally:
+        engine.close()
