@@ -23,6 +23,7 @@ SCAN_CHARS = 30_000
 SCAN_MATCHES = 200
 CONTEXT = 3          # syllables shown before the first match
 _WORD = r"[^\W_]"
+_WORD_CHAR = re.compile(_WORD)
 _SYLLABLE = re.compile(_WORD + "+")
 _NON_SPACE = re.compile(r"\S")
 
@@ -56,7 +57,31 @@ def _pattern(terms: frozenset[str], numbers: frozenset[str]) -> re.Pattern | Non
             alternatives.append(r"[\s/.\-–]*".join(parts))
     if not alternatives:
         return None
-    return re.compile(rf"(?<!{_WORD})(?:{'|'.join(alternatives)})(?!{_WORD})")
+    # Not preceded by a letter either: :func:`word_matches` checks that, much faster.
+    return re.compile(rf"(?:{'|'.join(alternatives)})(?!{_WORD})")
+
+
+def word_matches(pattern: re.Pattern, text: str, end: int | None = None):
+    """Spans of the matches of ``pattern`` in ``text[:end]`` that do not start right after a
+    letter or digit: what ``finditer`` gives for the same pattern behind a lookbehind for
+    that, found without it, since a leading lookbehind keeps the regular expression engine
+    from skipping ahead to the letters a match can start with (scanning was 2.5× slower).
+
+    >>> list(word_matches(re.compile("loi"), "loi, Xloi loi"))
+    [(0, 3), (10, 13)]
+    """
+    end = len(text) if end is None else end
+    pos = 0
+    while True:
+        found = pattern.search(text, pos, end)
+        if found is None:
+            return
+        start, stop = found.span()
+        if start and _WORD_CHAR.match(text, start - 1):
+            pos = start + 1          # a match may still start later inside this one
+            continue
+        yield start, stop
+        pos = stop if stop > start else stop + 1
 
 
 def _matches(text: str, terms, numbers=(), end: int | None = None,
@@ -65,8 +90,7 @@ def _matches(text: str, terms, numbers=(), end: int | None = None,
     pattern = _pattern(frozenset(terms), frozenset(numbers))
     if pattern is None:
         return []
-    found = pattern.finditer(text, 0, len(text) if end is None else end)
-    return [m.span() for m in islice(found, most)]
+    return list(islice(word_matches(pattern, text, end), most))
 
 
 def mark(text: str, terms: set[str], numbers=()) -> str:

@@ -23,12 +23,22 @@ def hit_links(doc_id: str) -> dict:
             "json": url_for("api.document", doc_id=doc_id)}
 
 
+def _document_links():
+    """``links(doc_id)``: :func:`hit_links` for every hit of one answer, with the routes built
+    once (``url_for`` costs tens of microseconds; a page of hits asked for 20 of them)."""
+    quote = current_app.url_map.converters["path"](current_app.url_map).to_url
+    html = url_for("ui.document", doc_id="_")[:-1]
+    json = url_for("api.document", doc_id="_")[:-1]
+    return lambda doc_id: {"html": html + quote(doc_id), "json": json + quote(doc_id)}
+
+
 def result_json(res: SearchResult, args: dict[str, str]) -> dict:
     """A search result (as the CLI's ``--json`` prints it) with links: each hit's, the
     neighbouring pages' and the HTML twin's."""
     out = res.to_dict()
+    links = _document_links() if out["hits"] else None
     for hit in out["hits"]:
-        hit["links"] = hit_links(hit["id"])
+        hit["links"] = links(hit["id"])
     last_page = page_count(res.total, res.per_page,
                            current_app.config.get("MAX_RESULT_DEPTH") or 0)
     out["links"] = {

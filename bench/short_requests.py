@@ -1,0 +1,175 @@
+"""Short requests over HTTP: what a one- or two-word query costs through the real server.
+
+```
+.venv/bin/python bench/short_requests.py                      # relevance-index-2, 1 worker
+.venv/bin/python bench/short_requests.py --repeat 300 --profile
+```
+
+Starts ``python -m search_service serve --index … --workers 1`` on a free local port and, on one
+keep-alive connection:
+
+1. asks each of the distinct short queries below once, each for the first time on this
+   server (``first``: nothing of the query is cached yet; a few other queries warm it first);
+2. asks them all again ``--rounds`` times (``repeat``);
+3. asks ``phuc loi`` ``--repeat`` times (``phuc loi``), and ``/healthz`` as often.
+
+Reported: p50 and p95 of the client-side time and the median ``took_ms`` the API reports.
+``--profile`` also prints, in-process (Flask's test client, no socket), the CPU time per
+request of each query set, first time and repeated, and the top of a cProfile of the first
+pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import http.client
+import json
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import common
+from common import BenchError
+
+WARM = ["phường", "ủy ban nhân dân", "nghị định"]
+SHORT = ["phuc loi", "phúc lợi", "ho ngheo", "hộ nghèo", "covid", "hoa giai", "hòa giải",
+         "bao hiem y te", "bảo hiểm y tế", "dat dai", "đất đai", "thue", "thuế", "ket hon",
+         "kết hôn", "giay phep lai xe", "giấy phép lái xe", "hoc phi", "học phí", "luong",
+         "lương", "tai nan giao thong", "tai nạn giao thông", "chung cu", "chung cư",
+         "di chuc", "di chúc", "ly hon", "ly hôn", "phong chay", "phòng cháy", "tiem chung",
+         "tiêm chủng", "bau cu", "bầu cử", "quan su", "quân sự", "moi truong", "môi trường",
+         "can cuoc"]
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--index", type=Path, default=common.OUT_DIR / "relevance-index-2")
+    parser.add_argument("--repeat", type=int, default=300, help="requests of phuc loi")
+    parser.add_argument("--rounds", type=int, default=5, help="repeated passes of the list")
+    parser.add_argument("--profile", action="store_true", help="also profile in-process")
+    parser.add_argument("--startup-timeout", type=float, default=180)
+    return parser.parse_args(argv)
+
+
+class Client:
+    """One keep-alive connection to the server."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def get(self, path: str) -> tuple[float, dict | None]:
+        started = time.perf_counter()
+        self.conn.request("GET", path)
+        response = self.conn.getresponse()
+        body = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status != 200:
+            raise BenchError(f"GET {path} answered {response.status}: {body[:300]!r}")
+        data = json.loads(body) if path.startswith("/api/") else None
+        return elapsed, data
+
+    def search(self, q: str) -> tuple[float, float]:
+        elapsed, data = self.get("/api/search?" + urlencode({"q": q}))
+        return elapsed, float(data["took_ms"])
+
+
+def start_server(index: Path, log_path: Path, timeout: float) -> tuple[subprocess.Popen, int]:
+    from speed import free_port
+
+    port = free_port()
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "search_service", "serve", "--index", str(index),
+         "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        cwd=common.REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "SEARCH_RATE_LIMIT": ""})     # measure the server, not the limit
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"the server exited with {proc.returncode}; see {log_path}")
+        try:
+            Client(port).get("/readyz")
+            return proc, port
+        except (OSError, http.client.HTTPException, BenchError):
+            time.sleep(0.2)
+    proc.terminate()
+    raise BenchError(f"the server did not answer within {timeout:g}s; see {log_path}")
+
+
+def summary(samples: list[tuple[float, float]]) -> dict:
+    client = sorted(s[0] for s in samples)
+    return {"n": len(client), "p50": common.percentile(client, 50),
+            "p95": common.percentile(client, 95),
+            "took_p50": statistics.median(s[1] for s in samples)}
+
+
+def over_http(args) -> dict:
+    common.OUT_DIR.mkdir(parents=True, exist_ok=True)
+    proc, port = start_server(args.index, common.OUT_DIR / "short-requests-server.log",
+                              args.startup_timeout)
+    try:
+        client = Client(port)
+        for q in WARM:
+            client.search(q)
+        first = [client.search(q) for q in SHORT]
+        repeat = [client.search(q) for _ in range(args.rounds) for q in SHORT]
+        one = [client.search("phuc loi") for _ in range(args.repeat)]
+        health = [(client.get("/healthz")[0], 0.0) for _ in range(args.repeat)]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return {"first": summary(first), "repeat": summary(repeat), "phuc loi": summary(one),
+            "healthz": summary(health)}
+
+
+def in_process(args) -> dict:
+    """CPU ms per request through Flask's test client: first time and repeated."""
+    from search_service.web import create_app
+
+    app = create_app({"INDEX_DIR": str(args.index), "RATE_LIMIT": ""})
+    app.extensions["search_engine"].warm()
+    client = app.test_client()
+
+    def cpu(q: str) -> float:
+        started = time.thread_time()
+        response = client.get("/api/search?" + urlencode({"q": q}))
+        assert response.status_code == 200, response.data[:200]
+        return (time.thread_time() - started) * 1000
+
+    for q in WARM:
+        cpu(q)
+    profile = cProfile.Profile()
+    profile.enable()
+    first = [cpu(q) for q in SHORT]
+    profile.disable()
+    repeat = [cpu(q) for _ in range(args.rounds) for q in SHORT]
+    stats = pstats.Stats(profile)
+    stats.sort_stats("cumulative").print_stats(35)
+    return {"first_cpu_p50": statistics.median(first),
+            "repeat_cpu_p50": statistics.median(repeat)}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not args.index.is_dir():
+        raise BenchError(f"no index at {args.index} (build it with bench/relevance.py)")
+    report = {"http": over_http(args)}
+    if args.profile:
+        report["in_process"] = in_process(args)
+    for name, row in report["http"].items():
+        print(f"{name:>9}: n={row['n']:>4} p50 {row['p50']:6.2f} ms  p95 {row['p95']:6.2f} ms"
+              f"  took_ms p50 {row['took_p50']:5.2f}")
+    if args.profile:
+        print(json.dumps(report["in_process"]))
+    return 0
+
+
+if __name__ == "__main__":
+    common.run_main(main)
