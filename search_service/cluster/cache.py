@@ -22,7 +22,7 @@ from collections import OrderedDict
 GENERATION_SECONDS = 0.2
 # Entries kept per kind, least recently used out first.
 LIMITS = {"scope": 4, "df": 200_000, "lexicon": 50_000, "samples": 256, "stored": 2_000,
-          "correction": 4_096, "offered": 4_096}
+          "correction": 4_096, "offered": 4_096, "result": 512}
 
 
 class GenerationCache:

@@ -154,17 +154,23 @@ class ClusterEngine:
         return None
 
     # -- talking to the cluster ---------------------------------------------------------------
-    def _begin(self) -> None:
+    def _begin(self) -> bool:
         """Start a public call: ask the cluster's generation if it was not asked lately
-        (what is kept is kept per generation), and take the token answers are kept under."""
-        if self.cache.due():
-            results, partial = self._run([(
-                f"SELECT stamp FROM {self.index}{schema.LEXICON_SUFFIX} WHERE kind = "
-                f"{schema.STAMP} ORDER BY stamp DESC LIMIT 1", ()), ("SHOW META", ())])
-            self.cache.observe(None if partial else
-                               int(results[0][0][0]) if results[0] else 0)
+        (what is kept is kept per generation), and take the token answers are kept under.
+        True if the generation was asked."""
+        due = self.cache.due()
+        if due:
+            self._check_generation()
         self._call.token = self.cache.token()
         self._call.counts = {}              # document frequencies read during this call
+        return due
+
+    def _check_generation(self) -> None:
+        """One small query: the highest write stamp, and whether every shard answered."""
+        results, partial = self._run([(
+            f"SELECT stamp FROM {self.index}{schema.LEXICON_SUFFIX} WHERE kind = "
+            f"{schema.STAMP} ORDER BY stamp DESC LIMIT 1", ()), ("SHOW META", ())])
+        self.cache.observe(None if partial else int(results[0][0][0]) if results[0] else 0)
 
     def _token(self) -> int | None:
         return getattr(self._call, "token", None)
@@ -282,12 +288,34 @@ class ClusterEngine:
 
     # -- search -------------------------------------------------------------------------------
     def search(self, req: SearchRequest) -> ClusterResult:
+        """One page of results; a request asked before in this generation is answered from
+        what was kept (a result without some shard's documents is never kept)."""
         started = time.perf_counter()
-        self._begin()
+        checked = self._begin()
+        key = repr(req)
+        found, result = self.cache.get("result", key)
+        if found and not checked:
+            # A whole answer is only given again for the generation served this instant,
+            # with every shard answering: one small query (still far less than a search).
+            self._check_generation()
+            self._call.token = self.cache.token()
+            found, result = self.cache.get("result", key)
+        token = self._token()
+        if not found:
+            result = self._search(req, started)
+            if not result.partial:
+                self.cache.put("result", key, result, token)
+        return replace(result, took_ms=round((time.perf_counter() - started) * 1000, 2))
+
+    def _search(self, req: SearchRequest, started: float) -> ClusterResult:
         parsed = parse_query(req.q)
         public_only = not req.include_internal
         scope = self._scope(public_only)
-        m, match, statements, wider = self._candidates(req, parsed, scope, public_only)
+        # The counts "did you mean" will ask first, sent with the search's own statements.
+        questions = ([] if self.cache.get("offered", _offered_key(req))[0]
+                     else self._correction_questions(parsed, public_only))
+        m, match, statements, wider = self._candidates(req, parsed, scope, public_only,
+                                                       questions)
         candidates = len(statements)
         if req.facets:
             for name in _KNOWN_FACETS:
@@ -301,9 +329,8 @@ class ClusterEngine:
         # In the same round trip, the counts this search will need: each clause's documents
         # (for the score) and the first questions of "did you mean".
         counted = [m.clause_match(c) for c in range(len(m.clauses))] if m else []
-        if not self.cache.get("offered", _offered_key(req))[0]:
-            counted += self._correction_questions(parsed, public_only)
-        counted = self._unknown_counts(counted, public_only)[:max(0, BATCH - asked // 2)]
+        counted = self._unknown_counts(counted + questions,
+                                       public_only)[:max(0, BATCH - asked // 2)]
         statements += self._count_statements(counted, public_only)
         results, partial = self._run_candidates(statements, wider, req.page * req.per_page)
         self._keep_counts(counted, results[asked:], public_only)
@@ -417,11 +444,13 @@ class ClusterEngine:
                           _preferences(parsed, req))
 
     def _candidates(self, req: SearchRequest, parsed: ParsedQuery, scope: _Scope,
-                    public_only: bool) -> tuple[Matching | None, str | None, list, tuple | None]:
+                    public_only: bool, also: list[str] = ()
+                    ) -> tuple[Matching | None, str | None, list, tuple | None]:
         """``(matching, MATCH, statements, wider)``: the plan of a request, the statements
         that fetch its candidates (rows read by :func:`_rows`), and the first of them with
         every candidate when it asks fewer (see :meth:`_run_candidates`), else None."""
-        m = self._matching(parsed, scope, public_only, req) if _scored(parsed, req) else None
+        m = self._matching(parsed, scope, public_only, req, also) if _scored(parsed, req) \
+            else None
         match = _match_text(m, parsed) if m else None
         needed = req.page * req.per_page
         relevance = req.sort == "relevance" and m is not None
@@ -454,9 +483,10 @@ class ClusterEngine:
         return results, partial
 
     def _matching(self, parsed: ParsedQuery, scope: _Scope, public_only: bool,
-                  req: SearchRequest) -> Matching:
+                  req: SearchRequest, also: list[str] = ()) -> Matching:
         """The plan of the embedded engine, with cluster-wide document frequencies, for the
-        request's scope (all text, titles only, số/ký hiệu only)."""
+        request's scope (all text, titles only, số/ký hiệu only). ``also``: counts the
+        search will ask later, sent along if the plan asks the cluster anyway."""
         counts: dict[str, int] = {}
 
         def doc_frequency(fieldname: str, term: str) -> int:
@@ -464,8 +494,11 @@ class ClusterEngine:
             # frequency in one round trip, on the first question.
             if not counts:
                 content = list(dict.fromkeys(f for _, f in parsed.terms))
-                counts.update(zip(content, self._doc_frequencies(
-                    [schema.keyword("body_f", f) for f in content], public_only)))
+                asked = [schema.keyword("body_f", f) for f in content]
+                room = BATCH - len(self._unknown_counts(asked, public_only))
+                asked += [k for k in self._unknown_counts(also, public_only)
+                          if k not in asked][:max(0, room)]
+                counts.update(zip(content, self._doc_frequencies(asked, public_only)))
             if fieldname == "body_f" and term in counts:
                 return counts[term]
             return self._doc_frequencies([schema.keyword(fieldname, term)], public_only)[0]
