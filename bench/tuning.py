@@ -84,6 +84,9 @@ class Runner:
             module = query if hasattr(query, name) else ranking
             saved[name] = (module, getattr(module, name))
             setattr(module, name, type(getattr(module, name))(value))
+        # The engine keeps whole results per generation, keyed by the request alone: without
+        # this, every configuration after the first would be answered from the first's.
+        self.engine.snapshot().lexicon.results.clear()
         try:
             out = {}
             for set_name, (queries, qrels) in self.sets.items():
