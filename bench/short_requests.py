@@ -3,6 +3,7 @@
 ```
 .venv/bin/python bench/short_requests.py                      # relevance-index-2, 1 worker
 .venv/bin/python bench/short_requests.py --repeat 300 --profile
+.venv/bin/python bench/short_requests.py --questions 50          # and long questions vs FTS5
 ```
 
 Starts ``python -m search_service serve --index … --workers 1`` on a free local port and, on one
@@ -11,7 +12,11 @@ keep-alive connection:
 1. asks each of the distinct short queries below once, each for the first time on this
    server (``first``: nothing of the query is cached yet; a few other queries warm it first);
 2. asks them all again ``--rounds`` times (``repeat``);
-3. asks ``phuc loi`` ``--repeat`` times (``phuc loi``), and ``/healthz`` as often.
+3. asks ``phuc loi`` ``--repeat`` times (``phuc loi``), and ``/healthz`` as often;
+4. with ``--questions N``: the N longest dev questions (``bench/speed.py``'s), once each
+   (``questions first``: the server has not seen them) and ``--rounds`` times again, and the
+   same through SQLite FTS5 in-process over the same 6,491 documents, in the same run; the
+   ratio is ours p50 / FTS5 p50, first time and repeated.
 
 Reported: p50 and p95 of the client-side time and the median ``took_ms`` the API reports.
 ``--profile`` also prints, in-process (Flask's test client, no socket), the CPU time per
@@ -36,6 +41,7 @@ from urllib.parse import urlencode
 
 import common
 from common import BenchError
+from speed import free_port, long_questions
 
 WARM = ["phường", "ủy ban nhân dân", "nghị định"]
 SHORT = ["phuc loi", "phúc lợi", "ho ngheo", "hộ nghèo", "covid", "hoa giai", "hòa giải",
@@ -53,6 +59,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=300, help="requests of phuc loi")
     parser.add_argument("--rounds", type=int, default=5, help="repeated passes of the list")
     parser.add_argument("--profile", action="store_true", help="also profile in-process")
+    parser.add_argument("--questions", type=int, default=0, metavar="N",
+                        help="also the N longest dev questions, first time and repeated, "
+                             "against SQLite FTS5 in-process over the same documents")
+    parser.add_argument("--corpus", type=Path, default=common.DEFAULT_CORPUS)
     parser.add_argument("--startup-timeout", type=float, default=180)
     return parser.parse_args(argv)
 
@@ -81,8 +91,6 @@ class Client:
 
 
 def start_server(index: Path, log_path: Path, timeout: float) -> tuple[subprocess.Popen, int]:
-    from speed import free_port
-
     port = free_port()
     log = log_path.open("wb")
     proc = subprocess.Popen(
@@ -122,11 +130,36 @@ def over_http(args) -> dict:
         repeat = [client.search(q) for _ in range(args.rounds) for q in SHORT]
         one = [client.search("phuc loi") for _ in range(args.repeat)]
         health = [(client.get("/healthz")[0], 0.0) for _ in range(args.repeat)]
+        out = {"first": summary(first), "repeat": summary(repeat), "phuc loi": summary(one),
+               "healthz": summary(health)}
+        if args.questions:
+            questions = long_questions(args.corpus, args.questions)
+            out["questions first"] = summary([client.search(q) for q in questions])
+            out["questions repeat"] = summary([client.search(q) for _ in range(args.rounds)
+                                               for q in questions])
     finally:
         proc.terminate()
         proc.wait(10)
-    return {"first": summary(first), "repeat": summary(repeat), "phuc loi": summary(one),
-            "healthz": summary(health)}
+    return out
+
+
+def fts5_questions(args) -> dict:
+    """The same questions through SQLite FTS5 in-process: first time, then repeated."""
+    docs = common.load_documents(common.require_files(
+        args.corpus, [common.LEGAL, common.BKAI, common.DANTRI]))
+    fts, _ = common.build_fts5(docs)
+    questions = long_questions(args.corpus, args.questions)
+
+    def timed(q):
+        started = time.perf_counter()
+        fts.search(q, 10)
+        return (time.perf_counter() - started) * 1000, 0.0
+    try:
+        first = [timed(q) for q in questions]
+        repeat = [timed(q) for _ in range(args.rounds) for q in questions]
+    finally:
+        fts.close()
+    return {"fts5 first": summary(first), "fts5 repeat": summary(repeat)}
 
 
 def in_process(args) -> dict:
@@ -161,11 +194,19 @@ def main(argv=None) -> int:
     if not args.index.is_dir():
         raise BenchError(f"no index at {args.index} (build it with bench/relevance.py)")
     report = {"http": over_http(args)}
+    if args.questions:
+        report["http"].update(fts5_questions(args))
+        for kind in ("first", "repeat"):
+            report[f"ratio {kind}"] = (report["http"][f"questions {kind}"]["p50"]
+                                       / report["http"][f"fts5 {kind}"]["p50"])
     if args.profile:
         report["in_process"] = in_process(args)
     for name, row in report["http"].items():
         print(f"{name:>9}: n={row['n']:>4} p50 {row['p50']:6.2f} ms  p95 {row['p95']:6.2f} ms"
               f"  took_ms p50 {row['took_p50']:5.2f}")
+    for kind in ("first", "repeat"):
+        if f"ratio {kind}" in report:
+            print(f"questions {kind}: ours p50 / FTS5 p50 = {report[f'ratio {kind}']:.2f}")
     if args.profile:
         print(json.dumps(report["in_process"]))
     return 0

@@ -40,9 +40,9 @@ SYLLABLE_FIELDS = ("body", "title")
 FOLDED_FIELDS = ("body_f", "title_f")
 WORD_FIELDS = ("body_w", "title_w")
 CORRECTIONS_CACHED = 4096     # answers kept per generation (queries are at most a few KB)
-# Search results kept per generation, counted in hits (a hit is about 1 KB: title, marked
-# title, snippet, fields) plus one per result: at most a few tens of MB per process.
-RESULTS_CACHED = 20_000
+# Search results kept per generation, counted in hits plus one per result: a result of 10
+# hits (titles, marked titles, snippets, facets) holds about 26 KB, so at most about 20 MB.
+RESULTS_CACHED = 8_000
 
 
 def min_doc_frequency(documents: int) -> int:

@@ -590,3 +590,18 @@ def test_a_new_generation_answers_anew(tmp_path):
         assert len(old.lexicon.results) == 0          # dropped with its generation
     finally:
         engine.close()
+
+
+def test_the_result_cache_is_bounded_by_the_hits_it_holds():
+    from types import SimpleNamespace
+
+    from search_service.search.suggest import Corrections, _result_weight
+
+    cache = Corrections(limit=25, weight=_result_weight)
+    ten = [SimpleNamespace(hits=[n] * 10) for n in range(3)]
+    for n, result in enumerate(ten):
+        cache.put(("q", n), result)
+    assert cache.get(("q", 0)) == (False, None)               # 33 > 25: the oldest went
+    assert cache.get(("q", 1)) == (True, ten[1]) and cache.get(("q", 2)) == (True, ten[2])
+    cache.put(("q", "big"), SimpleNamespace(hits=[0] * 30))   # larger than the whole cache
+    assert cache.get(("q", "big")) == (False, None) and len(cache) == 2
