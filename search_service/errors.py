@@ -94,11 +94,11 @@ class IndexMissing(IndexProblem):
 class IndexDamaged(IndexProblem):
     """A file of the index is missing, truncated or corrupt: it cannot be searched as it is."""
 
-    # What to do, said once. (When documents are kept in a library, rebuilding from it will be
-    # the advice.)
-    ADVICE = ("it cannot be repaired in place: ingest the original files again into a new, "
-              "empty folder (`ingest --index NEW_FOLDER FILES`), make sure `check --index "
-              "NEW_FOLDER` passes and use that folder; keep the damaged one until then")
+    # What to do, said once: the library keeps every document, so the index is rebuilt from it.
+    ADVICE = ("it cannot be repaired in place: rebuild it from the library (`reindex --index "
+              "FOLDER`; the damaged folder is replaced once the new index is complete); an "
+              "index kept without a library is made again by ingesting the original files "
+              "into a new, empty folder (`ingest --index NEW_FOLDER FILES`)")
 
     def __init__(self, path, what: str):
         super().__init__(path, f"the index in {path} is damaged: {what}; {self.ADVICE}")

@@ -119,12 +119,19 @@ def reindex(library, index_dir: str | Path, *, workers: int = 0) -> int:
 def _locked(target: Path) -> Iterator[int]:
     """Hold the write lock of the index in ``target`` (if there is one); yields its latest
     generation, or -1."""
-    from search_service.index.schema import open_index
+    from search_service.errors import IndexProblem
+    from search_service.index.schema import latest_generation, open_index
 
     try:
         ix = open_index(target, create=False)
     except FileNotFoundError:
         yield -1
+        return
+    except IndexProblem as exc:
+        # A table of contents that cannot be read: no run can write into this index (ingest
+        # refuses it), so there is no lock to take, and a rebuild is what repairs it.
+        logger.warning("reindex: %s", exc)
+        yield latest_generation(target) or -1
         return
     lock = ix.lock("WRITELOCK")
     if not lock.acquire():
@@ -140,17 +147,28 @@ def _refuse_to_lose(library, target: Path) -> None:
     """Documents the index holds and the library never held (an index made before the
     library) would be lost: import them first."""
     from search_service.library.importing import never_kept
-    from search_service.index.schema import open_index
+    from search_service.index.schema import READ_ERRORS, open_index
 
     try:
         ix = open_index(target, create=False)
     except FileNotFoundError:
         return
-    with ix.reader() as reader:
-        missing = never_kept(library, reader)
-        if not missing:
-            return
-        example = reader.stored_fields(missing[0]).get("id")
+    except READ_ERRORS as exc:
+        logger.warning("reindex: the index in %s cannot be read (%s); rebuilding it from the "
+                       "library", target, exc)
+        return
+    try:
+        with ix.reader() as reader:
+            missing = never_kept(library, reader)
+            if not missing:
+                return
+            example = reader.stored_fields(missing[0]).get("id")
+    except READ_ERRORS as exc:
+        # A damaged index (a truncated segment) is what a rebuild repairs; what it holds
+        # cannot be read, so it cannot be imported either.
+        logger.warning("reindex: the index in %s cannot be read (%s: %s); rebuilding it from "
+                       "the library", target, type(exc).__name__, exc)
+        return
     raise Conflict(f"the index in {target} holds {len(missing)} documents the library has "
                    f"never had (such as {example!r}); rebuilding would lose them: copy them "
                    "into the library first with `python -m search_service library "

@@ -220,7 +220,7 @@ def test_an_ingest_killed_at_random_points_loses_nothing_and_blocks_nothing(tmp_
         assert agreement.library_documents >= len(after)
         assert_no_lock_is_left(index, library)
 
-    # Most kills must have found workers running, else they tested little.
+    # Most kills must have found spawned processes running, else they tested little.
     assert hit_workers >= KILLS // 2, f"only {hit_workers} of {KILLS} kills hit workers"
     last = start_run(index, library, folder, uuid.uuid4().hex)
     stderr = finish(last)
@@ -231,9 +231,7 @@ def test_an_ingest_killed_at_random_points_loses_nothing_and_blocks_nothing(tmp_
         used = {doc.original.sha256 for doc in kept.iter_documents()}
     placed = {p.stem for p in (library / "originals").glob("??/*.bin")}
     assert placed == used, "original files no document uses are left in the library"
-    done = subprocess.run([sys.executable, "-m", "search_service", "check", "--index",
-                           str(index), "--library", str(library)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, encoding="utf-8", timeout=120)
+    done = cli("check", "--index", index, "--library", library)
     assert (done.returncode, done.stderr) == (0, ""), done.stderr
     assert done.stdout.splitlines()[1] == (f"library {library} agrees: {len(all_ids)} "
                                            f"documents, {len(all_ids)} in the index")
@@ -256,12 +254,16 @@ def _wait(run: subprocess.Popen, seconds: float) -> bool:
 
 # -- check: the index against the library -----------------------------------------------------
 
-def run_check(index: Path, *library: Path) -> subprocess.CompletedProcess:
+def cli(*args) -> subprocess.CompletedProcess:
+    """The command line as an operator runs it (no SEARCH_* setting but those given)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEARCH_")}
-    args = ["--library", str(library[0])] if library else []
-    return subprocess.run([sys.executable, "-m", "search_service", "check", "--index",
-                           str(index), *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                          encoding="utf-8", timeout=120, env={**env, "PYTHONIOENCODING": "utf-8"})
+    return subprocess.run([sys.executable, "-m", "search_service", *map(str, args)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, encoding="utf-8",
+                          timeout=120, env={**env, "PYTHONIOENCODING": "utf-8"})
+
+
+def run_check(index: Path, library: Path) -> subprocess.CompletedProcess:
+    return cli("check", "--index", index, "--library", library)
 
 
 @pytest.fixture
@@ -324,3 +326,36 @@ def test_check_refuses_a_library_that_is_not_there_or_feeds_another_index(fed, t
     assert done.stderr.startswith(f"Error: the index in {other} and the library in {library} "
                                   "disagree: the library does not feed this index")
     assert "Traceback" not in done.stderr
+
+
+# -- a damaged index, rebuilt from the library ----------------------------------------------------
+
+def truncate_segment(index: Path) -> str:
+    [segment] = index.glob("documents_*.seg")
+    segment.write_bytes(segment.read_bytes()[:segment.stat().st_size // 2])
+    return f"the segment file {segment.name} is truncated or corrupt (EOFError: Ran out of input)"
+
+
+def empty_toc(index: Path) -> str:
+    [toc] = index.glob("_documents_*.toc")
+    toc.write_bytes(b"")
+    return (f"the table of contents {toc.name} is truncated or corrupt (TypeError: ord() "
+            "expected a character, but string of length 0 found)")
+
+
+@pytest.mark.parametrize("damage", [truncate_segment, empty_toc], ids=lambda f: f.__name__)
+def test_a_damaged_index_is_named_and_reindex_from_the_library_repairs_it(fed, damage):
+    index, library = fed
+    damaged = (f"Error: the index in {index} is damaged: {damage(index)}; it cannot be "
+               "repaired in place: rebuild it from the library (`reindex --index FOLDER`; ")
+    for command in (["search", "--index", index, "thông báo"], ["check", "--index", index]):
+        done = cli(*command)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert done.stderr.startswith(damaged), done.stderr
+
+    done = cli("reindex", "--index", index, "--library", library, "--workers", "0")
+    assert (done.returncode, done.stdout) == (0, f"reindexed 3 documents into {index}\n"), \
+        done.stderr
+    assert cli("check", "--index", index, "--library", library).stdout.splitlines()[1] == \
+        f"library {library} agrees: 3 documents, 3 in the index"
+    assert_searchable(index, "thông báo số 2", "tb-2")
