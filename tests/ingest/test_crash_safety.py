@@ -4,8 +4,9 @@ at random points, again and again, into one library and one index.
 Each run ingests one more JSON Lines file of ward documents (from ``tests/data``) with two
 index workers, so worker processes run while it is killed. Kill times are seeded and drawn
 over a whole run, from its start through its commit: a run's length is measured on this
-machine (the first run's, then the shortest of those that ended before their kill). After
-every kill:
+machine (the first run's, then the shortest of those that ended before their kill). Every
+tenth kill waits for the commit instead: right after it, before the run clears the library's
+marks. After every kill:
 
 - the index passes ``check_index`` and ``SearchEngine`` searches it;
 - it holds exactly the documents it held before the run, or exactly those of all the files
@@ -188,7 +189,11 @@ def test_an_ingest_killed_at_random_points_loses_nothing_and_blocks_nothing(tmp_
         token = uuid.uuid4().hex
         run, run_started = start_run(index, library, folder, token), time.monotonic()
         try:
-            ended = _wait(run, rng.uniform(0, run_seconds))
+            delay = rng.uniform(0, run_seconds)
+            # Every tenth kill lands right after the commit, before the run clears the
+            # library's marks: a window random times seldom hit.
+            ended = _wait_for_commit(run, index, before) if kills % 10 == 9 \
+                else _wait(run, delay)
             at_kill = spawned(token) - {run.pid}
             if not ended:
                 run.send_signal(signal.SIGKILL)         # kill -9
@@ -241,6 +246,18 @@ def test_an_ingest_killed_at_random_points_loses_nothing_and_blocks_nothing(tmp_
     print(f"{kills} kills ({outcomes}), {hit_workers} with workers running, runs of "
           f"{run_seconds:.1f} s, spawned processes gone within {max(gone_after):.2f} s, "
           f"{time.monotonic() - started:.0f} s in all")
+
+
+def _wait_for_commit(run: subprocess.Popen, index: Path, before: list[str]) -> bool:
+    """Whether the run ended by itself before its commit landed (a new table of contents)."""
+    from search_service.index.schema import latest_generation
+
+    generation = latest_generation(index)
+    while latest_generation(index) == generation:
+        if run.poll() is not None:
+            return True
+        time.sleep(0.005)
+    return False
 
 
 def _wait(run: subprocess.Popen, seconds: float) -> bool:
