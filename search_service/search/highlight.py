@@ -86,7 +86,7 @@ def word_matches(pattern: re.Pattern, text: str, end: int | None = None):
 
 
 @lru_cache(maxsize=4096)
-def _term_pattern(term: str) -> re.Pattern:
+def term_pattern(term: str) -> re.Pattern:
     """One folded syllable, whole (see :func:`_pattern`)."""
     return re.compile(any_accents(term) + rf"(?!{_WORD})")
 
@@ -103,7 +103,7 @@ def _matches(text: str, terms, numbers=(), end: int | None = None,
     terms = [t for t in terms if t]
     if not numbers and all(_WORD_RUN.fullmatch(t) for t in terms):
         spans = {span for term in terms
-                 for span in islice(word_matches(_term_pattern(term), text, end), most)}
+                 for span in islice(word_matches(term_pattern(term), text, end), most)}
         return sorted(spans)[:most]
     pattern = _pattern(frozenset(terms), frozenset(numbers))
     if pattern is None:

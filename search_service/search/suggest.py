@@ -26,7 +26,7 @@ import numpy as np
 
 from search_service.text.fold import fold, fold_token
 from search_service.text.syllables import SYLLABLE_RE
-from search_service.search.highlight import any_accents, word_matches
+from search_service.search.highlight import term_pattern, word_matches
 from search_service.search.query import parse_query
 
 # A form seen in one document only may be a typo in it; a small collection has to trust it.
@@ -315,13 +315,36 @@ def _spellings(texts, window: list[str], offset: int, size: int) -> dict:
     ``window``: ``{"phạt_tù": 12, ...}`` (the index keeps pairs folded only, so the stored
     text decides)."""
     tally: dict[str, int] = {}
-    pattern = re.compile(r"[\W_]+".join(map(any_accents, window)) + r"(?![^\W_])")
     for text in texts:
-        for start, stop in word_matches(pattern, text, SPELLING_TEXT_CHARS):
+        for start, stop in _window_matches(text, window, SPELLING_TEXT_CHARS):
             parts = SYLLABLE_RE.findall(text[start:stop].lower())
             form = "_".join(parts[offset:offset + size])
             tally[form] = tally.get(form, 0) + 1
     return tally
+
+
+_SEPARATOR = re.compile(r"[\W_]+")
+
+
+def _window_matches(text: str, window: list[str], end: int):
+    """Spans of ``window``'s syllables written in a row (any diacritics and case, separated by
+    anything but letters and digits) in ``text[:end]``, each a whole word: what one pattern
+    of them all (syllables joined by separators) finds, but from the patterns of the syllables,
+    each compiled once per process, instead of compiling one for every window asked."""
+    first, rest = term_pattern(window[0]), [term_pattern(w) for w in window[1:]]
+    after = 0
+    for start, stop in word_matches(first, text, end):
+        if start < after:
+            continue
+        for pattern in rest:
+            gap = _SEPARATOR.match(text, stop, end)
+            found = gap and pattern.match(text, gap.end(), end)
+            if not found:
+                break
+            stop = found.end()
+        else:
+            yield start, stop
+            after = stop
 
 
 class CollectionView:
