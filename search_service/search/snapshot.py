@@ -388,10 +388,14 @@ class Generations:
             if watcher is not None and watcher[0] == os.getpid() and watcher[1].is_alive():
                 return
             stop = threading.Event()
-            thread = threading.Thread(target=_watch, args=(weakref.ref(self), stop),
+            thread = threading.Thread(target=_watch_loop, args=(weakref.ref(self), stop),
                                       daemon=True, name="index-generations")
             self._watcher = (os.getpid(), thread, stop)
-            thread.start()
+            try:
+                thread.start()
+            except RuntimeError:          # the interpreter is shutting down: answer all the same
+                self._watcher = None
+                logger.debug("the index watcher cannot start", exc_info=True)
 
     def _tick(self) -> bool:
         """One look of the watcher: a newer commit is opened and swapped in, else one more
@@ -519,7 +523,7 @@ class Generations:
             self._failure = self._logged = None
 
 
-def _watch(ref: "weakref.ref[Generations]", stop: threading.Event) -> None:
+def _watch_loop(ref: "weakref.ref[Generations]", stop: threading.Event) -> None:
     """The watcher's loop; it ends with ``stop`` or when its :class:`Generations` is gone."""
     while not stop.is_set():
         generations = ref()
