@@ -2,7 +2,7 @@
 
 ```
 .venv/bin/python bench/short_requests.py                      # relevance-index-2, 1 worker
-.venv/bin/python bench/short_requests.py --repeat 300 --profile
+.venv/bin/python bench/short_requests.py --cpu --profile
 .venv/bin/python bench/short_requests.py --questions 50          # and long questions vs FTS5
 ```
 
@@ -19,9 +19,9 @@ keep-alive connection:
    ratio is ours p50 / FTS5 p50, first time and repeated.
 
 Reported: p50 and p95 of the client-side time and the median ``took_ms`` the API reports.
-``--profile`` also prints, in-process (Flask's test client, no socket), the CPU time per
-request of each query set, first time and repeated, and the top of a cProfile of the first
-pass.
+``--cpu`` also prints, in-process (Flask's test client, no socket), the CPU time per
+request of each query set, first time and repeated; ``--profile`` adds the top of a cProfile
+of the short queries' first pass.
 """
 
 from __future__ import annotations
@@ -58,7 +58,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--index", type=Path, default=common.OUT_DIR / "relevance-index-2")
     parser.add_argument("--repeat", type=int, default=300, help="requests of phuc loi")
     parser.add_argument("--rounds", type=int, default=5, help="repeated passes of the list")
-    parser.add_argument("--profile", action="store_true", help="also profile in-process")
+    parser.add_argument("--cpu", action="store_true",
+                        help="also the CPU per request in-process (Flask's test client)")
+    parser.add_argument("--profile", action="store_true",
+                        help="with --cpu: a cProfile of the first pass")
     parser.add_argument("--questions", type=int, default=0, metavar="N",
                         help="also the N longest dev questions, first time and repeated, "
                              "against SQLite FTS5 in-process over the same documents")
@@ -163,7 +166,9 @@ def fts5_questions(args) -> dict:
 
 
 def in_process(args) -> dict:
-    """CPU ms per request through Flask's test client: first time and repeated."""
+    """CPU ms per request through Flask's test client (no socket), medians: the short
+    queries first time and repeated, and with ``--questions`` the questions likewise;
+    ``--profile`` prints a cProfile of the short queries' first pass."""
     from search_service.web import create_app
 
     app = create_app({"INDEX_DIR": str(args.index), "RATE_LIMIT": ""})
@@ -173,20 +178,25 @@ def in_process(args) -> dict:
     def cpu(q: str) -> float:
         started = time.thread_time()
         response = client.get("/api/search?" + urlencode({"q": q}))
-        assert response.status_code == 200, response.data[:200]
+        if response.status_code != 200:
+            raise BenchError(f"/api/search?q={q} answered {response.status_code}")
         return (time.thread_time() - started) * 1000
 
     for q in WARM:
         cpu(q)
     profile = cProfile.Profile()
-    profile.enable()
-    first = [cpu(q) for q in SHORT]
+    if args.profile:
+        profile.enable()
+    out = {"short first": statistics.median([cpu(q) for q in SHORT])}
     profile.disable()
-    repeat = [cpu(q) for _ in range(args.rounds) for q in SHORT]
-    stats = pstats.Stats(profile)
-    stats.sort_stats("cumulative").print_stats(35)
-    return {"first_cpu_p50": statistics.median(first),
-            "repeat_cpu_p50": statistics.median(repeat)}
+    out["short repeat"] = statistics.median([cpu(q) for _ in range(args.rounds) for q in SHORT])
+    if args.questions:
+        questions = long_questions(args.corpus, args.questions)
+        out["questions first"] = statistics.median([cpu(q) for q in questions])
+        out["questions repeat"] = statistics.median([cpu(q) for q in questions])
+    if args.profile:
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(35)
+    return {name: round(ms, 2) for name, ms in out.items()}
 
 
 def main(argv=None) -> int:
@@ -199,7 +209,7 @@ def main(argv=None) -> int:
         for kind in ("first", "repeat"):
             report[f"ratio {kind}"] = (report["http"][f"questions {kind}"]["p50"]
                                        / report["http"][f"fts5 {kind}"]["p50"])
-    if args.profile:
+    if args.cpu:
         report["in_process"] = in_process(args)
     for name, row in report["http"].items():
         print(f"{name:>9}: n={row['n']:>4} p50 {row['p50']:6.2f} ms  p95 {row['p95']:6.2f} ms"
@@ -207,8 +217,8 @@ def main(argv=None) -> int:
     for kind in ("first", "repeat"):
         if f"ratio {kind}" in report:
             print(f"questions {kind}: ours p50 / FTS5 p50 = {report[f'ratio {kind}']:.2f}")
-    if args.profile:
-        print(json.dumps(report["in_process"]))
+    if args.cpu:
+        print("CPU ms per request in-process:", json.dumps(report["in_process"]))
     return 0
 
 

@@ -605,3 +605,11 @@ def test_the_result_cache_is_bounded_by_the_hits_it_holds():
     assert cache.get(("q", 1)) == (True, ten[1]) and cache.get(("q", 2)) == (True, ten[2])
     cache.put(("q", "big"), SimpleNamespace(hits=[0] * 30))   # larger than the whole cache
     assert cache.get(("q", "big")) == (False, None) and len(cache) == 2
+
+
+def test_did_you_mean_reads_spellings_of_whole_words_across_separators():
+    from search_service.search.suggest import _spellings
+
+    texts = ["Xphúc lợi, phúc-lợi", "Phúc_lợi và phục lợi; phúc lợiX"]
+    assert _spellings(texts, ["phuc", "loi"], 0, 1) == {"phúc": 2, "phục": 1}
+    assert _spellings(texts, ["phuc", "loi"], 0, 2) == {"phúc_lợi": 2, "phục_lợi": 1}
