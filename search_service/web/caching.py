@@ -3,7 +3,8 @@
 A response's tag is a hash of what it was made from: the index generation (and the time that
 generation was committed, so a rebuilt index never reuses a tag), the URL with its query
 string, who asks (anonymous, or which staff member in which session), the app's settings and
-code. A new commit therefore changes every tag. The tag is computed *before* the view runs and
+code. A new commit therefore changes every tag, and so does the moment a new generation's
+did-you-mean word list is complete (it is served before that: its suggestions may change). The tag is computed *before* the view runs and
 a matching ``If-None-Match`` is answered at once, without searching.
 
 Reading the generation before the view is what keeps a 304 correct: generations only grow,
@@ -55,10 +56,12 @@ def _salt(app: Flask) -> bytes:
     return digest.digest()
 
 
-def etag_for_request(generation: int, committed_ns: int) -> str:
-    """The tag of this request's answer at ``generation`` (sent weak: ``W/"…"``)."""
+def etag_for_request(generation: int, committed_ns: int, words: str = "complete") -> str:
+    """The tag of this request's answer at ``generation`` (sent weak: ``W/"…"``). ``words``
+    says whether the generation's did-you-mean word list was still being read ("partial"):
+    its suggestions may change once it is complete, so its answers must not be kept."""
     digest = hashlib.blake2b(current_app.extensions["etag_salt"], digest_size=16)
-    for part in (str(generation), str(committed_ns), current_app.config["INDEX_DIR"],
+    for part in (str(generation), str(committed_ns), words, current_app.config["INDEX_DIR"],
                  request.host_url, request.path, request.query_string.decode("latin-1"),
                  _who()):
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
@@ -93,7 +96,8 @@ def _answer_if_unchanged():
         if committed is None:              # the folder changed under us: answer, but never a 304
             return None
         committed_ns = int(committed * 1e9)
-    g.etag = etag_for_request(snap.generation, committed_ns)
+    words = "complete" if getattr(snap, "lexicon_complete", True) else "partial"
+    g.etag = etag_for_request(snap.generation, committed_ns, words)
     sent = request.if_none_match
     if sent and not sent.star_tag and sent.contains_weak(g.etag):
         response = Response(status=304)

@@ -530,3 +530,16 @@ def test_the_pager_never_links_past_the_result_depth(make_app):
     last = BeautifulSoup(client.get("/search?per_page=2&page=3").get_data(as_text=True),
                          "html.parser")
     assert last.select_one("nav.pagination a[rel=next]") is None
+
+
+def test_answers_made_while_the_word_list_is_read_get_their_own_etag(make_app):
+    """A new generation is served before its did-you-mean word list is complete; a browser
+    must not keep (304) a page whose suggestion changes once the list is complete."""
+    from search_service.web.caching import etag_for_request
+
+    app = make_app()
+    with app.test_request_context("/api/search?q=quynhh"):
+        partial = etag_for_request(7, 1_700_000_000, "partial")
+        complete = etag_for_request(7, 1_700_000_000, "complete")
+        assert partial != complete
+        assert complete == etag_for_request(7, 1_700_000_000)
