@@ -53,6 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     add("--readers", type=int, default=4, help="readers watching totals during an ingest")
     add("--short-share", type=float, default=0.7, help="share of short queries (default 0.7)")
     add("--no-ingest", action="store_true", help="skip the runs with an ingest")
+    add("--no-result-cache", action="store_true", help="serve with SEARCH_RESULT_CACHE=false: "
+        "every search ranked anew (the query mix repeats, so by default most are answered "
+        "from the generation's results)")
     add("--ingest-timeout", type=float, default=900, help="seconds an ingest may take")
     add("--rounds", type=int, default=1, help="runs of each worker count, taken in turn; "
         "medians reported (default: %(default)s)")
@@ -75,9 +78,11 @@ class Server:
     """`python -m search_service serve --workers W` on a free port of 127.0.0.1."""
 
     def __init__(self, index: Path, workers: int, threads: int, log: Path,
-                 nice: int | None = None):
+                 nice: int | None = None, no_result_cache: bool = False):
         self.port, self.log = free_port(), log
         env = {**os.environ, "SEARCH_RATE_LIMIT": ""}     # measure the server, not the limit
+        if no_result_cache:
+            env["SEARCH_RESULT_CACHE"] = "false"
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "search_service", "serve", "--index", str(index),
@@ -255,7 +260,7 @@ def measured_load(server: Server, args, questions) -> dict:
 
 def steady_run(args, index: Path, workers: int, questions) -> dict:
     server = Server(index, workers, args.threads, args.out / f"server-steady-{workers}.log",
-                    args.nice)
+                    args.nice, args.no_result_cache)
     try:
         row = measured_load(server, args, questions)
         row["memory"] = server.memory()
@@ -270,7 +275,7 @@ def ingest_run(args, base: Path, workers: int, questions) -> dict:
     common.remove_bench_dir(work)
     shutil.copytree(base, work)
     server = Server(work, workers, args.threads, args.out / f"server-ingest-{workers}.log",
-                    args.nice)
+                    args.nice, args.no_result_cache)
     stop = threading.Event()
     watchers = [Watcher(server.port, q, stop) for q in WATCHED[:args.readers]]
     try:

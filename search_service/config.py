@@ -57,6 +57,10 @@ SETTINGS = [
             "X-Forwarded-For (that many hops)."),
     Setting("MAX_RESULT_DEPTH", 1000,
             "Deepest result a search may page to (page × per_page); deeper pages are refused."),
+    Setting("RESULT_CACHE", True,
+            "Keep each index generation's recent search results (at most about 20 MB per "
+            "server process) and answer a repeated search from them; false: rank every search "
+            "anew."),
     Setting("NEWS_TYPES", "Tin tức, Tin, Bản tin, Thông báo",
             "Document types listed as news (with untyped articles), separated by commas."),
     Setting("BACKEND", "embedded",

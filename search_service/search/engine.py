@@ -145,6 +145,7 @@ class SearchEngine:
         self.index = open_index(index_dir, create=create)
         self.news_types = news_types(news)
         self.generations = Generations(self.index, SCORED_FIELDS, readers)
+        self.keep_results = bool(config.load()["RESULT_CACHE"])
 
     def snapshot(self) -> Snapshot:
         """The generation searches read now (a newer commit is being opened meanwhile)."""
@@ -172,9 +173,12 @@ class SearchEngine:
         A result depends on the generation and the whole request alone, so each generation
         keeps its recent results (bounded; dropped with it): the key is every field of the
         request, ``include_internal`` among them, so a visitor is never given an answer
-        worked out for staff. ``took_ms`` is always this call's own time."""
+        worked out for staff. ``took_ms`` is always this call's own time. The
+        ``SEARCH_RESULT_CACHE`` setting turns this off (every search ranked anew)."""
         started = time.perf_counter()
         snap = self.snapshot()
+        if not self.keep_results:
+            return self._search(snap, req, started)
         key = result_key(req)
         found, cached = snap.lexicon.results.get(key)
         if found:

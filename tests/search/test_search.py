@@ -613,3 +613,17 @@ def test_did_you_mean_reads_spellings_of_whole_words_across_separators():
     texts = ["Xphúc lợi, phúc-lợi", "Phúc_lợi và phục lợi; phúc lợiX"]
     assert _spellings(texts, ["phuc", "loi"], 0, 1) == {"phúc": 2, "phục": 1}
     assert _spellings(texts, ["phuc", "loi"], 0, 2) == {"phúc_lợi": 2, "phục_lợi": 1}
+
+
+def test_the_result_cache_can_be_turned_off(ward_index, monkeypatch):
+    """``SEARCH_RESULT_CACHE=false``: every search is ranked anew, with the same answers."""
+    monkeypatch.setenv("SEARCH_RESULT_CACHE", "false")
+    requests = [SearchRequest(q="phuc loi"), SearchRequest(q="mật danh", include_internal=True)]
+    engine = SearchEngine(ward_index)
+    try:
+        first = _answers(engine, requests)
+        assert _answers(engine, requests) == first
+        assert engine.snapshot().lexicon.results.hits == 0
+        assert len(engine.snapshot().lexicon.results) == 0
+    finally:
+        engine.close()
