@@ -521,4 +521,5 @@ def _cluster(factory):
 
 
 register_cluster(main)        # local-cluster up|down
-register_library(main)        # users, tokens, backup, restore, reindex, library import-index
+register_library(main, lambda: _cluster(cluster_target))   # users, tokens, backup, restore,
+#                                   reindex (into the cluster SEARCH_BACKEND names), import-index

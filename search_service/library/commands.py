@@ -242,12 +242,25 @@ def restore_command(library_dir, file):
 def reindex_command(library_dir, index_dir, workers):
     """Rebuild the search index from the library and swap it in when complete.
 
+    When SEARCH_BACKEND names a cluster, the cluster is rebuilt instead (--index unused):
+    every document of the library written again, the others deleted.
+
     Example: python -m search_service reindex --index /srv/index
     """
     from search_service import config
-    from search_service.library.reindex import reindex
+    from search_service.ingest.pipeline import IndexUnavailable
+    from search_service.library.reindex import reindex, reindex_into
     from search_service.index.parallelwriter import default_workers
 
+    cluster = _write_target()
+    if cluster is not None:
+        with _library(library_dir) as library:
+            try:
+                count = reindex_into(library, cluster)
+            except IndexUnavailable as exc:
+                raise click.ClickException(f"the cluster was not rebuilt: {exc}") from None
+        click.echo(f"reindexed {count} documents into the cluster {cluster.backend.url}")
+        return
     target = config.index_dir(index_dir)
     with _library(library_dir) as library:
         count = reindex(library, target,
@@ -307,8 +320,20 @@ def refresh_validity_command(library_dir, index_dir):
                   if changed else ""))
 
 
-def register(main_group: click.Group) -> None:
-    """Add the library's commands to the ``python -m search_service`` group."""
+def _no_cluster():
+    return None
+
+
+# What ``reindex`` writes to instead of an index folder: the cluster SEARCH_BACKEND names
+# (given by the command line, which may import the cluster package: this one may not).
+_write_target = _no_cluster
+
+
+def register(main_group: click.Group, write_target=None) -> None:
+    """Add the library's commands to the ``python -m search_service`` group; ``write_target()``
+    gives the cluster to rebuild when the settings name one (None: the index folder)."""
+    global _write_target
+    _write_target = write_target or _no_cluster
     for command in (users, tokens, backup_command, restore_command, reindex_command,
                     library_group):
         main_group.add_command(command)

@@ -115,6 +115,37 @@ def reindex(library, index_dir: str | Path, *, workers: int = 0) -> int:
     return count
 
 
+def reindex_into(library, target) -> int:
+    """Rebuild a cluster from ``library``: every document the library holds is written again
+    (replacing the cluster's copy), and every document the cluster holds that the library
+    does not is deleted; returns how many documents were written. ``target`` is where
+    ingestion writes when ``SEARCH_BACKEND`` names a cluster (``reader()`` and ``writer()``,
+    see :class:`~search_service.cluster.writer.ClusterTarget`).
+
+    A cluster has no folder to swap: it keeps answering meanwhile, each document old or new,
+    and a run that fails leaves the documents sent before it written (run it again). It is
+    how a city moves from the embedded index to a cluster, and from a library restored from a
+    backup back onto one."""
+    with target.reader() as reader:
+        held = set(reader.column_reader("id").values())
+    writer = target.writer()
+    written: set[str] = set()
+    try:
+        for fields in documents_for_index(library):
+            writer.update_document(**fields)
+            written.add(fields["id"])
+        for doc_id in sorted(held - written):
+            writer.delete_by_term("id", doc_id)
+        writer.commit()
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        raise
+    logger.info("reindex: %d documents into the cluster, %d deleted", len(written),
+                len(held - written))
+    return len(written)
+
+
 @contextmanager
 def _locked(target: Path) -> Iterator[int]:
     """Hold the write lock of the index in ``target`` (if there is one); yields its latest

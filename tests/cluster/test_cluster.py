@@ -408,3 +408,55 @@ def test_a_write_by_another_process_is_searched_within_the_generation_check(clus
     assert corrected == "tạm thời"
     time.sleep(GENERATION_SECONDS + 0.05)
     assert "tam-thoi-1" not in _ids(clustered.search(req))
+
+
+def test_reindex_moves_the_library_onto_a_cluster(library, tmp_path):
+    """``reindex`` with SEARCH_BACKEND naming a cluster rebuilds the cluster from the library
+    (how a city moves from the embedded index to a cluster): every document of the library is
+    searchable there as in the embedded index, one the library does not hold is deleted, and
+    internal documents stay invisible to residents."""
+    from click.testing import CliRunner
+
+    from search_service.cli import main
+    from search_service.cluster import engine_for
+    from search_service.cluster.sphinxql import parse_backend
+    from search_service.cluster.writer import ClusterTarget
+    from search_service.ingest.pipeline import ingest_paths
+
+    index = tmp_path / "index"
+    assert ingest_paths(index, [write_web_corpus(tmp_path / "corpus")],
+                        library=library).failed == 0
+    held = sum(1 for _ in library.iter_documents())
+    folder = tmp_path / "cluster"
+    own = local.up(folder, shards=2, port=local.free_port())
+    try:
+        writer = ClusterTarget(parse_backend(own.url)).writer()
+        writer.update_document(id="cu-khong-con", title="Văn bản cũ đã bỏ",
+                               body="Một văn bản thư viện không còn giữ.", visibility="public")
+        writer.commit()
+        done = CliRunner().invoke(main, ["reindex", "--library", str(library.folder)],
+                                  env={"SEARCH_BACKEND": own.url})
+        assert done.exit_code == 0, done.output
+        settings = {"BACKEND": own.url, "INDEX_DIR": str(index), "NEWS_TYPES": None}
+        embedded = engine_for({**settings, "BACKEND": "embedded"})
+        clustered = engine_for(settings)
+        try:
+            clustered.refresh()
+            snap = _whole(clustered)
+            assert snap.doc_count == embedded.snapshot().doc_count == held
+            assert f"reindexed {held} documents into the cluster" in done.output
+            for q in ["phong chay", "hộ nghèo", "15-NQ/ĐU", "van ban cu da bo"]:
+                req = SearchRequest(q=q, include_internal=True)
+                assert _ids(clustered.search(req)) == _ids(embedded.search(req)), q
+            assert clustered.search(SearchRequest(q="văn bản cũ đã bỏ")).total == \
+                embedded.search(SearchRequest(q="văn bản cũ đã bỏ")).total
+            assert "cu-khong-con" not in _ids(clustered.search(
+                SearchRequest(q="văn bản cũ đã bỏ", include_internal=True)))
+            assert clustered.search(SearchRequest(q=SECRET_WORDS)).total == 0
+            assert set(INTERNAL_IDS) <= set(_ids(clustered.search(
+                SearchRequest(q=SECRET_WORDS, include_internal=True))))
+        finally:
+            embedded.close()
+            clustered.close()
+    finally:
+        local.down(folder)
