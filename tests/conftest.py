@@ -142,6 +142,67 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class RealServer:
+    """`python -m search_service serve` in its own process group on 127.0.0.1 (``verbose``:
+    with ``-v``, so its log says what it does)."""
+
+    def __init__(self, index: Path, log: Path, workers: int, verbose: bool = False):
+        import subprocess
+
+        self.port = free_port()
+        self.log = log
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "search_service", *(["-v"] if verbose else []), "serve",
+                 "--index", str(index), "--host", "127.0.0.1", "--port", str(self.port),
+                 "--workers", str(workers), "--threads", "2"],
+                cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def get(self, path: str, timeout: float = 10):
+        import http.client
+
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            return response.status, json.loads(response.read() or b"null")
+        finally:
+            conn.close()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, condition, what: str, seconds: float = 90) -> None:
+        """Until ``condition()`` holds; fails naming ``what`` (with the log) when the server
+        exits or ``seconds`` pass."""
+        import time
+
+        deadline = time.monotonic() + seconds
+        while not condition():
+            if self.proc.poll() is not None:
+                pytest.fail(f"the server exited: {self.log_text()[-3000:]}")
+            if time.monotonic() >= deadline:
+                pytest.fail(f"{what}: {self.log_text()[-3000:]}")
+            time.sleep(0.2)
+
+    def ready(self) -> bool:
+        try:
+            return self.get("/readyz", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def wait_ready(self, seconds: float = 90) -> None:
+        self.wait_for(self.ready, "the server was not ready", seconds)
+
+    def kill(self) -> None:
+        import os
+        import signal
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)    # the group this test started
+        self.proc.wait(10)
+
+
 def build_index(index_dir: Path, corpus: Path) -> Path:
     from search_service.ingest.pipeline import ingest_paths
 

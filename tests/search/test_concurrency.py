@@ -9,8 +9,6 @@ soon is measured by ``bench/load.py``), and "did you mean" catching up with the 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -21,7 +19,7 @@ from pathlib import Path
 from search_service.ingest.pipeline import ingest_paths
 from search_service.search import SearchEngine, SearchRequest
 
-from conftest import DATA_DIR, free_port
+from conftest import DATA_DIR, RealServer
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,49 +171,23 @@ def test_each_worker_of_an_idle_server_swaps_in_a_commit_without_a_request(tmp_p
     """``serve --workers 2``: each worker holds its own snapshot, and its own watcher swaps a
     commit in while no request comes; the next requests, to either worker, find the new
     documents and suggest their words."""
-    import http.client
     import shutil
 
     index = tmp_path / "index"
     shutil.copytree(web_index, index)
-    log = tmp_path / "server.log"
-    port = free_port()
-    with open(log, "wb") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "search_service", "-v", "serve", "--index", str(index),
-             "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--threads", "2"],
-            cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def get(path):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, json.loads(response.read() or b"null")
-        finally:
-            conn.close()
-
-    def wait_for(condition, what):
-        deadline = time.monotonic() + 90
-        while not condition():
-            assert server.poll() is None, log.read_text(errors="replace")[-3000:]
-            assert time.monotonic() < deadline, f"{what}: " + log.read_text(errors="replace")
-            time.sleep(0.2)
-
-    def ready():
-        try:
-            return get("/readyz")[0] == 200
-        except OSError:
-            return False
+    server = RealServer(index, tmp_path / "server.log", workers=2, verbose=True)
+    get = server.get
 
     def logged(line):
-        return log.read_text(errors="replace").count(line)
+        return server.log_text().count(line)
 
     try:
-        wait_for(lambda: logged("ready: index generation 1") == 2 and ready(), "not ready")
+        server.wait_for(lambda: logged("ready: index generation 1") == 2 and server.ready(),
+                        "not ready")
         ingest_paths(index, [_festival(tmp_path / "more")], workers=0)   # no request meanwhile
-        wait_for(lambda: logged("index generation 2: did-you-mean word list complete") == 2,
-                 "a worker did not swap the commit in")
+        server.wait_for(
+            lambda: logged("index generation 2: did-you-mean word list complete") == 2,
+            "a worker did not swap the commit in")
         pids = set()
         deadline = time.monotonic() + 90
         while len(pids) < 2:       # the connections reach both workers sooner or later
@@ -228,9 +200,7 @@ def test_each_worker_of_an_idle_server_swaps_in_a_commit_without_a_request(tmp_p
             assert status == 200 and body["generation"] == 2
             pids.add(body["pid"])
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)     # the group this test started
-        server.wait(10)
+        server.kill()
 
 
 # -- faults of the disk, and did-you-mean answered once -----------------------------------------

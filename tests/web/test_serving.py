@@ -3,23 +3,19 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 import logging
 import os
 import shutil
 import signal
 import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from conftest import (INTERNAL_IDS, PUBLIC_COUNT, REPO_ROOT, WEB_DOCUMENTS, WEB_NEWS,
-                      free_port)
+from conftest import INTERNAL_IDS, PUBLIC_COUNT, WEB_DOCUMENTS, WEB_NEWS, RealServer
 
 VISITOR = {"REMOTE_ADDR": "203.0.113.7"}        # a documentation address: not exempt
 OTHER_VISITOR = {"REMOTE_ADDR": "198.51.100.4"}
@@ -214,44 +210,6 @@ def test_staff_get_their_own_etag_and_no_store(client, staff_client):
 
 
 # -- the real server --------------------------------------------------------------------------
-class RealServer:
-    """`python -m search_service serve` in its own process group on 127.0.0.1."""
-
-    def __init__(self, index: Path, log: Path, workers: int):
-        self.port = free_port()
-        self.log = log
-        with open(log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "search_service", "serve", "--index", str(index),
-                 "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
-                 "--threads", "2"],
-                cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def get(self, path: str, timeout: float = 10):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            return response.status, json.loads(response.read() or b"null")
-        finally:
-            conn.close()
-
-    def wait_ready(self, seconds: float = 90) -> None:
-        def ready():
-            if self.proc.poll() is not None:
-                pytest.fail(f"the server exited: {self.log.read_text(errors='replace')[-2000:]}")
-            try:
-                return self.get("/readyz", timeout=2)[0] == 200
-            except OSError:
-                return False
-        assert _wait_until(ready, seconds, step=0.2), self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)    # the group this test started
-        self.proc.wait(10)
-
-
 def test_serve_with_two_workers_answers_on_one_port_from_two_processes(web_index, tmp_path):
     server = RealServer(web_index, tmp_path / "server.log", workers=2)
     try:
