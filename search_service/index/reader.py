@@ -12,6 +12,8 @@ Posting lists are decoded block by block from the whoosh3 codec's private matche
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from datetime import datetime
 from typing import Iterator
 
@@ -31,6 +33,57 @@ _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.float32))
 
 
+SEGMENT_POSTINGS_MAX = 4_000_000   # decoded postings kept per index, across its generations
+
+
+class SegmentPostings:
+    """Decoded posting lists of single segments, least recently used out first, bounded by
+    the postings held. A segment never changes once written, so what was decoded for one
+    generation serves the next one too: a commit that adds a segment costs its first searches
+    only the new segment's lists. One per opened index (:func:`segment_postings`)."""
+
+    def __init__(self, limit: int = SEGMENT_POSTINGS_MAX):
+        self.limit = limit
+        self._lists: OrderedDict = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            found = self._lists.get(key)
+            if found is not None:
+                self._lists.move_to_end(key)
+            return found
+
+    def put(self, key, postings) -> None:
+        size = len(postings[0])
+        if not 0 < size <= self.limit // 4:
+            return
+        with self._lock:
+            if key not in self._lists:
+                self._lists[key] = postings
+                self._held += size
+            while self._held > self.limit:
+                _, (ids, _) = self._lists.popitem(last=False)
+                self._held -= len(ids)
+
+
+def segment_postings(index) -> SegmentPostings:
+    """The :class:`SegmentPostings` of ``index`` (the opened index object, shared by every
+    generation an engine opens from it)."""
+    found = getattr(index, "_segment_postings", None)
+    if found is None:
+        with _SHARED_LOCK:
+            found = getattr(index, "_segment_postings", None)
+            if found is None:
+                found = SegmentPostings()
+                index._segment_postings = found
+    return found
+
+
+_SHARED_LOCK = threading.Lock()
+
+
 class Generation:
     """One table of contents of an index: every reader opened on it sees the same segments."""
 
@@ -43,7 +96,8 @@ class Generation:
         toc = self._toc
         reader = self._index._reader(self._index.storage, toc.schema, list(toc.segments),
                                      toc.generation)
-        return IndexReader(Searcher(reader, fromindex=self._index))
+        return IndexReader(Searcher(reader, fromindex=self._index),
+                           segment_postings(self._index))
 
 
 def open_generation(index) -> Generation:
@@ -80,12 +134,14 @@ class IndexReader:
     """Postings, lengths, columns, stored fields and terms of one generation, by document
     number (0 .. ``size`` - 1, segment after segment)."""
 
-    def __init__(self, searcher: Searcher):
+    def __init__(self, searcher: Searcher, decoded: SegmentPostings | None = None):
         self._searcher = searcher
         reader = searcher.reader()
         self._reader = reader
         self.size = reader.doc_count_all()
         self._leaves = list(reader.leaf_readers())
+        self._decoded = decoded
+        self._segment_keys = [_segment_key(leaf) for leaf, _ in self._leaves]
 
     def close(self) -> None:
         self._searcher.close()
@@ -148,11 +204,25 @@ class IndexReader:
     def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """``(docnums, weights)`` of a term over every segment."""
         ids, weights = [], []
-        for leaf, offset in self._leaves:
-            if (fieldname, term) not in leaf:
-                continue
-            _read_blocks(leaf.postings(fieldname, term), offset, ids, weights)
-        return (np.concatenate(ids), np.concatenate(weights)) if ids else _EMPTY
+        for (leaf, offset), segment in zip(self._leaves, self._segment_keys):
+            key = (segment, fieldname, term)
+            local = self._decoded.get(key) if self._decoded and segment else None
+            if local is None:
+                if (fieldname, term) not in leaf:
+                    continue
+                parts_ids, parts_weights = [], []
+                _read_blocks(leaf.postings(fieldname, term), 0, parts_ids, parts_weights)
+                if not parts_ids:
+                    continue
+                local = (np.concatenate(parts_ids), np.concatenate(parts_weights))
+                if self._decoded and segment:
+                    self._decoded.put(key, local)
+            ids.append(local[0] + offset if offset else local[0])
+            weights.append(local[1])
+        if not ids:
+            return _EMPTY
+        return (ids[0], weights[0]) if len(ids) == 1 else (np.concatenate(ids),
+                                                             np.concatenate(weights))
 
     def expand_prefix(self, fieldname: str, prefix: str, limit: int | None = None) -> list[str]:
         """Terms of ``fieldname`` starting with ``prefix``, in any segment (at most ``limit``)."""
@@ -271,6 +341,12 @@ def _byte_strings(column) -> list[bytes]:
         return []
     data = column._dbfile.get(column._basepos, offsets[-1] + lengths[-1])
     return [data[o:o + n] for o, n in zip(offsets, lengths)]
+
+
+def _segment_key(leaf):
+    """What names a segment across generations (None: not known, so not cached)."""
+    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    return segment.segment_id() if segment is not None else None
 
 
 def _read_blocks(matcher, offset, ids, weights):

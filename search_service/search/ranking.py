@@ -64,6 +64,11 @@ class PostingsCache:
                 self._lists.move_to_end(key)
             return found
 
+    def recent(self) -> list:
+        """The keys held, most recently used first."""
+        with self._lock:
+            return list(reversed(self._lists))
+
     def put(self, key, postings) -> None:
         size = len(postings[0])
         if not 0 < size <= self.limit // 4:
@@ -170,6 +175,22 @@ class Collection:
         result = self.reader.postings(fieldname, term)
         self._cache.put(key, result)
         return result
+
+    def recent_terms(self) -> list[tuple[str, str]]:
+        """``(field, term)`` of the posting lists this generation holds decoded, most recently
+        used first: what a newer generation decodes ahead of its first searches."""
+        return self._cache.recent()
+
+    def warm(self, keys, until) -> int:
+        """Decode the posting lists of ``keys`` into the cache, in order, while ``until()``
+        is true; returns how many were read."""
+        done = 0
+        for fieldname, term in keys:
+            if not until():
+                break
+            self.postings(fieldname, term)
+            done += 1
+        return done
 
     def terms_with_prefix(self, fieldname: str, prefix: str, limit: int = 200) -> list[str]:
         """Terms of ``fieldname`` that start with ``prefix`` (number keys of a bare number),

@@ -48,6 +48,8 @@ COLUMNS = FACETS + ("visibility",)
 READERS = 8            # readers opened per generation: one per server thread
 CHECK_SECONDS = 0.1    # how often the watcher looks for a newer commit (a folder listing)
 RETRY_SECONDS = 2.0    # how soon a generation that could not be opened is tried again
+WARM_SECONDS = 1.0     # CPU a new generation spends decoding its predecessor's posting lists
+WARM_BATCH = 64        # posting lists decoded per borrowed reader
 READ_FAILURE_SECONDS = 30.0   # how long a failed read of the served snapshot is reported
 
 
@@ -429,9 +431,11 @@ class Generations:
             return False
         with self._swap:
             watcher = self._watcher
+            previous = self._current
             installed = (watcher is not None and not watcher[2].is_set() and
-                         (self._current is None or fresh.generation > self._current.generation))
+                         (previous is None or fresh.generation > previous.generation))
             if installed:
+                warm = previous.collection.recent_terms() if previous is not None else []
                 self._install(fresh)
         if not installed:
             fresh.retire()
@@ -441,7 +445,32 @@ class Generations:
         except READ_ERRORS:               # its files went meanwhile: searches open their own
             logger.debug("opening readers of generation %d failed", fresh.generation,
                          exc_info=True)
+        self._warm(fresh, warm)
         return True
+
+    def _warm(self, snap: Snapshot, keys: list) -> None:
+        """Decode, in the watcher, the posting lists the previous generation was using (most
+        recent first), so the first searches of a new generation do not all decode them at
+        once: at most ``WARM_SECONDS`` of this thread's CPU, stopping at a newer commit."""
+        if not keys:
+            return
+        started = time.thread_time()
+        stop = self._watcher[2] if self._watcher is not None else threading.Event()
+
+        def going() -> bool:
+            return time.thread_time() - started < WARM_SECONDS and not stop.is_set()
+
+        done = 0
+        try:
+            for at in range(0, len(keys), WARM_BATCH):    # a reader is borrowed per batch
+                if not going() or self._latest() != snap.generation:
+                    break
+                with snap.reading() as col:
+                    done += col.warm(keys[at:at + WARM_BATCH], going)
+        except Exception:                 # noqa: BLE001 - only a cache: searches read anyway
+            logger.debug("warming generation %d failed", snap.generation, exc_info=True)
+        logger.debug("index generation %d: %d of %d posting lists decoded ahead in %.0f ms",
+                     snap.generation, done, len(keys), (time.thread_time() - started) * 1000)
 
     def _grow_lexicon(self, snap: Snapshot) -> bool:
         """Read one more segment's word list of the served generation; with all of them,

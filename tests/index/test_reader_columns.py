@@ -63,3 +63,59 @@ def test_columns_and_lengths_are_whooshs_own_values(tmp_path):
                                   np.array(expected, dtype=np.float32)), fieldname
     finally:
         reader.close()
+
+
+def test_postings_decoded_for_one_generation_answer_the_next_as_decoded_anew(tmp_path):
+    """Posting lists decoded per segment are kept across generations (a segment never
+    changes): after commits that add a segment and update a document, every term's postings
+    read through the kept lists equal those decoded anew, and the unchanged segment's lists
+    were reused rather than decoded again."""
+    from search_service.index.reader import IndexReader, segment_postings
+    from whoosh.searching import Searcher
+
+    index_dir = tmp_path / "index"
+    ingest_paths(index_dir, [DATA_DIR], workers=0)
+    index = open_index(index_dir)
+    first = open_generation(index).open()
+    fields = ["body_f", "body_bi", "title_f"]
+    terms = {f: [t for t in first._reader.lexicon(f)][:300] for f in fields}
+    try:
+        before = {(f, t): first.postings(f, t) for f in fields for t in terms[f]}
+    finally:
+        first.close()
+    kept = segment_postings(index)
+    held = dict(kept._lists)                  # (segment, field, term) -> decoded arrays
+    assert held
+    news = tmp_path / "tin"
+    news.mkdir()
+    (news / "tin.jsonl").write_text("".join(json.dumps(
+        {"id": f"tin-{n}", "title": f"Bản tin số {n}", "body": "Lịch tiêm chủng phường. " * n},
+        ensure_ascii=False) + "\n" for n in range(1, 6)), encoding="utf-8")
+    ingest_paths(index_dir, [news], workers=0)
+    ingest_paths(index_dir, [DATA_DIR], workers=0)      # nothing changed: nothing written
+    (news / "tin.jsonl").write_text(json.dumps({"id": "tin-1", "title": "Bản tin (sửa)",
+                                                "body": "Đã sửa."}, ensure_ascii=False) + "\n",
+                                    encoding="utf-8")
+    ingest_paths(index_dir, [news], workers=0)
+    generation = open_generation(index)
+    reused = generation.open()
+    fresh_searcher = Searcher(index._reader(index.storage, generation._toc.schema,
+                                            list(generation._toc.segments),
+                                            generation._toc.generation), fromindex=index)
+    fresh = IndexReader(fresh_searcher)                  # decodes everything anew
+    try:
+        assert len(reused._leaves) >= 2
+        compared = 0
+        for f in fields:
+            for t in terms[f] + ["tiem", "tiem chung"]:
+                got, expected = reused.postings(f, t), fresh.postings(f, t)
+                assert np.array_equal(got[0], expected[0]) and np.array_equal(got[1], expected[1])
+                compared += len(expected[0])
+        assert compared > 0
+        # The first segment's lists are the ones decoded for the first generation; the new
+        # segments' lists were added next to them.
+        assert all(kept.get(key) is arrays for key, arrays in held.items())
+        assert {key[0] for key in kept._lists} >= set(reused._segment_keys) - {None}
+    finally:
+        reused.close()
+        fresh.close()
