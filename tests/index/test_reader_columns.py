@@ -80,7 +80,9 @@ def test_postings_decoded_for_one_generation_answer_the_next_as_decoded_anew(tmp
     fields = ["body_f", "body_bi", "title_f"]
     terms = {f: [t for t in first._reader.lexicon(f)][:300] for f in fields}
     try:
-        before = {(f, t): first.postings(f, t) for f in fields for t in terms[f]}
+        for f in fields:
+            for t in terms[f]:
+                first.postings(f, t)             # decoded, and kept per segment
     finally:
         first.close()
     kept = segment_postings(index)
