@@ -135,10 +135,12 @@ def open_index(index_dir: str | Path, create: bool = True):
 
 
 def _added_fields(schema) -> dict:
-    """The stored-only fields of :func:`build_schema` that ``schema`` (an older index's)
-    lacks: adding one changes no posting or column, older documents simply have no value."""
+    """The stored-only and ``ID`` fields of :func:`build_schema` that ``schema`` (an older
+    index's) lacks: adding one changes no posting or column of the segments written, whose
+    documents simply have no value (the reader reads a column segment by segment and leaves
+    out those without it); new documents get theirs (``validity``, ``text_source``)."""
     return {name: field for name, field in build_schema().items()
-            if type(field) is STORED and name not in schema}
+            if type(field) in (STORED, ID) and name not in schema}
 
 
 def _with_new_fields(storage, ix):
@@ -176,7 +178,7 @@ def _with_new_fields(storage, ix):
         return ix
     finally:
         lock.release()
-    logger.info("index in %s: added the stored field(s) %s to its schema", storage.folder,
+    logger.info("index in %s: added the field(s) %s to its schema", storage.folder,
                 ", ".join(added))
     return storage.open_index(INDEX_NAME)
 

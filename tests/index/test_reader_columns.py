@@ -121,3 +121,41 @@ def test_postings_decoded_for_one_generation_answer_the_next_as_decoded_anew(tmp
     finally:
         reused.close()
         fresh.close()
+
+
+def test_an_index_made_before_the_validity_column_takes_new_documents(tmp_path, library):
+    """An index written before ``validity`` existed (#11) is searched as it is, and an ingest
+    into it — which gives every document its validity — succeeds instead of ending in
+    Whoosh's UnknownFieldError: opening it adds the field to its schema; its old documents
+    have no value, the new ones theirs."""
+    from whoosh import index as whoosh_index
+
+    from search_service.index.schema import INDEX_NAME, build_schema
+    from search_service.search import SearchEngine, SearchRequest
+
+    folder = tmp_path / "index"
+    folder.mkdir()
+    schema = build_schema()
+    schema.remove("validity")
+    old = whoosh_index.create_in(str(folder), schema, indexname=INDEX_NAME)
+    with old.writer() as writer:
+        writer.add_document(id="cu-1", title="Thông báo cũ", body="Lịch tiếp dân năm trước.",
+                            visibility="public")
+    decision = tmp_path / "qd.jsonl"
+    decision.write_text(json.dumps({"id": "qd-moi", "title": "Quyết định về lịch tiếp dân",
+                                    "doc_type": "Quyết định", "number": "12/QĐ-UBND",
+                                    "body": "Quyết định ban hành lịch tiếp dân của phường. "
+                                            "Quyết định này có hiệu lực kể từ ngày 01 "
+                                            "tháng 01 năm 2020."},
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+    summary = ingest_paths(folder, [decision], library=library, workers=0)
+    assert summary.failed == 0, summary.to_json()
+    assert "validity" in open_index(folder).schema
+    engine = SearchEngine(folder)
+    try:
+        result = engine.search(SearchRequest(q="lịch tiếp dân", include_internal=True))
+        assert {h.id for h in result.hits} == {"cu-1", "qd-moi"}
+        validity = {h.id: h.validity for h in result.hits}
+        assert validity == {"cu-1": "unknown", "qd-moi": "in_force"}
+    finally:
+        engine.close()
