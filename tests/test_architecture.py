@@ -15,7 +15,7 @@ PACKAGE = REPO_ROOT / "search_service"
 
 # Lowest first. A module may import its own part and any part listed before it.
 LAYERS = [
-    {"config", "errors", "documents", "__init__"},     # plain modules every part may use
+    {"config", "errors", "documents", "lru", "__init__"},     # plain modules every part may use
     {"text"},                # Vietnamese text, pure Python
     {"index"},               # Whoosh, and only here
     {"search"},              # query, ranking, suggestions over the index

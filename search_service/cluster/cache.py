@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
+
+from search_service.lru import LRU
 
 GENERATION_SECONDS = 0.2
 # Entries kept per kind, least recently used out first.
@@ -35,9 +36,8 @@ class GenerationCache:
         self.limits = dict(LIMITS if limits is None else limits)
         self.generation: int | None = None      # None: unknown, nothing kept
         self.checked_at = -float("inf")
-        self._entries = {kind: OrderedDict() for kind in self.limits}
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        self._entries = {kind: LRU(limit) for kind, limit in self.limits.items()}
+        self._lock = threading.Lock()        # the generation, and what is kept under it
 
     def due(self) -> bool:
         """Whether the generation must be asked before answers are taken from here."""
@@ -66,25 +66,16 @@ class GenerationCache:
 
     def get(self, kind: str, key):
         """``(True, answer)`` when kept, else ``(False, None)``."""
-        entries = self._entries[kind]
         with self._lock:
-            if self.generation is not None and key in entries:
-                entries.move_to_end(key)
-                self.hits += 1
-                return True, entries[key]
-            self.misses += 1
-            return False, None
+            if self.generation is None:
+                return False, None
+            return self._entries[kind].get(key)
 
     def put(self, kind: str, key, answer, token: int | None) -> None:
         """Keep ``answer`` if the generation is still the one ``token`` was taken in."""
-        entries = self._entries[kind]
         with self._lock:
-            if token is None or token != self.generation:
-                return
-            entries[key] = answer
-            entries.move_to_end(key)
-            while len(entries) > self.limits[kind]:
-                entries.popitem(last=False)
+            if token is not None and token == self.generation:
+                self._entries[kind].put(key, answer)
 
     def _clear(self) -> None:
         for entries in self._entries.values():

@@ -34,7 +34,7 @@ from search_service.search.engine import (FILTER_KEYS, NUMBER_PREFIX_TERMS, Hit,
                                           SearchRequest, SearchResult, _public_fields, _seconds,
                                           filter_values, names_number, number_search)
 from search_service.search.snapshot import FACETS
-from search_service.search.suggest import offered
+from search_service.search.suggest import offered, offered_key
 
 logger = logging.getLogger(__name__)
 
@@ -312,7 +312,7 @@ class ClusterEngine:
         public_only = not req.include_internal
         scope = self._scope(public_only)
         # The counts "did you mean" will ask first, sent with the search's own statements.
-        questions = ([] if self.cache.get("offered", _offered_key(req))[0]
+        questions = ([] if self.cache.get("offered", offered_key(req))[0]
                      else self._correction_questions(parsed, public_only))
         m, match, statements, wider = self._candidates(req, parsed, scope, public_only,
                                                        questions)
@@ -364,7 +364,7 @@ class ClusterEngine:
             ranked = self._ranked(replace(req, page=1, facets=False), fixed, scope, public_only)
             return [number for number, _ in ranked[:req.per_page]] if ranked else None
 
-        return self._kept("offered", _offered_key(req), lambda: offered(
+        return self._kept("offered", offered_key(req), lambda: offered(
             self._correction(parsed, public_only), first_page, page_of))
 
     def _suggested_filters(self, req: SearchRequest, parsed: ParsedQuery, match: str | None,
@@ -745,10 +745,6 @@ def _match_text(m: Matching, parsed: ParsedQuery, required: str = "") -> str:
         parts.append(f"-{schema.keyword('body_f', word)} -{schema.keyword('title_f', word)}")
     return " ".join(parts)
 
-
-def _offered_key(req: SearchRequest) -> str:
-    """Whether "did you mean" is offered depends on the whole request but its page."""
-    return repr(replace(req, page=1, facets=False, snippets=False))
 
 
 def _rows(results: list) -> dict:

@@ -12,8 +12,6 @@ Posting lists are decoded block by block from the whoosh3 codec's private matche
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from datetime import datetime
 from typing import Iterator
 
@@ -25,6 +23,8 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.times import datetime_to_long
 
+from search_service.lru import LRU
+
 EPOCH = datetime(1970, 1, 1)
 MISSING_DATE = np.iinfo(np.int64).min       # a document without a date, in :meth:`dates`
 _EPOCH_LONG = datetime_to_long(EPOCH)
@@ -33,55 +33,27 @@ _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.float32))
 
 
-SEGMENT_POSTINGS_MAX = 4_000_000   # decoded postings kept per index, across its generations
+POSTINGS_CACHE_MAX = 4_000_000   # decoded postings a cache holds (12 bytes each)
 
 
-class SegmentPostings:
-    """Decoded posting lists of single segments, least recently used out first, bounded by
-    the postings held. A segment never changes once written, so what was decoded for one
-    generation serves the next one too: a commit that adds a segment costs its first searches
-    only the new segment's lists. One per opened index (:func:`segment_postings`)."""
+class PostingsCache(LRU):
+    """Decoded posting lists ``(docnums, weights)``, least recently used out first, bounded by
+    the number of postings held; a list of over a quarter of that is never kept.
 
-    def __init__(self, limit: int = SEGMENT_POSTINGS_MAX):
-        self.limit = limit
-        self._lists: OrderedDict = OrderedDict()
-        self._held = 0
-        self._lock = threading.Lock()
+    Two are kept: one per index of single segments' lists (:func:`segment_postings`: a segment
+    never changes once written, so what was decoded for one generation serves the next one
+    too, and a commit that adds a segment costs its first searches only the new segment's
+    lists), and one per generation of whole lists (:class:`~search_service.search.ranking.
+    Collection`)."""
 
-    def get(self, key):
-        with self._lock:
-            found = self._lists.get(key)
-            if found is not None:
-                self._lists.move_to_end(key)
-            return found
-
-    def put(self, key, postings) -> None:
-        size = len(postings[0])
-        if not 0 < size <= self.limit // 4:
-            return
-        with self._lock:
-            if key not in self._lists:
-                self._lists[key] = postings
-                self._held += size
-            while self._held > self.limit:
-                _, (ids, _) = self._lists.popitem(last=False)
-                self._held -= len(ids)
+    def __init__(self, limit: int = POSTINGS_CACHE_MAX):
+        super().__init__(limit, weight=lambda postings: len(postings[0]), largest=limit // 4)
 
 
-def segment_postings(index) -> SegmentPostings:
-    """The :class:`SegmentPostings` of ``index`` (the opened index object, shared by every
-    generation an engine opens from it)."""
-    found = getattr(index, "_segment_postings", None)
-    if found is None:
-        with _SHARED_LOCK:
-            found = getattr(index, "_segment_postings", None)
-            if found is None:
-                found = SegmentPostings()
-                index._segment_postings = found
-    return found
-
-
-_SHARED_LOCK = threading.Lock()
+def segment_postings(index) -> PostingsCache:
+    """The cache of single segments' lists of ``index`` (the opened index object, shared by
+    every generation an engine opens from it)."""
+    return index.__dict__.setdefault("_segment_postings", PostingsCache())   # atomic
 
 
 class Generation:
@@ -134,7 +106,7 @@ class IndexReader:
     """Postings, lengths, columns, stored fields and terms of one generation, by document
     number (0 .. ``size`` - 1, segment after segment)."""
 
-    def __init__(self, searcher: Searcher, decoded: SegmentPostings | None = None):
+    def __init__(self, searcher: Searcher, decoded: PostingsCache | None = None):
         self._searcher = searcher
         reader = searcher.reader()
         self._reader = reader
@@ -206,8 +178,9 @@ class IndexReader:
         ids, weights = [], []
         for (leaf, offset), segment in zip(self._leaves, self._segment_keys):
             key = (segment, fieldname, term)
-            local = self._decoded.get(key) if self._decoded and segment else None
-            if local is None:
+            cache = self._decoded if segment is not None else None
+            found, local = cache.get(key) if cache is not None else (False, None)
+            if not found:
                 if (fieldname, term) not in leaf:
                     continue
                 parts_ids, parts_weights = [], []
@@ -215,8 +188,8 @@ class IndexReader:
                 if not parts_ids:
                     continue
                 local = (np.concatenate(parts_ids), np.concatenate(parts_weights))
-                if self._decoded and segment:
-                    self._decoded.put(key, local)
+                if cache is not None:
+                    cache.put(key, local)
             ids.append(local[0] + offset if offset else local[0])
             weights.append(local[1])
         if not ids:

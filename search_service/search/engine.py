@@ -28,7 +28,7 @@ from search_service.search.query import (ParsedQuery, build_plan, parse_query,
 from search_service.search.ranking import EPOCH, MISSING_DATE, Clause, Collection, Plan
 from search_service.index.schema import TEXT_FIELDS, open_index
 from search_service.search.snapshot import FACETS, READERS, Generations, Snapshot
-from search_service.search.suggest import correct, offered
+from search_service.search.suggest import correct, offered, offered_key
 
 logger = logging.getLogger(__name__)
 
@@ -253,7 +253,7 @@ class SearchEngine:
 
         # Whether it is offered depends on the whole request but its page: answered once per
         # generation (the generation's answers are dropped with it).
-        key = ("offered", repr(replace(req, page=1, facets=False, snippets=False)))
+        key = ("offered", offered_key(req))
         found, answer = snap.lexicon.corrections.get(key)
         if not found:
             answer = offered(_correction(snap, col, parsed, req.include_internal),

@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import copy
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from search_service.index.reader import EPOCH, MISSING_DATE, IndexReader
+from search_service.index.reader import EPOCH, MISSING_DATE, IndexReader, PostingsCache
 from search_service.search.scope import Scope, scope_of
 
 K1 = 1.2
 B = {"title": 0.4, "title_f": 0.4, "title_bi": 0.4, "title_w": 0.4}   # titles: short, even
 DEFAULT_B = 0.75
-# Decoded posting lists kept per index generation, least recently used out first: bounded by
-# the number of postings held (12 bytes each), so memory stays flat however large the index.
-POSTINGS_CACHE_MAX = 4_000_000
 __all__ = ["EPOCH", "MISSING_DATE", "Clause", "Collection", "Plan", "PostingsCache", "Scope",
            "facet_key"]
 
@@ -45,41 +40,6 @@ class Plan:
     clauses: list[Clause] = field(default_factory=list)
     all_of: list[int] = field(default_factory=list)
     prefer: list[tuple[np.ndarray, float]] = field(default_factory=list)
-
-
-class PostingsCache:
-    """Decoded posting lists of one generation, least recently used out first, bounded by
-    the number of postings held; shared by every thread reading that generation."""
-
-    def __init__(self, limit: int = POSTINGS_CACHE_MAX):
-        self.limit = limit
-        self._lists: OrderedDict = OrderedDict()
-        self._held = 0
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            found = self._lists.get(key)
-            if found is not None:
-                self._lists.move_to_end(key)
-            return found
-
-    def recent(self) -> list:
-        """The keys held, most recently used first."""
-        with self._lock:
-            return list(reversed(self._lists))
-
-    def put(self, key, postings) -> None:
-        size = len(postings[0])
-        if not 0 < size <= self.limit // 4:
-            return
-        with self._lock:
-            if key not in self._lists:
-                self._lists[key] = postings
-                self._held += size
-            while self._held > self.limit:
-                _, (ids, _) = self._lists.popitem(last=False)
-                self._held -= len(ids)
 
 
 class Collection:
@@ -169,8 +129,8 @@ class Collection:
     def postings(self, fieldname: str, term: str):
         """``(docnums, weights)`` arrays of a term, cached for common terms."""
         key = (fieldname, term)
-        hit = self._cache.get(key)
-        if hit is not None:
+        found, hit = self._cache.get(key)
+        if found:
             return hit
         result = self.reader.postings(fieldname, term)
         self._cache.put(key, result)

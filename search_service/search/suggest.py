@@ -17,13 +17,13 @@ visitor may see, or staff) and query text, bounded, and gone with the snapshot's
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import threading
-from collections import OrderedDict
 from typing import Protocol
 
 import numpy as np
 
+from search_service.lru import LRU
 from search_service.text.fold import fold, fold_token
 from search_service.text.syllables import SYLLABLE_RE
 from search_service.search.highlight import term_pattern, word_matches
@@ -78,7 +78,7 @@ class Lexicon:
         for key, segment in reader.segments():
             current.add(key)
             if key not in cache:
-                cache[key] = (_forms(segment, SYLLABLE_FIELDS), _forms(segment, WORD_FIELDS))
+                cache[key] = segment_words(segment)
             parts.append(cache[key])
         for gone in set(cache) - current:      # segments merged away
             del cache[gone]
@@ -127,7 +127,7 @@ class Lexicon:
         return restored if restored.lower() != " ".join(tokens).lower() else None
 
 
-class Corrections:
+class Corrections(LRU):
     """Answers of :func:`correct` for one generation, least recently used out first.
 
     Keys are ``(scope, text)``: ``scope`` is ``"public"`` or ``"staff"``, since the answer
@@ -140,44 +140,7 @@ class Corrections:
     """
 
     def __init__(self, limit: int = CORRECTIONS_CACHED, weight=None):
-        self.limit = limit
-        self.hits = self.misses = 0
-        self._weight = weight or (lambda answer: 1)
-        self._total = 0
-        self._answers: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key) -> tuple[bool, str | None]:
-        """``(True, answer)`` when ``key`` was answered before, else ``(False, None)``."""
-        with self._lock:
-            if key in self._answers:
-                self._answers.move_to_end(key)
-                self.hits += 1
-                return True, self._answers[key]
-            self.misses += 1
-            return False, None
-
-    def put(self, key, answer) -> None:
-        weight = self._weight(answer)
-        if weight > self.limit:
-            return
-        with self._lock:
-            if key in self._answers:
-                self._total -= self._weight(self._answers[key])
-            self._answers[key] = answer
-            self._answers.move_to_end(key)
-            self._total += weight
-            while self._total > self.limit:
-                _, gone = self._answers.popitem(last=False)
-                self._total -= self._weight(gone)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._answers.clear()
-            self._total = 0
-
-    def __len__(self) -> int:
-        return len(self._answers)
+        super().__init__(limit, weight)
 
 
 def _result_weight(result) -> int:
@@ -385,6 +348,12 @@ class CollectionView:
         return out
 
 
+def segment_words(segment) -> tuple[dict, dict]:
+    """One segment's part of a :class:`Lexicon`: ``({folded: [syllables]}, {folded:
+    [words]})``."""
+    return _forms(segment, SYLLABLE_FIELDS), _forms(segment, WORD_FIELDS)
+
+
 def _forms(segment, fields) -> dict[str, list[str]]:
     """``{folded: [forms]}`` of the alphabetic terms of ``fields`` of one segment."""
     forms: dict[str, dict[str, None]] = {}
@@ -402,6 +371,12 @@ def _like(typed: str, form: str) -> str:
     if typed[:1].isupper():
         return form[:1].upper() + form[1:]
     return form
+
+
+def offered_key(req) -> str:
+    """What :func:`offered`'s answer to a request is kept under: it depends on the whole
+    request (a :class:`~search_service.search.engine.SearchRequest`) but its page."""
+    return repr(dataclasses.replace(req, page=1, facets=False, snippets=False))
 
 
 def offered(suggestion: str | None, first_page, page_of) -> str | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 
-from search_service.search.suggest import Lexicon
+from search_service.search.suggest import Lexicon, segment_words
 
 
 class WordLists:
@@ -39,10 +39,9 @@ class WordLists:
         every one has its list."""
         for key, segment in reader.segments():
             if key not in self._parts:
-                found: dict = {}
-                Lexicon.from_reader(_OneSegment(key, segment), found)   # no lock held
+                part = segment_words(segment)          # no lock held
                 with self._lock:
-                    self._parts.setdefault(key, found[key])
+                    self._parts.setdefault(key, part)
                 return True
         return False
 
@@ -56,12 +55,3 @@ class WordLists:
     def __len__(self) -> int:
         return len(self._parts)
 
-
-class _OneSegment:
-    """What :meth:`Lexicon.from_reader` asks of a reader, for a single segment."""
-
-    def __init__(self, key, segment):
-        self._segments = [(key, segment)]
-
-    def segments(self):
-        return self._segments

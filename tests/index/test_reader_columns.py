@@ -86,7 +86,7 @@ def test_postings_decoded_for_one_generation_answer_the_next_as_decoded_anew(tmp
     finally:
         first.close()
     kept = segment_postings(index)
-    held = dict(kept._lists)                  # (segment, field, term) -> decoded arrays
+    held = {key: kept.get(key)[1] for key in kept.recent()}   # (segment, field, term) -> arrays
     assert held
     news = tmp_path / "tin"
     news.mkdir()
@@ -116,8 +116,8 @@ def test_postings_decoded_for_one_generation_answer_the_next_as_decoded_anew(tmp
         assert compared > 0
         # The first segment's lists are the ones decoded for the first generation; the new
         # segments' lists were added next to them.
-        assert all(kept.get(key) is arrays for key, arrays in held.items())
-        assert {key[0] for key in kept._lists} >= set(reused._segment_keys) - {None}
+        assert all(kept.get(key)[1] is arrays for key, arrays in held.items())
+        assert {key[0] for key in kept.recent()} >= set(reused._segment_keys) - {None}
     finally:
         reused.close()
         fresh.close()
