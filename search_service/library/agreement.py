@@ -81,11 +81,14 @@ def compare(library, index_dir) -> Agreement:
 
 def _index_ids(ix) -> Counter:
     """How many live documents of the index carry each id (read from its id column)."""
-    with ix.reader() as reader:
-        if reader.doc_count() == 0:
-            return Counter()
-        ids = reader.column_reader("id")
-        return Counter(ids[n] for n in reader.all_doc_ids())
+    from search_service.index.reader import open_generation
+
+    reader = open_generation(ix).open()
+    try:
+        live = reader.live()
+        return Counter(doc_id for n, doc_id in reader.column_values("id") if live[n])
+    finally:
+        reader.close()
 
 
 def _documents(n: int) -> str:
