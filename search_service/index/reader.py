@@ -12,18 +12,28 @@ Posting lists are decoded block by block from the whoosh3 codec's private matche
 
 from __future__ import annotations
 
+import io
+import logging
+import pickle
+import struct
+import zlib
 from datetime import datetime
 from typing import Iterator
 
 import numpy as np
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+from whoosh.codec.whoosh3 import (LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3TermsReader,
+                                  _lenfield)
+from whoosh.reading import CorruptIndexError, TermNotFound
 from whoosh.columns import NumericColumn, VarBytesColumn
 from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.times import datetime_to_long
 
+from search_service.index.longlists import Lists, lists_of
 from search_service.lru import LRU
+
+logger = logging.getLogger(__name__)
 
 EPOCH = datetime(1970, 1, 1)
 MISSING_DATE = np.iinfo(np.int64).min       # a document without a date, in :meth:`dates`
@@ -31,6 +41,7 @@ _EPOCH_LONG = datetime_to_long(EPOCH)
 _LATEST = datetime_to_long(datetime(9999, 12, 31))
 _BYTE_LENGTHS = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
 _EMPTY = (np.zeros(0, np.int64), np.zeros(0, np.float32))
+_INT = struct.Struct("!i")            # whoosh.system's int
 
 
 POSTINGS_CACHE_MAX = 4_000_000   # decoded postings a cache holds (12 bytes each)
@@ -48,6 +59,32 @@ class PostingsCache(LRU):
 
     def __init__(self, limit: int = POSTINGS_CACHE_MAX):
         super().__init__(limit, weight=lambda postings: len(postings[0]), largest=limit // 4)
+
+
+def long_lists(index, leaves) -> list[Lists | None]:
+    """The long lists (:mod:`.longlists`) of each of ``leaves``' segments, opened once per
+    segment and kept on ``index`` while its generations name the segment."""
+    kept = index.__dict__.setdefault("_long_lists", {})       # atomic
+    folder = getattr(index.storage, "folder", None)
+    out, keys = [], set()
+    for leaf, _ in leaves:
+        key = _segment_key(leaf)
+        keys.add(key)
+        if key is None or key not in kept:
+            try:
+                found = lists_of(leaf, folder)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                logger.warning("the long posting lists of segment %s are unreadable (%s); "
+                               "its blocks are read instead", key, exc)
+                found = None
+            if key is None:
+                out.append(found)
+                continue
+            kept[key] = found
+        out.append(kept[key])
+    for key in [key for key in list(kept) if key not in keys]:   # segments merged away
+        kept.pop(key, None)
+    return out
 
 
 def segment_postings(index) -> PostingsCache:
@@ -68,8 +105,9 @@ class Generation:
         toc = self._toc
         reader = self._index._reader(self._index.storage, toc.schema, list(toc.segments),
                                      toc.generation)
-        return IndexReader(Searcher(reader, fromindex=self._index),
-                           segment_postings(self._index))
+        searcher = Searcher(reader, fromindex=self._index)
+        return IndexReader(searcher, segment_postings(self._index),
+                           long_lists(self._index, list(searcher.reader().leaf_readers())))
 
 
 def open_generation(index) -> Generation:
@@ -106,7 +144,8 @@ class IndexReader:
     """Postings, lengths, columns, stored fields and terms of one generation, by document
     number (0 .. ``size`` - 1, segment after segment)."""
 
-    def __init__(self, searcher: Searcher, decoded: PostingsCache | None = None):
+    def __init__(self, searcher: Searcher, decoded: PostingsCache | None = None,
+                 lists: list | None = None):
         self._searcher = searcher
         reader = searcher.reader()
         self._reader = reader
@@ -114,6 +153,7 @@ class IndexReader:
         self._leaves = list(reader.leaf_readers())
         self._decoded = decoded
         self._segment_keys = [_segment_key(leaf) for leaf, _ in self._leaves]
+        self._lists = lists if lists is not None else [None] * len(self._leaves)
 
     def close(self) -> None:
         self._searcher.close()
@@ -176,20 +216,21 @@ class IndexReader:
     def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """``(docnums, weights)`` of a term over every segment."""
         ids, weights = [], []
-        for (leaf, offset), segment in zip(self._leaves, self._segment_keys):
-            key = (segment, fieldname, term)
-            cache = self._decoded if segment is not None else None
-            found, local = cache.get(key) if cache is not None else (False, None)
-            if not found:
-                if (fieldname, term) not in leaf:
-                    continue
-                parts_ids, parts_weights = [], []
-                _read_blocks(leaf.postings(fieldname, term), 0, parts_ids, parts_weights)
-                if not parts_ids:
-                    continue
-                local = (np.concatenate(parts_ids), np.concatenate(parts_weights))
-                if cache is not None:
-                    cache.put(key, local)
+        for (leaf, offset), segment, lists in zip(self._leaves, self._segment_keys,
+                                                  self._lists):
+            # A long list is read from its arrays each time (a slice of a map: cheaper than
+            # the room it would take in the cache); others are decoded once per segment.
+            local = lists.get(fieldname, term) if lists is not None else None
+            if local is None:
+                key = (segment, fieldname, term)
+                cache = self._decoded if segment is not None else None
+                found, local = cache.get(key) if cache is not None else (False, None)
+                if not found:
+                    local = _segment_postings(leaf, fieldname, term)
+                    if cache is not None:
+                        cache.put(key, local)
+            if not len(local[0]):
+                continue
             ids.append(local[0] + offset if offset else local[0])
             weights.append(local[1])
         if not ids:
@@ -320,6 +361,74 @@ def _segment_key(leaf):
     """What names a segment across generations (None: not known, so not cached)."""
     segment = leaf.segment() if hasattr(leaf, "segment") else None
     return segment.segment_id() if segment is not None else None
+
+
+def _segment_postings(leaf, fieldname: str, term: str):
+    """``(docnums, weights)`` of a term in one segment, deleted documents included (a
+    search leaves them out through its scope); empty where the segment lacks the term.
+
+    A whoosh3 segment's list is read in one piece (its term info gives the extent) and its
+    blocks decoded here: reading them through the matcher costs a seek and a read for
+    every few bytes of a block header, three times the decoding itself."""
+    if fieldname not in leaf.schema:
+        return _EMPTY
+    terms = getattr(leaf, "_terms", None)
+    tbytes = leaf._text_to_bytes(fieldname, term)
+    if not isinstance(terms, W3TermsReader):
+        if (fieldname, tbytes) not in leaf:
+            return _EMPTY
+        ids, weights = [], []
+        _read_blocks(leaf.postings(fieldname, term), 0, ids, weights)
+        return (np.concatenate(ids), np.concatenate(weights)) if ids else _EMPTY
+    try:
+        info = terms.term_info(fieldname, tbytes)
+    except TermNotFound:
+        return _EMPTY
+    if info.is_inlined():
+        ids, weights, _ = info.inlined_postings()
+        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32)
+    offset, length = info.extent()
+    if isinstance(length, tuple):     # whoosh3's from_bytes leaves it a 1-tuple
+        length = length[0]
+    return _decode_blocks(terms._postfile.get(offset, length), offset)
+
+
+def _decode_blocks(data: bytes, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """The blocks of one whoosh3 posting list (``W3LeafMatcher``'s format): the header tag,
+    then blocks of a length (negative for the last), a pickled info tuple and the pickled,
+    maybe compressed, ``(id deltas, weights, values)``; ids restart from 0 in each block."""
+    if data[:4] != WHOOSH3_HEADER_MAGIC:
+        raise CorruptIndexError(f"Bad postings block tag {bytes(data[:4])!r} at offset "
+                                f"{offset}: the index appears damaged.")
+    ids, weights = [], []
+    pos, end = 4, len(data)
+    try:
+        while pos < end:
+            size = _INT.unpack_from(data, pos)[0]
+            last, size = size < 0, abs(size)
+            block = io.BytesIO(data[pos + 4:pos + 4 + size])
+            count, _, _, compression, _, _ = pickle.load(block)
+            body = block.getbuffer()[block.tell():]
+            deltas, block_weights, _ = pickle.loads(zlib.decompress(body) if compression
+                                                    else body)
+            ids.append(np.cumsum(np.array(deltas, dtype=np.int64)))
+            if block_weights is None:
+                weights.append(np.ones(count, dtype=np.float32))
+            elif isinstance(block_weights, float):
+                weights.append(np.full(count, block_weights, dtype=np.float32))
+            else:
+                weights.append(np.array(block_weights, dtype=np.float32))
+            pos += 4 + size
+            if last:
+                break
+    except (pickle.UnpicklingError, zlib.error, struct.error, ValueError, TypeError,
+            EOFError, IndexError) as exc:
+        raise CorruptIndexError(f"Damaged postings block at offset {offset + pos}: "
+                                f"{exc!r}; the index appears damaged.") from exc
+    if not ids:
+        return _EMPTY
+    return (ids[0], weights[0]) if len(ids) == 1 else (np.concatenate(ids),
+                                                         np.concatenate(weights))
 
 
 def _read_blocks(matcher, offset, ids, weights):
