@@ -41,7 +41,7 @@ from whoosh.util import random_name
 from whoosh.writing import PostingPool, SegmentWriter
 
 from search_service.index.analyzers import layer_of
-from search_service.index.longlists import EXTENSION as LISTS_EXTENSION, ListsWriter
+from search_service.index.postarrays import EXTENSION as ARRAYS_EXTENSION, ArraysWriter
 from search_service.text.layers import index_layers
 
 # Postings kept in memory before they are spilled to a run file: about 3,000 news articles,
@@ -227,7 +227,7 @@ class BufferedSegmentWriter(SegmentWriter):
         fieldwriter, schema, ndocs = self.fieldwriter, self.schema, self.docnum
         postfile, termindex = fieldwriter._postfile, fieldwriter._tindex
         block = _BlockWriter(postfile, self.codec._blocklimit, self.codec._compression)
-        lists = ListsWriter(ndocs)
+        arrays = ArraysWriter(self.newsegment.create_file(self.storage, ARRAYS_EXTENSION), ndocs)
         current = None
         for fieldname, tbytes, docnums, weights, values in self._term_lists():
             if fieldname != current:
@@ -240,10 +240,10 @@ class BufferedSegmentWriter(SegmentWriter):
                 fixed = fieldobj.format.fixed_value_size()
                 lengths = _field_lengths(pdr, fieldname, ndocs)
             termindex.add(prefix + tbytes, block.write(docnums, weights, values, lengths, fixed))
-            lists.add(fieldname, tbytes, docnums, weights)
+            arrays.add(fieldname, tbytes, docnums, weights)
         if current is not None:
             fieldwriter.finish_field()
-        lists.write(self.newsegment.create_file(self.storage, LISTS_EXTENSION))
+        arrays.close()
 
 
 def _merge_terms(*streams):

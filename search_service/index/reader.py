@@ -30,7 +30,7 @@ from whoosh.searching import Searcher
 from whoosh.util.numeric import byte_to_length
 from whoosh.util.times import datetime_to_long
 
-from search_service.index.longlists import Lists, lists_of
+from search_service.index.postarrays import PostingArrays, arrays_of
 from search_service.lru import LRU
 
 logger = logging.getLogger(__name__)
@@ -61,10 +61,10 @@ class PostingsCache(LRU):
         super().__init__(limit, weight=lambda postings: len(postings[0]), largest=limit // 4)
 
 
-def long_lists(index, leaves) -> list[Lists | None]:
-    """The long lists (:mod:`.longlists`) of each of ``leaves``' segments, opened once per
-    segment and kept on ``index`` while its generations name the segment."""
-    kept = index.__dict__.setdefault("_long_lists", {})       # atomic
+def posting_arrays(index, leaves) -> list[PostingArrays | None]:
+    """The posting arrays (:mod:`.postarrays`) of each of ``leaves``' segments, opened once
+    per segment and kept on ``index`` while its generations name the segment."""
+    kept = index.__dict__.setdefault("_posting_arrays", {})       # atomic
     folder = getattr(index.storage, "folder", None)
     out, keys = [], set()
     for leaf, _ in leaves:
@@ -72,10 +72,10 @@ def long_lists(index, leaves) -> list[Lists | None]:
         keys.add(key)
         if key is None or key not in kept:
             try:
-                found = lists_of(leaf, folder)
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                logger.warning("the long posting lists of segment %s are unreadable (%s); "
-                               "its blocks are read instead", key, exc)
+                found = arrays_of(leaf, folder)
+            except (OSError, ValueError) as exc:
+                logger.warning("the posting arrays of segment %s are unreadable (%s); its "
+                               "blocks are read instead", key, exc)
                 found = None
             if key is None:
                 out.append(found)
@@ -107,7 +107,7 @@ class Generation:
                                      toc.generation)
         searcher = Searcher(reader, fromindex=self._index)
         return IndexReader(searcher, segment_postings(self._index),
-                           long_lists(self._index, list(searcher.reader().leaf_readers())))
+                           posting_arrays(self._index, list(searcher.reader().leaf_readers())))
 
 
 def open_generation(index) -> Generation:
@@ -145,7 +145,7 @@ class IndexReader:
     number (0 .. ``size`` - 1, segment after segment)."""
 
     def __init__(self, searcher: Searcher, decoded: PostingsCache | None = None,
-                 lists: list | None = None):
+                 arrays: list | None = None):
         self._searcher = searcher
         reader = searcher.reader()
         self._reader = reader
@@ -153,7 +153,7 @@ class IndexReader:
         self._leaves = list(reader.leaf_readers())
         self._decoded = decoded
         self._segment_keys = [_segment_key(leaf) for leaf, _ in self._leaves]
-        self._lists = lists if lists is not None else [None] * len(self._leaves)
+        self._arrays = arrays if arrays is not None else [None] * len(self._leaves)
 
     def close(self) -> None:
         self._searcher.close()
@@ -216,12 +216,14 @@ class IndexReader:
     def postings(self, fieldname: str, term: str) -> tuple[np.ndarray, np.ndarray]:
         """``(docnums, weights)`` of a term over every segment."""
         ids, weights = [], []
-        for (leaf, offset), segment, lists in zip(self._leaves, self._segment_keys,
-                                                  self._lists):
-            # A long list is read from its arrays each time (a slice of a map: cheaper than
-            # the room it would take in the cache); others are decoded once per segment.
-            local = lists.get(fieldname, term) if lists is not None else None
-            if local is None:
+        for (leaf, offset), segment, arrays in zip(self._leaves, self._segment_keys,
+                                                   self._arrays):
+            if arrays is not None:      # a slice of a map each time: nothing to keep
+                local = arrays.get(fieldname, leaf._text_to_bytes(fieldname, term)) \
+                    if fieldname in leaf.schema else None
+                if local is None:
+                    continue
+            else:
                 key = (segment, fieldname, term)
                 cache = self._decoded if segment is not None else None
                 found, local = cache.get(key) if cache is not None else (False, None)

@@ -17,33 +17,20 @@ from collections import Counter
 
 import numpy as np
 
+from search_service.search.highlight import fold_text
 from search_service.search.ranking import Clause
-from search_service.text.fold import fold
 
 TEXT_CHARS = 6000            # of a document's text, read for feedback and proximity
 _WORDS = re.compile(r"[^\W_]+")
 
 
-def _fold_table() -> dict[int, str]:
-    """:func:`~search_service.text.fold.fold` of each accented Latin letter, as a table."""
-    table = {}
-    for code in list(range(0xC0, 0x250)) + list(range(0x1E00, 0x1F00)):
-        plain = fold(chr(code))
-        if plain != chr(code):
-            table[code] = plain
-    return table
-
-
-_FOLD = _fold_table()
-
-
 def folded_words(text: str) -> list[str]:
-    """Lowercase folded syllables of ``text`` (a fast ``fold``: one table lookup a character).
+    """Lowercase folded syllables of ``text`` (``highlight.fold_text``).
 
     >>> folded_words("Phòng cháy, chữa cháy: Điều 5")
     ['phong', 'chay', 'chua', 'chay', 'dieu', '5']
     """
-    return _WORDS.findall(text[:TEXT_CHARS].lower().translate(_FOLD))
+    return _WORDS.findall(fold_text(text[:TEXT_CHARS]))
 
 
 def document_words(col, docnum: int) -> list[str]:

@@ -26,7 +26,7 @@ import numpy as np
 from search_service.lru import LRU
 from search_service.text.fold import fold, fold_token
 from search_service.text.syllables import SYLLABLE_RE
-from search_service.search.highlight import term_pattern, word_matches
+from search_service.search.highlight import fold_text, term_pattern, word_matches
 from search_service.search.query import parse_query
 
 # A form seen in one document only may be a typo in it; a small collection has to trust it.
@@ -279,7 +279,8 @@ def _spellings(texts, window: list[str], offset: int, size: int) -> dict:
     text decides)."""
     tally: dict[str, int] = {}
     for text in texts:
-        for start, stop in _window_matches(text, window, SPELLING_TEXT_CHARS):
+        folded = fold_text(text[:SPELLING_TEXT_CHARS])
+        for start, stop in _window_matches(folded, window, SPELLING_TEXT_CHARS):
             parts = SYLLABLE_RE.findall(text[start:stop].lower())
             form = "_".join(parts[offset:offset + size])
             tally[form] = tally.get(form, 0) + 1
@@ -290,8 +291,9 @@ _SEPARATOR = re.compile(r"[\W_]+")
 
 
 def _window_matches(text: str, window: list[str], end: int):
-    """Spans of ``window``'s syllables written in a row (any diacritics and case, separated by
-    anything but letters and digits) in ``text[:end]``, each a whole word: what one pattern
+    """Spans of ``window``'s syllables written in a row (separated by anything but letters
+    and digits) in ``text[:end]`` (folded: any diacritics and case in the text it was folded
+    from, see ``highlight.fold_text``), each a whole word: what one pattern
     of them all (syllables joined by separators) finds, but from the patterns of the syllables,
     each compiled once per process, instead of compiling one for every window asked."""
     first, rest = term_pattern(window[0]), [term_pattern(w) for w in window[1:]]

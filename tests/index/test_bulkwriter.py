@@ -82,7 +82,7 @@ def docs():
 def test_segment_files_are_byte_for_byte_whooshs(tmp_path, docs, options):
     ours = write_with(BufferedSegmentWriter, tmp_path / "ours", docs, **options)
     whoosh = write_with(SegmentWriter, tmp_path / "whoosh", docs)
-    assert ours.pop("documents.lla")      # the long lists again, as arrays (test_longlists)
+    assert ours.pop("documents.arr")      # the lists again, as arrays (test_postings)
     assert sorted(ours) == sorted(whoosh)
     assert any(name.endswith(".pst") for name in ours)
     for name in whoosh:
@@ -104,8 +104,8 @@ def test_merging_older_segments_gives_whooshs_bytes(tmp_path, docs):
                       commit_args={"optimize": True})
     whoosh = write_with(SegmentWriter, tmp_path / "whoosh", rest, commit_args={"optimize": True})
     assert len([n for n in whoosh if n.endswith(".pst")]) == 1     # merged into one segment
-    assert [n for n in ours if n.endswith(".lla")] == ["documents.lla"]
-    assert {n: data for n, data in ours.items() if not n.endswith(".lla")} == whoosh
+    assert [n for n in ours if n.endswith(".arr")] == ["documents.arr"]
+    assert {n: data for n, data in ours.items() if not n.endswith(".arr")} == whoosh
     assert open_index(tmp_path / "ours").doc_count() == 160
 
 

@@ -1,9 +1,9 @@
 """Posting lists as ranking reads them equal what Whoosh's own matchers read.
 
-``IndexReader.postings`` reads a long list from the segment's arrays (``.lla``, see
-``index/longlists.py``) and a short one by decoding Whoosh's blocks itself; both must give
-Whoosh's documents and weights, over several segments, with documents replaced (deleted in
-their old segment), and for an index whose segments were written before the arrays existed.
+``IndexReader.postings`` reads a list from the segment's arrays (``.arr``, see
+``index/postarrays.py``), or, in a segment written before them, by decoding Whoosh's blocks
+itself; both must give Whoosh's documents and weights, over several segments, with documents
+replaced (deleted in their old segment), and terms a segment lacks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from whoosh.writing import SegmentWriter
 
 from search_service.index.bulkwriter import BufferedSegmentWriter
-from search_service.index.longlists import Lists
+from search_service.index.postarrays import PostingArrays
 from search_service.index.reader import open_generation
 from search_service.index.schema import open_index
 from search_service.ingest.pipeline import ingest_paths
@@ -87,16 +87,18 @@ def test_every_list_is_whooshs_own(index_dir):
                           for d, w in _whoosh_postings(leaf, fieldname, tbytes)]
                 assert ours == theirs, (fieldname, tbytes)
                 compared += 1
-                from_arrays += any(lists is not None and lists.get(fieldname, tbytes.decode())
-                                   is not None for lists in reader._lists)
+                from_arrays += all(arrays is not None and (arrays.get(fieldname, tbytes)
+                                                           is not None or (fieldname, tbytes)
+                                                           not in leaf)
+                                   for arrays, (leaf, _) in zip(reader._arrays, leaves))
         assert compared > 1000
-        assert from_arrays > 20          # the long lists were read from their arrays
+        assert from_arrays == compared   # every list was read from the arrays
     finally:
         reader.close()
 
 
 def test_an_index_written_before_the_arrays_answers_the_same(tmp_path):
-    """Segments without ``.lla`` (Whoosh's own writer, or our writer before the arrays) are
+    """Segments without ``.arr`` (Whoosh's own writer, or our writer before the arrays) are
     read from their blocks: the same answers, in the same order, with the same scores."""
     records = [json.loads(line) for line in _records(0, 300).splitlines()]
     docs = [index_fields(prepare_document(record)) for record in records]
@@ -126,11 +128,11 @@ def _has_arrays(folder) -> bool:
     ix = open_index(folder, create=False)
     reader = open_generation(ix).open()
     try:
-        return any(lists is not None and len(lists) for lists in reader._lists)
+        return any(arrays is not None and len(arrays) for arrays in reader._arrays)
     finally:
         reader.close()
 
 
-def test_a_file_that_is_not_long_lists_is_refused():
+def test_a_file_that_is_not_posting_arrays_is_refused():
     with pytest.raises(ValueError):
-        Lists(b"not the magic at all, and long enough to hold a footer", 0, 52)
+        PostingArrays(b"not the magic at all, and long enough to hold a header", 0, 54)

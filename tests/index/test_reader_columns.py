@@ -65,13 +65,18 @@ def test_columns_and_lengths_are_whooshs_own_values(tmp_path):
         reader.close()
 
 
-def test_postings_decoded_for_one_generation_answer_the_next_as_decoded_anew(tmp_path):
-    """Posting lists decoded per segment are kept across generations (a segment never
-    changes): after commits that add a segment and update a document, every term's postings
-    read through the kept lists equal those decoded anew, and the unchanged segment's lists
-    were reused rather than decoded again."""
+def test_postings_decoded_for_one_generation_answer_the_next_as_decoded_anew(tmp_path,
+                                                                             monkeypatch):
+    """In an index written before the posting arrays (``index/postarrays.py``), posting lists
+    decoded per segment are kept across generations (a segment never changes): after commits
+    that add a segment and update a document, every term's postings read through the kept
+    lists equal those decoded anew, and the unchanged segment's lists were reused rather
+    than decoded again."""
+    from search_service.index import reader as reader_module
     from search_service.index.reader import IndexReader, segment_postings
     from whoosh.searching import Searcher
+
+    monkeypatch.setattr(reader_module, "arrays_of", lambda leaf, folder: None)
 
     index_dir = tmp_path / "index"
     ingest_paths(index_dir, [DATA_DIR], workers=0)
