@@ -596,15 +596,11 @@ class ClusterEngine:
         stored = self._stored([numbers[i] for i in best])
 
         class Rows:         # what proximity_factors reads of a collection: stored fields
-            reader = None
-
             def stored(self, i):
                 return stored.get(numbers[i], {})
 
-        rows = Rows()
-        rows.reader = rows
         docs, factors = rerank.proximity_factors(
-            rows, values, matched, content, docs=query.PROXIMITY_DOCS,
+            Rows(), values, matched, content, docs=query.PROXIMITY_DOCS,
             window=query.PROXIMITY_WINDOW, weight=query.PROXIMITY_WEIGHT)
         values[docs] *= factors
         return {n: (float(values[i]), scores[n][1]) for i, n in enumerate(numbers)}

@@ -39,7 +39,7 @@ def _numbers(col, scope, prefix: str, limit: int) -> list[dict]:
     docs = docs[np.lexsort((col.id_rank[docs], -col.published[docs]))][:limit]
     items = []
     for docnum in docs:
-        fields = col.reader.stored(docnum)
+        fields = col.stored(docnum)
         items.append({"text": fields.get("doc_number") or fields.get("title", ""),
                       "kind": "number", "id": fields["id"]})
     return items
@@ -100,7 +100,7 @@ def _titles(col, scope, prefix: str, limit: int) -> list[dict]:
     scores, _ = col.score(plan, scope)
     docs = np.flatnonzero(matched)
     docs = docs[np.lexsort((col.id_rank[docs], -col.published[docs], -scores[docs]))]
-    return title_items((col.reader.stored(d) for d in docs), limit)
+    return title_items((col.stored(d) for d in docs), limit)
 
 
 def title_items(documents, limit: int) -> list[dict]:

@@ -197,7 +197,7 @@ class SearchEngine:
             first = (req.page - 1) * req.per_page
             page = order[first:first + req.per_page]
             marks = (parsed.highlight_terms(), parsed.number_keys)
-            hits = [self._hit(col.reader.stored(d), scores[d], marks, req.snippets)
+            hits = [self._hit(col.stored(d), scores[d], marks, req.snippets)
                     for d in page]
             facets = self._facet_counts(col, matched, req, found) if req.facets else {}
             suggestion = self._suggestion(snap, col, req, parsed, order[:req.per_page])
@@ -345,7 +345,7 @@ class SearchEngine:
         """All stored fields of one document, or None if unknown or not visible."""
         with self.snapshot().reading() as col:
             docnum = col.reader.docnum_of(doc_id)
-            fields = col.reader.stored(docnum) if docnum is not None else None
+            fields = col.stored(docnum) if docnum is not None else None
         if not fields or (fields.get("visibility") != "public" and not include_internal):
             return None
         return _public_fields(fields)
@@ -370,14 +370,14 @@ class SearchEngine:
             if docnum is None:
                 return []
             scope = col.scope(public_only=not include_internal)
-            fields = col.reader.stored(docnum)
+            fields = col.stored(docnum)
             plan = related_plan(fields.get("title", "") + "\n" + fields.get("body", ""),
                                 scope.size, lambda f, t: col.doc_frequency(f, t, scope))
             scores, matched = col.score(plan, scope)
             matched[docnum] = False
             docs = np.flatnonzero(matched)
             best = docs[np.lexsort((col.id_rank[docs], -scores[docs]))][:limit]
-            return [self._hit(col.reader.stored(d), scores[d], snippet=False)
+            return [self._hit(col.stored(d), scores[d], snippet=False)
                     for d in best]
 
     def latest(self, limit: int = 5, include_internal: bool = False, **filters) -> list[Hit]:

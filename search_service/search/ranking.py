@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from search_service.index.reader import EPOCH, MISSING_DATE, IndexReader, PostingsCache
+from search_service.lru import LRU
 from search_service.search.scope import Scope, scope_of
 
 K1 = 1.2
 B = {"title": 0.4, "title_f": 0.4, "title_bi": 0.4, "title_w": 0.4}   # titles: short, even
 DEFAULT_B = 0.75
+STORED_CHARS = 8_000_000    # characters of stored fields kept decoded per generation (~16 MB)
 __all__ = ["EPOCH", "MISSING_DATE", "Clause", "Collection", "Plan", "PostingsCache", "Scope",
            "facet_key"]
 
@@ -62,6 +64,7 @@ class Collection:
         self.id_rank = self._id_rank()
         self._scopes: dict[bool, Scope] = {}
         self._cache = PostingsCache()
+        self._stored = LRU(STORED_CHARS, weight=_stored_weight, largest=STORED_CHARS // 8)
 
     def bind(self, reader: IndexReader) -> "Collection":
         """This collection read through ``reader`` (of the same generation): the arrays,
@@ -124,6 +127,17 @@ class Collection:
         """The code of ``value`` (in any case) in a facet column, -2 (matches nothing) when
         absent."""
         return self._keys[fieldname].get(facet_key(value), -2)
+
+    def stored(self, docnum: int) -> dict:
+        """A document's stored fields (not to be changed: shared by every search of the
+        generation). The documents read recently are kept decoded: the best documents of
+        one query are often those of the next, and of its "did you mean"."""
+        docnum = int(docnum)
+        found, fields = self._stored.get(docnum)
+        if not found:
+            fields = self.reader.stored(docnum)
+            self._stored.put(docnum, fields)
+        return fields
 
     # -- postings --------------------------------------------------------------------------
     def postings(self, fieldname: str, term: str):
@@ -208,6 +222,10 @@ class Collection:
             return np.zeros(self.size, dtype=np.float64), hits
         idf = math.log(1.0 + (scope.size - df + 0.5) / (df + 0.5))
         return np.where(hits, idf * tf * (K1 + 1.0) / (tf + K1), 0.0), hits
+
+
+def _stored_weight(fields: dict) -> int:
+    return 100 + sum(len(v) for v in fields.values() if isinstance(v, str))
 
 
 def facet_key(value):

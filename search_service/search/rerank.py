@@ -34,7 +34,7 @@ def folded_words(text: str) -> list[str]:
 
 
 def document_words(col, docnum: int) -> list[str]:
-    fields = col.reader.stored(docnum)
+    fields = col.stored(docnum)
     return folded_words((fields.get("title") or "") + " \n " + (fields.get("body") or ""))
 
 

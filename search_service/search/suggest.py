@@ -344,7 +344,7 @@ class CollectionView:
         out = []
         for docnum in np.flatnonzero(docs)[:SPELLING_SAMPLE]:
             if docnum not in self._texts:
-                fields = col.reader.stored(docnum)
+                fields = col.stored(docnum)
                 self._texts[docnum] = fields.get("title", "") + "\n" + fields.get("body", "")
             out.append(self._texts[docnum])
         return out
