@@ -90,14 +90,19 @@ def load_dev(corpus: Path, limit: int | None = None, name: str = "alqac"
 
 
 def known_item_queries(docs: list[dict], count: int = 200, seed: int = 13,
-                       prefix: str = "dantri-") -> tuple[list[tuple[str, str]], dict]:
+                       prefix: str = "dantri-", unique: str = "document"
+                       ) -> tuple[list[tuple[str, str]], dict]:
     """Short queries the way residents type a headline they remember: 2 to 4 syllables of
     consecutive words of one news title (pyvi's words, not cut inside a word), lowercased,
     a third of them without diacritics; first and last syllables are not function words.
 
     Each phrase (folded, whole syllables) occurs in exactly one document of ``docs``, title
     or body, so that document is the one right answer. Deterministic for a given ``seed``.
+    ``unique="title"`` asks less: the phrase occurs in exactly one *title* (other documents'
+    text may hold it too), the way a resident remembers a headline whose words are common.
     """
+    if unique not in ("document", "title"):
+        raise BenchError(f"unique must be 'document' or 'title', not {unique!r}")
     import random
 
     from search_service.text.fold import fold as shared_fold
@@ -133,8 +138,10 @@ def known_item_queries(docs: list[dict], count: int = 200, seed: int = 13,
     wanted = {p[2] for p in proposals}
     seen: dict[tuple, int] = dict.fromkeys(wanted, 0)
     for doc in docs:                        # how many documents hold each proposed phrase
-        syll = _FTS_TOKEN.findall(shared_fold((doc.get("title") or "") + " \n "
-                                              + (doc.get("body") or "")).lower())
+        text = doc.get("title") or ""
+        if unique == "document":
+            text += " \n " + (doc.get("body") or "")
+        syll = _FTS_TOKEN.findall(shared_fold(text).lower())
         found = {tuple(syll[i:i + n]) for n in (2, 3, 4) for i in range(len(syll) - n + 1)}
         for phrase in found & wanted:
             seen[phrase] += 1

@@ -49,6 +49,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="known-item queries to generate (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=13,
                         help="seed of the known-item queries (default: %(default)s)")
+    parser.add_argument("--known-unique", choices=("document", "title"), default="document",
+                        help="a known-item phrase occurs in one document (default) or in one "
+                             "title only, other documents' text may hold it")
     parser.add_argument("--k", type=int, default=10, help="cut-off rank (default: 10)")
     parser.add_argument("--only", choices=("ours", "fts5"), help="measure one system only")
     parser.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
@@ -106,14 +109,17 @@ def load_sets(args, docs: list[dict]) -> dict[str, tuple[list, dict]]:
 
 def known_items(args, docs) -> tuple[list, dict]:
     """The known-item queries, generated once per seed and count and kept in ``--out``."""
-    path = args.out / f"known-items-{args.seed}-{args.known_count}.json"
+    unique = getattr(args, "known_unique", "document")
+    suffix = "" if unique == "document" else "-title"
+    path = args.out / f"known-items-{args.seed}-{args.known_count}{suffix}.json"
     key = [args.seed, args.known_count, len(docs), sum(len(d.get("body") or "") for d in docs)]
     if path.is_file():
         saved = json.loads(path.read_text(encoding="utf-8"))
         if saved["key"] == key:
             return [tuple(q) for q in saved["queries"]], {q: set(d) for q, d in
                                                            saved["qrels"].items()}
-    queries, qrels = common.known_item_queries(docs, args.known_count, args.seed)
+    queries, qrels = common.known_item_queries(docs, args.known_count, args.seed,
+                                               unique=unique)
     args.out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"key": key, "queries": queries,
                                 "qrels": {q: sorted(d) for q, d in qrels.items()}},

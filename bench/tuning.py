@@ -54,6 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--limit-queries", type=int, metavar="N")
     parser.add_argument("--known-count", type=int, default=200)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--known-unique", choices=("document", "title"), default="document")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every figure as JSON")
     args = parser.parse_args(argv)
     args.rebuild, args.keep_index, args.sets = False, True, list(relevance.SETS)

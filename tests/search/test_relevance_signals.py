@@ -224,3 +224,40 @@ def test_a_question_prefers_its_words_close_together(tmp_path, monkeypatch, prox
         assert ids(engine, "người dân bảo vệ môi trường sống thế nào") == expected
     finally:
         engine.close()
+
+
+# -- a headline remembered -----------------------------------------------------------------------
+HEADLINES = [  # the phrase in one title; another article repeats it all through its text
+    {"id": "tin-ngua", "title": "Ngựa đua, chó đua ở miền núi", "published": "2024-05-02",
+     "body": "Thuần dưỡng ngựa mất nhiều năm. Người thuần dưỡng kể chuyện thuần dưỡng ngựa "
+             "hoang, thuần dưỡng chó săn và thuần dưỡng cả chim ưng."},
+    {"id": "tin-ong", "title": "Đem ong dú từ rừng về nhà thuần dưỡng", "published": "2024-05-01",
+     "body": "Ông Lò Văn Pọm nuôi ong dú trong những khúc gỗ rỗng sau nhà, mỗi năm thu mật."},
+]
+
+
+@pytest.fixture(scope="module")
+def headlines(tmp_path_factory):
+    engine = build_engine(tmp_path_factory.mktemp("headlines"), HEADLINES)
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("q", ["thuần dưỡng", "thuan duong", "ong dú về nhà thuần dưỡng"])
+def test_a_short_query_finds_the_headline_holding_it(headlines, q):
+    """Residents type a few words of a headline they remember: the one title holding them
+    comes before a text that only repeats them."""
+    assert ids(headlines, q)[0] == "tin-ong"
+
+
+def test_without_the_titles_own_evidence_the_repeating_text_wins(headlines, monkeypatch):
+    """What ``TITLE_PAIR_BOOST`` changes: title and body in one BM25F sum saturate, and
+    the text repeating the phrase outranks the headline."""
+    from search_service.search import query
+
+    monkeypatch.setattr(query, "TITLE_PAIR_BOOST", 0.0)
+    headlines.snapshot().lexicon.results.clear()
+    try:
+        assert ids(headlines, "thuần dưỡng")[0] == "tin-ngua"
+    finally:
+        headlines.snapshot().lexicon.results.clear()
