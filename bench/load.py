@@ -289,7 +289,9 @@ def ingest_run(args, base: Path, workers: int, questions) -> dict:
                 [sys.executable, "-m", "search_service", "ingest", "--index", str(work),
                  str(args.corpus / DANTRI)], cwd=common.REPO_ROOT, stdout=log,
                 stderr=subprocess.STDOUT)
+            load_started = time.time()
             row = measured_load(server, args, questions)
+            load_ended = time.time()
             try:
                 code = ingest.wait(args.ingest_timeout)
             except subprocess.TimeoutExpired:
@@ -314,6 +316,10 @@ def ingest_run(args, base: Path, workers: int, questions) -> dict:
     return {"workers": workers, "ingest": True, **row,
             "ingest_seconds": round(ingest_seconds, 1),
             "ingest_overlap_s": round(min(ingest_seconds, args.seconds), 1),
+            # Where the commit fell: a commit after the load ended says nothing of the swap
+            # under load.
+            "commit_into_load_s": round(committed - load_started, 1),
+            "load_seconds": round(load_ended - load_started, 1),
             "readers": len(watchers), "reader_requests": sum(len(w.seen) for w in watchers),
             "reader_errors": sum(w.errors for w in watchers),
             "totals_backwards": sum(w.backwards() for w in watchers),
@@ -352,7 +358,8 @@ def print_report(rows: list[dict], args) -> None:
             print(f"{'':>15}ingest {r['ingest_seconds']} s; {r['readers']} readers, "
                   f"{r['reader_requests']} requests, {r['reader_errors']} errors, totals "
                   f"backwards {r['totals_backwards']}; new documents served "
-                  f"{r['visible_after_commit_s']} s after the commit")
+                  f"{r['visible_after_commit_s']} s after the commit, which came "
+                  f"{r['commit_into_load_s']} s into the {r['load_seconds']} s of load")
     for ingest in (False, True):
         rps = {w: [r["rps"] for r in rows if r["ingest"] == ingest and r["workers"] == w]
                for w in (1, 2)}
