@@ -50,6 +50,7 @@ PROXIMITY_WEIGHT = 0.3     # the most a document's score grows for it
 # holding it. Per neighbouring pair (title_bi) and per syllable (title_f); 0 turns one off.
 TITLE_PAIR_BOOST = 4.0   # fitted on known-item seed 13, held out on seed 29 (bench/README.md)
 TITLE_TERM_BOOST = 0.0
+QUESTION_TITLE_PAIR_BOOST = 0.0   # the same pair clause for long questions (measured: not kept)
 SHORT_QUERY = 4        # at most this many content syllables make a "short" query
 COMMON_TERM_SHARE = 0.3  # long questions skip syllables found in more documents than this
 RELATED_TERMS = 12       # syllables that describe a document when looking for related ones
@@ -228,6 +229,10 @@ def _build_plan(parsed: ParsedQuery, doc_count: int, doc_frequency) -> Plan:
                                   if long_query else None)
     if not long_query:
         plan.clauses += _title_clauses(parsed.terms, content)
+    elif QUESTION_TITLE_PAIR_BOOST:
+        plan.clauses += [Clause([("title_bi", c.alternatives[0][1], 1.0)],
+                                QUESTION_TITLE_PAIR_BOOST)
+                         for c in _pair_clauses(parsed.terms, question_marks(parsed.terms))]
     plan.clauses += [Clause([("body_w", w, 1.0), ("title_w", w, TITLE_WEIGHT)], WORD_BOOST)
                      for w in dict.fromkeys(parsed.words)]
     for key in dict.fromkeys(parsed.number_keys):
