@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import os
 import random
@@ -66,6 +67,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     add("--nice", type=int, help="scheduling priority of the server and the clients (e.g. -10 "
         "on a machine shared with other work; negative values need root)")
     add("--json", type=Path, help="write every figure as JSON to this file")
+    add("--wrk", action="store_true", help="send the load with wrk (Debian's package wrk) "
+        "instead of Python client threads, which on a 2-core machine take the CPU the server "
+        "needs once requests are cheap")
     args = parser.parse_args(argv)
     args.workers = [int(w) for w in args.workers.split(",")]
     if args.clients < 1 or args.seconds <= 0 or min(args.workers) < 1 or args.clients > 500:
@@ -217,6 +221,58 @@ def run_clients(port: int, clients: int, seconds: float, questions, share_short)
             "other_status": sum(r["other"] for r in results)}
 
 
+WRK_SCRIPT = """
+local paths = {%s}
+local threads, s5 = {}, 0
+function setup(thread)
+  thread:set("first", #threads * 7919)
+  table.insert(threads, thread)
+end
+function init(args)
+  i = first
+  fivexx = 0
+end
+function request()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+function response(status, headers, body)
+  if status >= 500 then fivexx = fivexx + 1 end
+end
+function done(summary, latency, requests)
+  for _, thread in ipairs(threads) do s5 = s5 + thread:get("fivexx") end
+  local e = summary.errors
+  io.write(string.format(
+    "WRK {\\"requests\\": %%d, \\"seconds\\": %%.3f, \\"p50_ms\\": %%.2f, \\"p95_ms\\": %%.2f, "
+    .. "\\"p99_ms\\": %%.2f, \\"errors\\": %%d, \\"non_2xx\\": %%d, \\"5xx\\": %%d}\\n",
+    summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3,
+    latency:percentile(95) / 1e3, latency:percentile(99) / 1e3,
+    e.connect + e.read + e.write + e.timeout, e.status, s5))
+end
+"""
+
+
+def run_wrk(port: int, clients: int, seconds: float, questions, share_short,
+            out: Path) -> dict:
+    """The same mix of requests from ``wrk`` (C, two threads, ``clients`` keep-alive
+    connections): a client that costs far less CPU than the server it measures, which the
+    Python client threads do not once a request costs the server a few milliseconds."""
+    paths = list(itertools.islice(query_paths(questions, share_short, seed=0), 20_000))
+    script = out / "wrk-mix.lua"
+    script.write_text(WRK_SCRIPT % ", ".join(f'"{p}"' for p in paths), encoding="utf-8")
+    run = subprocess.run(
+        ["wrk", "-t2", f"-c{clients}", f"-d{seconds:g}s", "--timeout", "30s", "-s", str(script),
+         f"http://127.0.0.1:{port}"], capture_output=True, text=True, timeout=seconds + 120)
+    line = next((l for l in run.stdout.splitlines() if l.startswith("WRK ")), None)
+    if run.returncode != 0 or line is None:
+        raise BenchError(f"wrk failed (exit {run.returncode}): {run.stderr[-500:]}")
+    found = json.loads(line[4:])
+    return {"requests": found["requests"], "rps": round(found["requests"] / found["seconds"], 1),
+            "p50_ms": found["p50_ms"], "p95_ms": found["p95_ms"], "p99_ms": found["p99_ms"],
+            "errors": found["errors"], "5xx": found["5xx"],
+            "other_status": found["non_2xx"] - found["5xx"]}
+
+
 class Watcher(threading.Thread):
     """A reader that asks one query over and over and remembers every total it saw."""
 
@@ -251,7 +307,11 @@ def measured_load(server: Server, args, questions) -> dict:
     """run_clients, plus the CPU the server processes used meanwhile: cores busy, and CPU
     milliseconds per request (what a busy shared machine does not distort)."""
     cpu_before, started = server.cpu_seconds(), time.monotonic()
-    row = run_clients(server.port, args.clients, args.seconds, questions, args.short_share)
+    if args.wrk:
+        row = run_wrk(server.port, args.clients, args.seconds, questions, args.short_share,
+                      args.out)
+    else:
+        row = run_clients(server.port, args.clients, args.seconds, questions, args.short_share)
     cpu = server.cpu_seconds() - cpu_before
     row["server_cores"] = round(cpu / (time.monotonic() - started), 2)
     row["cpu_ms_per_request"] = round(1000 * cpu / max(1, row["requests"]), 1)

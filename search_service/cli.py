@@ -337,6 +337,9 @@ def serve(index_dir, host, port, create, workers, threads):
     workers = workers or os.cpu_count() or 1
     _require_free_port(host, port)
     ops.log_access_to_stderr()
+    # What an operator follows besides the access log: workers ready, each new generation
+    # served (and how long after its commit), staff logins.
+    logging.getLogger("search_service").setLevel(logging.INFO)
     click.echo(f"Tra cứu phường: http://{host}:{port}/", err=True)
     # The index was opened here to check it; ops.run_server closes it before forking and each
     # worker opens its own.

@@ -263,6 +263,15 @@ def latest_generation(index_dir: str | Path) -> int | None:
     return max(generations) if generations else None
 
 
+def commit_time(index_dir: str | Path, generation: int) -> float | None:
+    """When ``generation`` was committed: the time its table of contents was written (None
+    when it is gone)."""
+    try:
+        return (Path(index_dir) / _toc_name(generation)).stat().st_mtime
+    except OSError:
+        return None
+
+
 def _toc_name(generation: int) -> str:
     return f"_{INDEX_NAME}_{generation}.toc"
 

@@ -36,7 +36,7 @@ from typing import Callable
 
 from search_service.errors import IndexDamaged, IndexMissing, IndexProblem, SearchUnavailable
 from search_service.index.reader import IndexReader, open_generation
-from search_service.index.schema import READ_ERRORS, index_problem
+from search_service.index.schema import READ_ERRORS, commit_time, index_problem
 from search_service.search.ranking import Collection
 from search_service.search.suggest import Lexicon
 from search_service.search.wordlists import WordLists
@@ -532,7 +532,13 @@ class Generations:
 
     def _install(self, fresh: Snapshot) -> None:
         old, self._current = self._current, fresh
-        logger.info("index generation %d: %d documents", fresh.generation, fresh.doc_count)
+        committed = commit_time(self.index.storage.folder, fresh.generation) \
+            if hasattr(self.index.storage, "folder") else None
+        if old is None or committed is None:
+            logger.info("index generation %d: %d documents", fresh.generation, fresh.doc_count)
+        else:             # how long readers waited for a commit: what an operator watches
+            logger.info("index generation %d: %d documents, served %.2f s after its commit",
+                        fresh.generation, fresh.doc_count, time.time() - committed)
         self._recovered(fresh)
         if old is not None:
             old.retire()

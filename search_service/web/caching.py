@@ -24,7 +24,8 @@ from pathlib import Path
 from flask import Flask, Response, current_app, g, request, session
 
 from search_service import config
-from search_service.web.ops import GENERATION_KEY, commit_time
+from search_service.index.schema import commit_time
+from search_service.web.ops import GENERATION_KEY
 
 # The endpoints whose answer depends only on the index, the URL and who asks.
 CACHED = frozenset({"ui.index", "ui.search", "ui.document", "ui.feed", "ui.search_feed",

@@ -18,10 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, current_app, g, request
+from flask import Blueprint, Flask, current_app, request
 
 from search_service.errors import IndexProblem
-from search_service.index.schema import READ_ERRORS, latest_generation
+from search_service.index.schema import READ_ERRORS, commit_time, latest_generation
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("search_service.access")
@@ -136,14 +136,6 @@ def _problem(engine):
 
 def _not_ready(reason: str):
     return {"status": "not_ready", "pid": os.getpid(), "reason": reason}, 503
-
-
-def commit_time(index_dir: Path, generation: int) -> float | None:
-    """When ``generation`` was committed: the time its table of contents was written."""
-    try:
-        return (Path(index_dir) / f"_documents_{generation}.toc").stat().st_mtime
-    except OSError:
-        return None
 
 
 def _iso(epoch: float | None) -> str | None:

@@ -170,12 +170,14 @@ def test_a_commit_of_another_process_is_served_whole_and_did_you_mean_catches_up
 def test_each_worker_of_an_idle_server_swaps_in_a_commit_without_a_request(tmp_path, web_index):
     """``serve --workers 2``: each worker holds its own snapshot, and its own watcher swaps a
     commit in while no request comes; the next requests, to either worker, find the new
-    documents and suggest their words."""
+    documents and suggest their words. Without ``-v`` the log tells the operator each worker's
+    swap and how long after the commit it came."""
+    import re
     import shutil
 
     index = tmp_path / "index"
     shutil.copytree(web_index, index)
-    server = RealServer(index, tmp_path / "server.log", workers=2, verbose=True)
+    server = RealServer(index, tmp_path / "server.log", workers=2)
     get = server.get
 
     def logged(line):
@@ -188,6 +190,9 @@ def test_each_worker_of_an_idle_server_swaps_in_a_commit_without_a_request(tmp_p
         server.wait_for(
             lambda: logged("index generation 2: did-you-mean word list complete") == 2,
             "a worker did not swap the commit in")
+        delays = re.findall(r"index generation 2: \d+ documents, served ([\d.]+) s after its "
+                            r"commit", server.log_text())
+        assert len(delays) == 2 and all(float(d) < 60 for d in delays), server.log_text()
         pids = set()
         deadline = time.monotonic() + 90
         while len(pids) < 2:       # the connections reach both workers sooner or later
