@@ -247,37 +247,31 @@ def test_a_damaged_index_is_named_with_what_to_do(index, damage, command):
     assert_error(done, f"the index in {index} is damaged: {what}; {DAMAGE_ADVICE}")
 
 
-def corrupt_a_term_check_does_not_read(index: Path) -> None:
-    """Overwrite a few bytes after a key of the query's terms until a search trips over them
-    while check_index (which reads only the first term of each field) does not. check_index
-    cannot see every damage (Whoosh keeps no checksums); the CLI must still end cleanly when
-    the search finds one."""
-    from search_service.errors import IndexProblem
-    from search_service.search import SearchEngine, SearchRequest
+def corrupt_a_list_check_does_not_read(index: Path) -> None:
+    """Overwrite the document numbers of one of the query's posting lists (the arrays a search
+    reads, ``index/postarrays.py``) with numbers past the segment's documents. check_index reads
+    no list, and cannot see every damage (Whoosh keeps no checksums); the CLI must still end
+    cleanly when the search finds one."""
+    from search_service.index.reader import open_generation
+    from search_service.index.schema import open_index
 
     seg = segment_file(index)
-    original = seg.read_bytes()
-    keys = [w.encode() for w in ("phong", "phòng", "chay", "cháy")]
-    ends = sorted({m.end() for key in keys for m in re.finditer(re.escape(key), original)})
-    for end in ends:
-        for fill in (b"\xff" * 6, b"\0" * 6):
-            seg.write_bytes(original[:end] + fill + original[end + 6:])
-            try:
-                check_index(index)
-            except IndexProblem:
-                continue                # check_index sees this one: not what we want here
-            engine = SearchEngine(index, create=False)
-            try:
-                engine.search(SearchRequest(q="phòng cháy"))
-            except Exception:  # noqa: BLE001 - the search failed: this damage will do
-                return
-            finally:
-                engine.close()
-    pytest.fail("found no damage to the query's terms that only a search trips over")
+    reader = open_generation(open_index(index, create=False)).open()
+    try:
+        arrays = [a for a in reader._arrays if a is not None]
+        place = next(a.locate("body_f", b"phong") for a in arrays
+                     if a.locate("body_f", b"phong") is not None)
+    finally:
+        reader.close()
+    position, size = place
+    data = bytearray(seg.read_bytes())
+    data[position:position + size] = b"\xff" * size
+    seg.write_bytes(bytes(data))
+    check_index(index)                  # raises if check saw it: not the damage wanted here
 
 
 def test_damage_only_a_search_finds_still_ends_cleanly(index):
-    corrupt_a_term_check_does_not_read(index)
+    corrupt_a_list_check_does_not_read(index)
     assert run_cli("check", "--index", index).returncode == 0
     done = run_cli("search", "--index", index, "phòng cháy")
     assert done.returncode == 1

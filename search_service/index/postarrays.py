@@ -28,6 +28,7 @@ from array import array
 from hashlib import blake2b
 
 import numpy as np
+from whoosh.reading import CorruptIndexError
 
 EXTENSION = ".arr"
 MAGIC = b"TCPARR2\n"
@@ -97,12 +98,18 @@ def _swapped(data: array) -> bytes:
 
 class PostingArrays:
     """The lists of one segment: ``get(fieldname, tbytes)`` → ``(docnums, weights)`` (int64,
-    float32; empty when the segment lacks the term)."""
+    float32), or None when the segment lacks the term.
 
-    def __init__(self, buffer, base: int, length: int):
+    A list pointing outside the file, or holding a document number past the segment's
+    ``doc_count``, raises :class:`~whoosh.reading.CorruptIndexError` (the index is damaged:
+    Whoosh keeps no checksums, so this is what a search can still see)."""
+
+    def __init__(self, buffer, base: int, length: int, doc_count: int | None = None,
+                 name: str = "posting arrays"):
         if length < len(MAGIC) + HEADER.size or buffer[base:base + len(MAGIC)] != MAGIC:
             raise ValueError("not a posting arrays file of this version")
-        self._buffer, self._base = buffer, base
+        self._buffer, self._base, self._name = buffer, base, name
+        self._doc_count = doc_count
         end = base + length
         id_bytes, lists, start = HEADER.unpack(buffer[end - HEADER.size:end])
         if id_bytes not in (2, 4) or start + lists * 28 + HEADER.size != length:
@@ -116,27 +123,47 @@ class PostingArrays:
         self._lo = np.frombuffer(buffer, "<u8", lists, at + 8 * lists)
         self._offsets = np.frombuffer(buffer, "<u8", lists, at + 16 * lists)
         self._counts = np.frombuffer(buffer, "<u4", lists, at + 24 * lists)
+        self._data_end = start                      # the lists end where the directory begins
         self.size = lists
 
     def __len__(self) -> int:
         return self.size
 
     def get(self, fieldname: str, tbytes: bytes):
+        i = self._find(fieldname, tbytes)
+        return None if i is None else self._list(i)
+
+    def locate(self, fieldname: str, tbytes: bytes) -> tuple[int, int] | None:
+        """Where a term's document numbers lie in the mapped file: ``(position, bytes)``."""
+        i = self._find(fieldname, tbytes)
+        if i is None:
+            return None
+        return (self._base + int(self._offsets[i]),
+                (int(self._counts[i]) & _COUNT) * self._id_bytes)
+
+    def _find(self, fieldname: str, tbytes: bytes) -> int | None:
         hi, lo = key_hash(fieldname, tbytes)
         his, los = self._hi, self._lo
         i = int(his.searchsorted(np.uint64(hi)))
         while i < self.size and int(his[i]) == hi:
             if int(los[i]) == lo:
-                return self._list(i)
+                return i
             i += 1
         return None
 
     def _list(self, i: int):
         count = int(self._counts[i])
         weighted, count = count & _WEIGHTED, count & _COUNT
-        at = self._base + int(self._offsets[i])
-        # Copies: no array outlives the map it was read from.
-        ids = np.frombuffer(self._buffer, self._ids, count, at).astype(np.int64)
+        offset = int(self._offsets[i])
+        size = count * (self._id_bytes + (4 if weighted else 0))
+        if offset < len(MAGIC) or offset + size > self._data_end:
+            raise CorruptIndexError(f"{self._name}: list {i} lies outside its file")
+        at = self._base + offset
+        raw = np.frombuffer(self._buffer, self._ids, count, at)
+        if count and self._doc_count is not None and int(raw.max()) >= self._doc_count:
+            raise CorruptIndexError(f"{self._name}: list {i} names a document past the "
+                                    f"segment's {self._doc_count}")
+        ids = raw.astype(np.int64)       # copies: no array outlives the map it was read from
         if not weighted:
             return ids, np.full(count, _ONE, dtype=np.float32)
         weights = np.frombuffer(self._buffer, "<f4", count, at + count * self._id_bytes)
@@ -164,4 +191,4 @@ def arrays_of(leaf, folder: str | None) -> PostingArrays | None:
         length = os.path.getsize(path)
     with open(path, "rb") as handle:
         buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    return PostingArrays(buffer, base, length)
+    return PostingArrays(buffer, base, length, leaf.doc_count_all(), name)

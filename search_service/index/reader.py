@@ -4,10 +4,12 @@
 :class:`IndexReader` on it. A reader wraps one Whoosh searcher, whose files cannot be read by
 two threads at once (a seek, then a read): each thread reads through a reader of its own.
 
-Posting lists are decoded block by block from the whoosh3 codec's private matcher API
-(``_read_ids``, ``_read_weights``, ``_goto``), and field lengths from its length columns
-(``_perdoc._cached_reader``); both fall back to the public protocol for any other codec.
-``tests/index/test_reader.py`` guards these internals.
+Posting lists are read from the segment's posting arrays (:mod:`.postarrays`); in a segment
+written before them, from the whoosh3 blocks of one read of the list's extent, decoded here
+(the term info's extent, the blocks' pickled tuples), and for any other codec through Whoosh's
+public matcher. Field lengths come from whoosh3's length columns (``_perdoc._cached_reader``),
+columns in one piece. ``tests/index/test_postings.py`` and ``test_reader_columns.py`` guard
+these internals against Whoosh's own readers.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from whoosh.filedb.filetables import FileFormatError
 from whoosh.index import TOC
 from whoosh.index import IndexError as WhooshIndexError
 from whoosh.index import LockError
-from whoosh.reading import SegmentReader
+from whoosh.reading import CorruptIndexError, SegmentReader
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from search_service.errors import IndexDamaged, IndexMissing, IndexProblem, IndexUnreadable
@@ -41,7 +41,7 @@ _IGNORED = ("lost+found", f"{INDEX_NAME}_WRITELOCK")
 # gives EOFError ("Ran out of input"), struct.error or UnpicklingError; an overwritten header
 # FileFormatError; a deleted one FileNotFoundError; an unreadable one PermissionError.
 READ_ERRORS = (OSError, EOFError, struct.error, pickle.UnpicklingError, FileFormatError,
-               WhooshIndexError, IndexProblem)
+               CorruptIndexError, WhooshIndexError, IndexProblem)
 
 # Searchable text fields and the source field each one is built from. Title fields weigh more:
 # a match in the title says more about a document than one in a long body.
