@@ -57,10 +57,11 @@ def fold_text(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    # surrogatepass: a lone surrogate (text decoded from broken UTF-16) stays in its place
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     low = codes < len(_FOLD_CODES)
     folded = np.where(low, _FOLD_CODES[np.where(low, codes, 0)], codes)
-    return folded.tobytes().decode("utf-32-le")
+    return folded.tobytes().decode("utf-32-le", "surrogatepass")
 
 
 @lru_cache(maxsize=1024)

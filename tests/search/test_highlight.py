@@ -61,3 +61,11 @@ def test_the_page_of_a_huge_document_shows_its_beginning_and_says_so(tmp_path):
     assert page.count("<mark>Phòng</mark>") == -(-PAGE_TEXT_CHARS // len(line))   # lines begun
     assert "Văn bản rất dài: trang này hiển thị 200.000 ký tự đầu" in page
     assert len(client.get("/api/documents/dai").get_json()["body"]) > 2 * PAGE_TEXT_CHARS - 100
+
+
+def test_text_with_a_lone_surrogate_is_marked_around_it():
+    """Text decoded from broken UTF-16 may hold a lone surrogate: matching folds the text
+    character by character, and such a character stays where it is."""
+    text = "Phòng \ud800 cháy chữa cháy"
+    assert marked(mark(text, {"phong", "chay"})) == ["Phòng", "cháy", "cháy"]
+    assert marked(snippet(text, {"chay"})) == ["cháy", "cháy"]
