@@ -46,7 +46,7 @@ def key_hash(fieldname: str, tbytes: bytes) -> tuple[int, int]:
 
 class ArraysWriter:
     """Writes a segment's lists while its terms are written (in any order), then the
-    directory; memory holds the directory only (24 bytes a term)."""
+    directory; memory holds the directory only (28 bytes a term)."""
 
     def __init__(self, dbfile, doc_count: int):
         self._file = dbfile
