@@ -99,7 +99,7 @@ def extract(args) -> dict:
                         scope = col.scope(public_only=False)
                         scores, matched = engine._match(col, req, parsed)
                         order = engine._order(col, req, parsed, scores, matched)[:args.k]
-                        ids = [col.reader.stored(int(d))["id"] for d in order]
+                        ids = [col.stored(d)["id"] for d in order]
                         long = is_long(parsed)
                         if long and len(order):
                             plan = build_plan(parsed, scope.size,

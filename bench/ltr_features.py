@@ -182,7 +182,7 @@ def text_features(col, parsed, docs: np.ndarray, window: float = 4.0) -> np.ndar
     intents = asked_intents([f for _, f in parsed.terms])
     out = np.zeros((len(docs), 12))
     for n, docnum in enumerate(docs):
-        fields = col.reader.stored(int(docnum))
+        fields = col.stored(docnum)
         title = folded_words(fields.get("title") or "")
         body = folded_words(fields.get("body") or "")
         own = {w for w in title if w.isalpha() and w not in query.STOP_WORDS}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+import sys
 from array import array
 from hashlib import blake2b
 
@@ -36,6 +37,8 @@ HEADER = struct.Struct("<BQQ")       # id bytes, lists, directory offset (the fi
 _WEIGHTED = 1 << 31
 _COUNT = _WEIGHTED - 1
 _ONE = np.float32(1.0)
+_ENTRY = 8 + 8 + 8 + 4   # a directory entry: the hash's two halves, the offset, the count
+_LITTLE = sys.byteorder == "little"
 
 
 def key_hash(fieldname: str, tbytes: bytes) -> tuple[int, int]:
@@ -46,7 +49,7 @@ def key_hash(fieldname: str, tbytes: bytes) -> tuple[int, int]:
 
 class ArraysWriter:
     """Writes a segment's lists while its terms are written (in any order), then the
-    directory; memory holds the directory only (28 bytes a term)."""
+    directory; memory holds the directory only (``_ENTRY`` bytes a term)."""
 
     def __init__(self, dbfile, doc_count: int):
         self._file = dbfile
@@ -76,18 +79,15 @@ class ArraysWriter:
     def close(self) -> None:
         """Write the directory and the header, and close the file."""
         hi = np.frombuffer(self._hi, dtype=np.uint64)
-        order = np.lexsort((np.frombuffer(self._lo, dtype=np.uint64), hi))
-        directory = (hi[order], np.frombuffer(self._lo, dtype=np.uint64)[order],
-                     np.frombuffer(self._offsets, dtype=np.uint64)[order],
+        lo = np.frombuffer(self._lo, dtype=np.uint64)
+        order = np.lexsort((lo, hi))
+        directory = (hi[order], lo[order], np.frombuffer(self._offsets, dtype=np.uint64)[order],
                      np.frombuffer(self._counts, dtype=np.uint32)[order])
         start = self._offset
         for column in directory:
             self._file.write(column.astype(column.dtype.newbyteorder("<")).tobytes())
         self._file.write(HEADER.pack(array(self._id_code).itemsize, len(order), start))
         self._file.close()
-
-
-_LITTLE = struct.pack("=H", 1) == struct.pack("<H", 1)
 
 
 def _swapped(data: array) -> bytes:
@@ -112,7 +112,7 @@ class PostingArrays:
         self._doc_count = doc_count
         end = base + length
         id_bytes, lists, start = HEADER.unpack(buffer[end - HEADER.size:end])
-        if id_bytes not in (2, 4) or start + lists * 28 + HEADER.size != length:
+        if id_bytes not in (2, 4) or start + lists * _ENTRY + HEADER.size != length:
             raise ValueError("the posting arrays file is truncated or damaged")
         self._ids = np.dtype("<u2" if id_bytes == 2 else "<u4")
         self._id_bytes = id_bytes

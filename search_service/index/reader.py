@@ -107,9 +107,7 @@ class Generation:
         toc = self._toc
         reader = self._index._reader(self._index.storage, toc.schema, list(toc.segments),
                                      toc.generation)
-        searcher = Searcher(reader, fromindex=self._index)
-        return IndexReader(searcher, segment_postings(self._index),
-                           posting_arrays(self._index, list(searcher.reader().leaf_readers())))
+        return IndexReader(Searcher(reader, fromindex=self._index), self._index)
 
 
 def open_generation(index) -> Generation:
@@ -146,16 +144,26 @@ class IndexReader:
     """Postings, lengths, columns, stored fields and terms of one generation, by document
     number (0 .. ``size`` - 1, segment after segment)."""
 
-    def __init__(self, searcher: Searcher, decoded: PostingsCache | None = None,
-                 arrays: list | None = None):
+    def __init__(self, searcher: Searcher, index=None):
+        """``index`` (the opened index the searcher reads) lends what outlives a generation:
+        each segment's posting arrays and its decoded lists; without it, every list is
+        decoded anew from Whoosh's blocks."""
         self._searcher = searcher
         reader = searcher.reader()
         self._reader = reader
         self.size = reader.doc_count_all()
         self._leaves = list(reader.leaf_readers())
-        self._decoded = decoded
         self._segment_keys = [_segment_key(leaf) for leaf, _ in self._leaves]
-        self._arrays = arrays if arrays is not None else [None] * len(self._leaves)
+        if index is None:
+            self._decoded, self._arrays = None, [None] * len(self._leaves)
+        else:
+            self._decoded = segment_postings(index)
+            self._arrays = posting_arrays(index, self._leaves)
+
+    @property
+    def decodes_blocks(self) -> bool:
+        """Whether some segment has no posting arrays (its lists are decoded from blocks)."""
+        return any(arrays is None for arrays in self._arrays)
 
     def close(self) -> None:
         self._searcher.close()
@@ -237,10 +245,7 @@ class IndexReader:
                 continue
             ids.append(local[0] + offset if offset else local[0])
             weights.append(local[1])
-        if not ids:
-            return _EMPTY
-        return (ids[0], weights[0]) if len(ids) == 1 else (np.concatenate(ids),
-                                                             np.concatenate(weights))
+        return _joined(ids, weights)
 
     def expand_prefix(self, fieldname: str, prefix: str, limit: int | None = None) -> list[str]:
         """Terms of ``fieldname`` starting with ``prefix``, in any segment (at most ``limit``)."""
@@ -260,12 +265,8 @@ class IndexReader:
 
     def segments(self) -> list[tuple[object, Segment]]:
         """``(key, segment)`` for each segment; the key names it across generations."""
-        out = []
-        for leaf, _ in self._leaves:
-            segment = leaf.segment() if hasattr(leaf, "segment") else None
-            key = segment.segment_id() if segment is not None else id(leaf)
-            out.append((key, Segment(leaf)))
-        return out
+        return [(key if key is not None else id(leaf), Segment(leaf))
+                for (leaf, _), key in zip(self._leaves, self._segment_keys)]
 
     # -- positional matches ----------------------------------------------------------------------
     def phrase_mask(self, phrases: list[list[str]], fields: tuple[str, ...]) -> np.ndarray:
@@ -378,12 +379,10 @@ def _segment_postings(leaf, fieldname: str, term: str):
         return _EMPTY
     terms = getattr(leaf, "_terms", None)
     tbytes = leaf._text_to_bytes(fieldname, term)
-    if not isinstance(terms, W3TermsReader):
+    if not isinstance(terms, W3TermsReader):      # another codec: Whoosh's public matcher
         if (fieldname, tbytes) not in leaf:
             return _EMPTY
-        ids, weights = [], []
-        _read_blocks(leaf.postings(fieldname, term), 0, ids, weights)
-        return (np.concatenate(ids), np.concatenate(weights)) if ids else _EMPTY
+        return _matched(leaf.postings(fieldname, term))
     try:
         info = terms.term_info(fieldname, tbytes)
     except TermNotFound:
@@ -429,32 +428,23 @@ def _decode_blocks(data: bytes, offset: int) -> tuple[np.ndarray, np.ndarray]:
             EOFError, IndexError) as exc:
         raise CorruptIndexError(f"Damaged postings block at offset {offset + pos}: "
                                 f"{exc!r}; the index appears damaged.") from exc
+    return _joined(ids, weights)
+
+
+def _joined(ids: list, weights: list) -> tuple[np.ndarray, np.ndarray]:
+    """Parts of one posting list as one ``(docnums, weights)`` (a single part as it is)."""
     if not ids:
         return _EMPTY
-    return (ids[0], weights[0]) if len(ids) == 1 else (np.concatenate(ids),
-                                                         np.concatenate(weights))
+    if len(ids) == 1:
+        return ids[0], weights[0]
+    return np.concatenate(ids), np.concatenate(weights)
 
 
-def _read_blocks(matcher, offset, ids, weights):
-    """Decode every posting block of a Whoosh W3 leaf matcher (a private but stable API),
-    falling back to the public, slower matcher protocol for other codecs."""
-    if not hasattr(matcher, "_read_ids"):
-        pairs = [(matcher.id(), matcher.weight()) for _ in _iterate(matcher)]
-        if pairs:
-            ids.append(np.array([p[0] for p in pairs], dtype=np.int64) + offset)
-            weights.append(np.array([p[1] for p in pairs], dtype=np.float32))
-        return
+def _matched(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """A list through Whoosh's public matcher protocol, a posting at a time."""
+    ids, weights = [], []
     while matcher.is_active():
-        matcher._read_ids()
-        matcher._read_weights()
-        ids.append(np.asarray(matcher._ids, dtype=np.int64) + offset)
-        weights.append(np.asarray(matcher._weights, dtype=np.float32))
-        if matcher._lastblock:
-            break
-        matcher._goto(matcher._nextoffset)
-
-
-def _iterate(matcher):
-    while matcher.is_active():
-        yield
+        ids.append(matcher.id())
+        weights.append(matcher.weight())
         matcher.next()
+    return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32)

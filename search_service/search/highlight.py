@@ -26,7 +26,6 @@ SCAN_MATCHES = 200
 CONTEXT = 3          # syllables shown before the first match
 _WORD = r"[^\W_]"
 _WORD_CHAR = re.compile(_WORD)
-_WORD_RUN = re.compile(_WORD + "+")
 _SYLLABLE = re.compile(_WORD + "+")
 _NON_SPACE = re.compile(r"\S")
 
@@ -119,7 +118,7 @@ def _matches(text: str, terms, numbers=(), end: int | None = None,
     the merge is what one pattern of them all finds, while a syllable's pattern is compiled
     once per process and scanned with the regex engine skipping ahead to its first letter."""
     terms = [t for t in terms if t]
-    if not numbers and all(_WORD_RUN.fullmatch(t) for t in terms):
+    if not numbers and all(_SYLLABLE.fullmatch(t) for t in terms):
         spans = {span for term in terms
                  for span in islice(word_matches(term_pattern(term), text, end), most)}
         return sorted(spans)[:most]

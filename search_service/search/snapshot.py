@@ -382,12 +382,10 @@ class Generations:
     def _watch(self) -> None:
         """Start this process's watcher unless it runs (threads do not survive a fork, so a
         gunicorn worker starts its own with its first search)."""
-        watcher = self._watcher
-        if watcher is not None and watcher[0] == os.getpid() and watcher[1].is_alive():
+        if self._watching():
             return
         with self._starting:
-            watcher = self._watcher
-            if watcher is not None and watcher[0] == os.getpid() and watcher[1].is_alive():
+            if self._watching():
                 return
             stop = threading.Event()
             thread = threading.Thread(target=_watch_loop, args=(weakref.ref(self), stop),
@@ -398,6 +396,11 @@ class Generations:
             except RuntimeError:          # the interpreter is shutting down: answer all the same
                 self._watcher = None
                 logger.debug("the index watcher cannot start", exc_info=True)
+
+    def _watching(self) -> bool:
+        """Whether this process's watcher runs."""
+        watcher = self._watcher
+        return watcher is not None and watcher[0] == os.getpid() and watcher[1].is_alive()
 
     def _tick(self) -> bool:
         """One look of the watcher: a newer commit is opened and swapped in, else one more
@@ -451,9 +454,13 @@ class Generations:
     def _warm(self, snap: Snapshot, keys: list) -> None:
         """Decode, in the watcher, the posting lists the previous generation was using (most
         recent first), so the first searches of a new generation do not all decode them at
-        once: at most ``WARM_SECONDS`` of this thread's CPU, stopping at a newer commit."""
+        once: at most ``WARM_SECONDS`` of this thread's CPU, stopping at a newer commit.
+        Nothing to do when every segment has posting arrays (a list is a slice of a map)."""
         if not keys:
             return
+        with snap.reading() as col:
+            if not col.reader.decodes_blocks:
+                return
         started = time.thread_time()
         stop = self._watcher[2] if self._watcher is not None else threading.Event()
 

@@ -64,7 +64,7 @@ class Lexicon:
         self.corrections = Corrections()   # this generation's answers of :func:`correct`
         # Whole search results of this generation (the engine's, keyed by the whole request):
         # kept here because the lexicon is what a generation drops when it is retired.
-        self.results = Corrections(RESULTS_CACHED, weight=_result_weight)
+        self.results = LRU(RESULTS_CACHED, weight=_result_weight)
 
     def forget(self) -> None:
         """Drop the cached answers (the generation is no longer served)."""
@@ -135,12 +135,10 @@ class Corrections(LRU):
     worked out from internal documents. The engine also keeps here whether a correction is
     :func:`offered`, keyed ``("offered", request)``. Shared by every thread reading the
     generation.
-
-    ``limit`` bounds the sum of the answers' ``weight`` (one each by default).
     """
 
-    def __init__(self, limit: int = CORRECTIONS_CACHED, weight=None):
-        super().__init__(limit, weight)
+    def __init__(self, limit: int = CORRECTIONS_CACHED):
+        super().__init__(limit)
 
 
 def _result_weight(result) -> int:

@@ -595,9 +595,10 @@ def test_a_new_generation_answers_anew(tmp_path):
 def test_the_result_cache_is_bounded_by_the_hits_it_holds():
     from types import SimpleNamespace
 
-    from search_service.search.suggest import Corrections, _result_weight
+    from search_service.lru import LRU
+    from search_service.search.suggest import _result_weight
 
-    cache = Corrections(limit=25, weight=_result_weight)
+    cache = LRU(25, weight=_result_weight)        # a generation's results (Lexicon.results)
     ten = [SimpleNamespace(hits=[n] * 10) for n in range(3)]
     for n, result in enumerate(ten):
         cache.put(("q", n), result)
