@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from search_service.search import query
+from search_service.search import asks, query
 from search_service.search.ranking import B, DEFAULT_B, K1, Plan
 from search_service.search.rerank import _smallest_gap, folded_words
 
@@ -26,30 +26,6 @@ LAYERS = {"body_f": "folded", "title_f": "folded", "body": "exact", "title": "ex
           "body_bi": "pair", "title_bi": "pair", "body_w": "word", "title_w": "word"}
 LAYER_NAMES = ("folded", "exact", "pair", "word")
 LEAD_WORDS = 30          # the first words of a body: its heading or first sentence
-HEADING_WORDS = 12       # of a body, read as its heading when the title is empty
-# What a question asks for, and the words an article's heading names it with (folded):
-# "… phải đáp ứng những yêu cầu gì?" asks for what a heading calls "Tiêu chuẩn …" or
-# "Điều kiện …". Written from the conventions of Vietnamese legal headings, not fitted.
-INTENTS = {
-    "criteria": ("yeu cau|tieu chuan|tieu chi|dieu kien|dap ung",
-                 "tieu chuan|tieu chi|dieu kien|yeu cau"),
-    "dossier": ("ho so|giay to|tai lieu", "ho so|giay to|thanh phan"),
-    "sanction": ("xu phat|bi phat|phat tien|muc phat|xu ly|ky luat|vi pham",
-                 "xu phat|xu ly|vi pham|ky luat|muc phat"),
-    "authority": ("ai|co quan nao|don vi nao|tham quyen|trach nhiem",
-                  "tham quyen|trach nhiem|nhiem vu"),
-    "time": ("bao lau|thoi han|thoi gian|khi nao|luc nao|thoi diem",
-             "thoi han|thoi gian|thoi diem"),
-    "procedure": ("thu tuc|trinh tu|cach thuc|quy trinh", "thu tuc|trinh tu|cach thuc|quy trinh"),
-    "rights": ("co quyen|duoc quyen|quyen loi|quyen han", "quyen"),
-    "duties": ("nghia vu", "nghia vu|trach nhiem"),
-    "scope": ("doi tuong|nhung ai|truong hop nao|pham vi", "doi tuong|truong hop|pham vi"),
-    "form": ("hinh thuc", "hinh thuc"),
-    "amount": ("bao nhieu|muc|ty le", "muc|ty le"),
-    "content": ("noi dung", "noi dung"),
-    "principle": ("nguyen tac", "nguyen tac"),
-    "cost": ("kinh phi|chi phi|le phi", "kinh phi|chi phi|le phi"),
-}
 FEATURE_NAMES = (
     [f"{layer}_{side}_{kind}" for layer in LAYER_NAMES for side in ("title", "body")
      for kind in ("score", "cover")]
@@ -58,43 +34,6 @@ FEATURE_NAMES = (
        "closeness", "adjacent", "first_position", "title_length", "body_length",
        "intent_match", "intent_other", "heading_precision",
        "question_length", "typed_diacritics"])
-_CUES = {name: tuple(tuple(c.split()) for c in cues.split("|")) for name, cues in
-         ((n, q) for n, (q, _) in INTENTS.items())}
-_HEADS = {name: tuple(tuple(c.split()) for c in cues.split("|")) for name, cues in
-          ((n, h) for n, (_, h) in INTENTS.items())}
-
-
-def _holds(words: list[str], phrase: tuple[str, ...], limit: int | None = None) -> bool:
-    """Whether ``phrase`` occurs in ``words`` (starting within the first ``limit`` words).
-
-    >>> _holds(["tieu", "chuan", "nhan", "vien"], ("tieu", "chuan"), 1)
-    True
-    """
-    n = len(phrase)
-    starts = range(min(len(words) - n + 1, limit if limit is not None else len(words)))
-    return any(tuple(words[i:i + n]) == phrase for i in starts)
-
-
-def asked_intents(words: list[str]) -> set[str]:
-    """The kinds of answer a question (folded syllables) asks for.
-
-    >>> sorted(asked_intents("nhan vien bao ve can dap ung nhung yeu cau gi".split()))
-    ['criteria']
-    """
-    return {name for name, cues in _CUES.items() if any(_holds(words, c) for c in cues)}
-
-
-def heading(title: list[str], body: list[str]) -> list[str]:
-    """A document's heading (folded): its title after "Điều N." if it has one, else the
-    first words of its text.
-
-    >>> heading("luat x dieu 20 tieu chuan trong tai vien".split(), [])
-    ['tieu', 'chuan', 'trong', 'tai', 'vien']
-    """
-    for i in range(len(title) - 1):
-        if title[i] == "dieu" and title[i + 1][:1].isdigit():
-            return title[i + 2:]
-    return title or body[:HEADING_WORDS]
 
 
 def _precision(words: list[str], asked: set[str]) -> float:
@@ -107,14 +46,12 @@ def _precision(words: list[str], asked: set[str]) -> float:
     return len(own & asked) / len(own) if own else 0.0
 
 
-def intent_features(asked: set[str], head: list[str]) -> tuple[float, float]:
+def intent_features(asked: frozenset[str], head: list[str]) -> tuple[float, float]:
     """Whether the heading names what the question asks for (anywhere in it), and whether
-    it opens with the name of another kind of answer."""
+    it opens with the name of another kind of answer (:mod:`search_service.search.asks`)."""
     if not asked:
         return 0.0, 0.0
-    match = any(_holds(head, c) for name in asked for c in _HEADS[name])
-    other = any(_holds(head, c, 1) for name in set(_HEADS) - asked for c in _HEADS[name])
-    return float(match), float(other and not match)
+    return float(asks.names_kind(asked, head)), float(asks.opens_with_another_kind(asked, head))
 
 
 def _side(fieldname: str) -> int:
@@ -174,19 +111,20 @@ def text_features(col, parsed, docs: np.ndarray, window: float = 4.0) -> np.ndar
     syllables in the title, the lead and the body; the share of the title's own content
     syllables the question names; closeness and adjacency of neighbouring content syllables;
     the first content syllable's position; the lengths; whether the heading names what the
-    question asks for (:data:`INTENTS`), and the share of its words the question names."""
+    question asks for (:data:`search_service.search.asks.KINDS`), and the share of its words
+    the question names."""
     content = query.content_syllables(parsed)
     wanted = set(content)
     asked = {f for _, f in parsed.terms}
     pairs = [(a, b) for a, b in zip(content, content[1:]) if a != b]
-    intents = asked_intents([f for _, f in parsed.terms])
+    intents = asks.asked_kinds([f for _, f in parsed.terms])
     out = np.zeros((len(docs), 12))
     for n, docnum in enumerate(docs):
         fields = col.stored(docnum)
         title = folded_words(fields.get("title") or "")
         body = folded_words(fields.get("body") or "")
         own = {w for w in title if w.isalpha() and w not in query.STOP_WORDS}
-        head = heading(title, body)
+        head = asks.heading(title, body)
         positions: dict[str, list[int]] = {}
         for i, word in enumerate(title + body):
             if word in wanted:

@@ -18,7 +18,7 @@ import numpy as np
 
 from search_service import config
 from search_service.errors import QueryTooLong
-from search_service.search import highlight, query, rerank
+from search_service.search import asks, highlight, query, rerank
 from search_service.search.complete import complete
 from search_service.text.numbers import canonical, type_abbreviation
 from search_service.search.intent import issuer_matches
@@ -436,8 +436,8 @@ def filter_values(value) -> list:
 
 def _second_look(col: Collection, scope, parsed: ParsedQuery, scores: np.ndarray,
                  matched: np.ndarray) -> np.ndarray:
-    """Feedback and proximity (:mod:`search_service.search.rerank`) on a long question's scores;
-    only documents it found are reordered."""
+    """Feedback, proximity and the kind of answer asked for (:mod:`search_service.search.rerank`)
+    on a long question's scores; only documents it found are reordered."""
     if query.FEEDBACK_DOCS:
         extra = rerank.feedback_clauses(
             col, scope, scores, matched, {f for _, f in parsed.terms},
@@ -453,6 +453,11 @@ def _second_look(col: Collection, scope, parsed: ParsedQuery, scores: np.ndarray
             window=query.PROXIMITY_WINDOW, weight=query.PROXIMITY_WEIGHT)
         scores = scores.copy()
         scores[docs] *= factors
+    asked = asks.asked_kinds([f for _, f in parsed.terms])
+    if query.KIND_PENALTY and asked:
+        docs = rerank.top_documents(scores, matched, query.KIND_DOCS)
+        scores = scores.copy()
+        scores[docs] *= rerank.kind_factors(col, docs, asked, query.KIND_PENALTY)
     return scores
 
 

@@ -45,6 +45,8 @@ FEEDBACK_WEIGHT = 0.3      # the weight of the strongest of them
 PROXIMITY_DOCS = 20        # top documents reordered by how close the question's words are
 PROXIMITY_WINDOW = 4.0     # a gap of this many syllables counts 1/e of adjacent ones
 PROXIMITY_WEIGHT = 0.3     # the most a document's score grows for it
+KIND_DOCS = 20             # top documents whose heading is compared with the kind asked for
+KIND_PENALTY = 0.15        # a heading opening with another kind of answer: score × (1 - this)
 # Short queries (a headline remembered): the title's own evidence, added apart from the BM25F
 # sum of title and body, so a phrase many bodies repeat does not outweigh the one title
 # holding it. Per neighbouring pair (title_bi) and per syllable (title_f); 0 turns one off.

@@ -1,12 +1,15 @@
-"""Second looks at the best documents of a long question: pseudo-relevance feedback and
-term proximity. Both read the stored text of a few top documents the reader may see, so
-nothing here depends on documents outside the reader's scope.
+"""Second looks at the best documents of a long question: pseudo-relevance feedback, term
+proximity and the kind of answer asked for. They read the stored text of a few top documents
+the reader may see, so nothing here depends on documents outside the reader's scope.
 
 * **Feedback** (RM3-style): the syllables the top documents share, weighted by how well each
   document scored and how rare the syllable is, are added to the question with a small
   weight; they reorder what the question found, they never add documents.
 * **Proximity**: the question's content syllables close together in a document (not only
   adjacent, which the pair fields see) multiply its score by up to ``1 + weight``.
+* **Kind of answer**: a document whose heading opens with another kind of rule than the one
+  asked for ("Thủ tục …" when "những yêu cầu gì" is asked; :mod:`search_service.search.asks`)
+  has its score multiplied by ``1 - penalty``.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from collections import Counter
 
 import numpy as np
 
+from search_service.search import asks
 from search_service.search.highlight import fold_text
 from search_service.search.ranking import Clause
 
 TEXT_CHARS = 6000            # of a document's text, read for feedback and proximity
+HEADING_CHARS = 200          # of a text without a title, read for its heading
 _WORDS = re.compile(r"[^\W_]+")
 
 
@@ -36,6 +41,21 @@ def folded_words(text: str) -> list[str]:
 def document_words(col, docnum: int) -> list[str]:
     fields = col.stored(docnum)
     return folded_words((fields.get("title") or "") + " \n " + (fields.get("body") or ""))
+
+
+def kind_factors(col, docs: np.ndarray, asked: frozenset[str], penalty: float) -> np.ndarray:
+    """For each of ``docs``, ``1 - penalty`` if its heading opens with another kind of answer
+    than those ``asked`` (:func:`asks.opens_with_another_kind`), else 1."""
+    factors = np.ones(len(docs))
+    if not asked:
+        return factors
+    for n, docnum in enumerate(docs):
+        fields = col.stored(docnum)
+        head = asks.heading(folded_words(fields.get("title") or ""),
+                            folded_words((fields.get("body") or "")[:HEADING_CHARS]))
+        if asks.opens_with_another_kind(asked, head):
+            factors[n] = 1.0 - penalty
+    return factors
 
 
 def top_documents(scores: np.ndarray, matched: np.ndarray, count: int) -> np.ndarray:

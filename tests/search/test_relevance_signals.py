@@ -226,6 +226,40 @@ def test_a_question_prefers_its_words_close_together(tmp_path, monkeypatch, prox
         engine.close()
 
 
+# -- the kind of answer asked for ----------------------------------------------------------------
+KINDS = [  # one subject; the procedure's text repeats it more, the criteria answer the question
+    {"id": "thu-tuc", "title": "Thủ tục tuyển dụng nhân viên bảo vệ", "published": "2024-05-02",
+     "body": "Nhân viên bảo vệ nộp đơn tại phường; phường xét đơn của nhân viên bảo vệ."},
+    {"id": "tieu-chuan", "title": "Tiêu chuẩn nhân viên bảo vệ", "published": "2024-05-01",
+     "body": "Nhân viên bảo vệ phải đủ 18 tuổi và có sức khỏe tốt."},
+]
+
+
+@pytest.fixture(scope="module")
+def kinds(tmp_path_factory):
+    engine = build_engine(tmp_path_factory.mktemp("kinds"), KINDS)
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("q", ["Nhân viên bảo vệ cần đáp ứng những yêu cầu gì?",
+                               "nhan vien bao ve can dap ung nhung yeu cau gi"])
+@pytest.mark.parametrize("penalty, expected", [(0.15, "tieu-chuan"), (0.0, "thu-tuc")])
+def test_a_question_prefers_the_heading_of_the_kind_it_asks_for(kinds, monkeypatch, q, penalty,
+                                                                  expected):
+    """"Những yêu cầu gì" asks for criteria: a heading opening with "Thủ tục" names another
+    kind of rule and weighs less (``KIND_PENALTY``); without it, the text repeating the
+    subject comes first."""
+    from search_service.search import query
+
+    monkeypatch.setattr(query, "KIND_PENALTY", penalty)
+    kinds.snapshot().lexicon.results.clear()
+    try:
+        assert ids(kinds, q)[0] == expected
+    finally:
+        kinds.snapshot().lexicon.results.clear()
+
+
 # -- a headline remembered -----------------------------------------------------------------------
 HEADLINES = [  # the phrase in one title; another article repeats it all through its text
     {"id": "tin-ngua", "title": "Ngựa đua, chó đua ở miền núi", "published": "2024-05-02",
