@@ -116,6 +116,17 @@ INTERNAL_IDS = ["noi-bo-tt-07", "noi-bo-bc-15"]
 PUBLIC_COUNT = len(WEB_DOCUMENTS) - len(INTERNAL_IDS) + len(WEB_NEWS) + 1
 
 
+# One subject under two headings: the procedure's text repeats the subject more, the criteria
+# answer "… cần đáp ứng những yêu cầu gì?" (the second look's kind of answer asked for).
+KIND_DOCUMENTS = [
+    {"id": "thu-tuc", "title": "Thủ tục tuyển dụng nhân viên bảo vệ", "published": "2024-05-02",
+     "body": "Nhân viên bảo vệ nộp đơn tại phường; phường xét đơn của nhân viên bảo vệ."},
+    {"id": "tieu-chuan", "title": "Tiêu chuẩn nhân viên bảo vệ", "published": "2024-05-01",
+     "body": "Nhân viên bảo vệ phải đủ 18 tuổi và có sức khỏe tốt."},
+]
+KIND_QUESTION = "Nhân viên bảo vệ cần đáp ứng những yêu cầu gì?"
+
+
 def write_jsonl(path: Path, records) -> Path:
     """Write ``records`` to ``path`` as JSON Lines (UTF-8, Vietnamese as is); return the path."""
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),

@@ -25,7 +25,7 @@ from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnav
                                              Connections, quote_match)
 from search_service.cluster.suggest import correct, first_questions
 from search_service.cluster.writer import stored_fields
-from search_service.search import query, rerank
+from search_service.search import asks, query, rerank
 from search_service.search.intent import issuer_matches
 from search_service.search.news import news_types
 from search_service.search.query import ParsedQuery, build_plan, parse_query, related_plan
@@ -339,7 +339,7 @@ class ClusterEngine:
         long_question = m is not None and req.scope == "all" and query.is_long(parsed)
         ranked = self._rank(rows, m, scope, public_only, req, parsed.empty,
                             _preferences(parsed, req),
-                            query.content_syllables(parsed) if long_question else None)
+                            parsed if long_question else None)
         page = ranked[(req.page - 1) * req.per_page:req.page * req.per_page]
         suggestion = self._suggestion(req, parsed, scope, public_only,
                                       [number for number, _ in ranked[:req.per_page]])
@@ -546,11 +546,11 @@ class ClusterEngine:
                 f"OPTION {options}", ())
 
     def _rank(self, rows: dict, m: Matching | None, scope: _Scope, public_only: bool,
-              req: SearchRequest, empty: bool, prefer=(), proximity: list[str] | None = None
+              req: SearchRequest, empty: bool, prefer=(), question: ParsedQuery | None = None
               ) -> list[tuple[int, float]]:
         """``(number, score)`` best first, ordered as the embedded engine orders; ``prefer``:
         ``(predicate of the preferred columns, factor)`` (see :func:`_preferences`);
-        ``proximity``: a long question's content syllables, for the embedded second look."""
+        ``question``: a long question, for the embedded engine's second look."""
         scores: dict[int, tuple[float, bool]] = {}
         if m is not None and rows:
             df = self._doc_frequencies([m.clause_match(c) for c in range(len(m.clauses))],
@@ -567,8 +567,8 @@ class ClusterEngine:
             if any(all_hit for _, all_hit in scores.values()):
                 top = max(v for v, _ in scores.values())
                 scores = {n: (v + top if a else v, a) for n, (v, a) in scores.items()}
-            if proximity:
-                scores = self._closer_first(scores, proximity)
+            if question is not None:
+                scores = self._second_look(scores, question)
         ids = {number: row[2] for number, row in rows.items()}
         missing = math.inf
 
@@ -584,25 +584,33 @@ class ClusterEngine:
 
         return [(n, scores.get(n, (0.0, False))[0]) for n in sorted(rows, key=key)]
 
-    def _closer_first(self, scores: dict, content: list[str]) -> dict:
-        """The embedded engine's second look at a long question (search.rerank's proximity):
-        the best documents' scores grow as the question's words sit closer in their text."""
-        if not query.PROXIMITY_DOCS:
+    def _second_look(self, scores: dict, question: ParsedQuery) -> dict:
+        """The embedded engine's second look at a long question (search.rerank): the best
+        documents' scores grow as the question's words sit closer in their text, and shrink
+        when their heading opens with another kind of answer than the one asked for."""
+        asked = asks.asked_kinds([f for _, f in question.terms])
+        penalty = query.KIND_PENALTY if asked else 0.0
+        if not (query.PROXIMITY_DOCS or penalty):
             return scores
         numbers = list(scores)
         values = np.array([scores[n][0] for n in numbers], dtype=np.float64)
         matched = np.ones(len(numbers), dtype=bool)
-        best = rerank.top_documents(values, matched, query.PROXIMITY_DOCS)
-        stored = self._stored([numbers[i] for i in best])
+        stored = self._stored([numbers[i] for i in rerank.top_documents(
+            values, matched, max(query.PROXIMITY_DOCS, query.KIND_DOCS if penalty else 0))])
 
-        class Rows:         # what proximity_factors reads of a collection: stored fields
+        class Rows:         # what the second look reads of a collection: stored fields
             def stored(self, i):
                 return stored.get(numbers[i], {})
 
-        docs, factors = rerank.proximity_factors(
-            Rows(), values, matched, content, docs=query.PROXIMITY_DOCS,
-            window=query.PROXIMITY_WINDOW, weight=query.PROXIMITY_WEIGHT)
-        values[docs] *= factors
+        if query.PROXIMITY_DOCS:
+            docs, factors = rerank.proximity_factors(
+                Rows(), values, matched, query.content_syllables(question),
+                docs=query.PROXIMITY_DOCS, window=query.PROXIMITY_WINDOW,
+                weight=query.PROXIMITY_WEIGHT)
+            values[docs] *= factors
+        if penalty:
+            docs = rerank.top_documents(values, matched, query.KIND_DOCS)
+            values[docs] *= rerank.kind_factors(Rows(), docs, asked, penalty)
         return {n: (float(values[i]), scores[n][1]) for i, n in enumerate(numbers)}
 
     def _stored(self, numbers: list[int]) -> dict[int, dict]:

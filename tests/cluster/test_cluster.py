@@ -13,7 +13,8 @@ import time
 
 import pytest
 
-from conftest import INTERNAL_IDS, SECRET_WORDS, STAFF_USERS, write_web_corpus
+from conftest import (INTERNAL_IDS, KIND_DOCUMENTS, KIND_QUESTION, SECRET_WORDS, STAFF_USERS,
+                      write_web_corpus)
 from search_service.cluster import local
 from search_service.search import SearchRequest
 from search_service.search.query import parse_query
@@ -312,18 +313,42 @@ def test_cluster_serves_while_each_shard_has_a_live_mirror(cluster, engines):
     assert _whole(clustered).generation == snap.generation
 
 
-def _write(cluster, delete: bool = False):
-    """Write (or delete) one document through the cluster writer, as ingestion does."""
+def _write(cluster, delete: bool = False, documents=None):
+    """Write (or delete) documents through the cluster writer, as ingestion does (by default
+    one notice)."""
     from search_service.cluster.sphinxql import parse_backend
     from search_service.cluster.writer import ClusterTarget
 
+    documents = documents or [{"id": "tam-thoi-1", "title": "Thông báo tạm thời",
+                               "body": "Phường thử ghi một văn bản."}]
     writer = ClusterTarget(parse_backend(cluster.url)).writer()
-    if delete:
-        writer.delete_by_term("id", "tam-thoi-1")
-    else:
-        writer.update_document(id="tam-thoi-1", title="Thông báo tạm thời",
-                               body="Phường thử ghi một văn bản.", visibility="public")
+    for doc in documents:
+        if delete:
+            writer.delete_by_term("id", doc["id"])
+        else:
+            writer.update_document(id=doc["id"], title=doc["title"], body=doc["body"],
+                                   visibility="public")
     writer.commit()
+
+
+def test_the_second_look_weighs_the_kind_of_answer_asked_for(cluster, engines, monkeypatch):
+    """The cluster ranks a long question as the embedded engine does: a heading opening with
+    another kind of rule than the one asked for ("Thủ tục …" for "những yêu cầu gì") weighs
+    less, and without that the text repeating the subject would come first."""
+    from search_service.search import query
+
+    _, clustered = engines
+    try:
+        _write(cluster, documents=KIND_DOCUMENTS)
+        clustered.refresh()
+        first = _ids(clustered.search(SearchRequest(q=KIND_QUESTION)))[:1]
+        monkeypatch.setattr(query, "KIND_PENALTY", 0.0)
+        # another request: the cluster keeps each request's answer for its generation
+        without = _ids(clustered.search(SearchRequest(q=KIND_QUESTION, per_page=11)))[:1]
+    finally:
+        _write(cluster, delete=True, documents=KIND_DOCUMENTS)
+        clustered.refresh()
+    assert (first, without) == (["tieu-chuan"], ["thu-tuc"])
 
 
 def test_generation_grows_with_every_cluster_write(cluster, engines):

@@ -9,7 +9,7 @@ filter, never applied as one. Residents' questions carry question words ("gồm 
 from __future__ import annotations
 
 import pytest
-from conftest import build_engine
+from conftest import KIND_DOCUMENTS, KIND_QUESTION, build_engine
 
 from search_service.search.query import parse_query, question_marks, term_weights
 from search_service.search import SearchRequest
@@ -227,23 +227,14 @@ def test_a_question_prefers_its_words_close_together(tmp_path, monkeypatch, prox
 
 
 # -- the kind of answer asked for ----------------------------------------------------------------
-KINDS = [  # one subject; the procedure's text repeats it more, the criteria answer the question
-    {"id": "thu-tuc", "title": "Thủ tục tuyển dụng nhân viên bảo vệ", "published": "2024-05-02",
-     "body": "Nhân viên bảo vệ nộp đơn tại phường; phường xét đơn của nhân viên bảo vệ."},
-    {"id": "tieu-chuan", "title": "Tiêu chuẩn nhân viên bảo vệ", "published": "2024-05-01",
-     "body": "Nhân viên bảo vệ phải đủ 18 tuổi và có sức khỏe tốt."},
-]
-
-
 @pytest.fixture(scope="module")
 def kinds(tmp_path_factory):
-    engine = build_engine(tmp_path_factory.mktemp("kinds"), KINDS)
+    engine = build_engine(tmp_path_factory.mktemp("kinds"), KIND_DOCUMENTS)
     yield engine
     engine.close()
 
 
-@pytest.mark.parametrize("q", ["Nhân viên bảo vệ cần đáp ứng những yêu cầu gì?",
-                               "nhan vien bao ve can dap ung nhung yeu cau gi"])
+@pytest.mark.parametrize("q", [KIND_QUESTION, "nhan vien bao ve can dap ung nhung yeu cau gi"])
 @pytest.mark.parametrize("penalty, expected", [(0.15, "tieu-chuan"), (0.0, "thu-tuc")])
 def test_a_question_prefers_the_heading_of_the_kind_it_asks_for(kinds, monkeypatch, q, penalty,
                                                                   expected):
