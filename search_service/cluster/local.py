@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -26,6 +27,7 @@ STATE_FILE = "cluster.json"
 MIRRORS = ("a", "b")
 START_SECONDS = 20.0
 STOP_SECONDS = 10.0
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
 
 
 class ClusterSetupError(Exception):
@@ -78,20 +80,36 @@ def searchd_path() -> str | None:
         (p for p in ("/usr/bin/searchd", "/usr/sbin/searchd") if os.access(p, os.X_OK)), None)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands to outgoing connections (Linux's default if unknown)."""
+    try:
+        low, high = map(int, Path(EPHEMERAL_RANGE).read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
+def free_port(span: int = 1) -> int:
+    """A free port on 127.0.0.1 (and the ``span - 1`` above it), outside the ports the kernel
+    hands to outgoing connections: a daemon restarted on its port after a crash must find it
+    free, and a port of that range can meanwhile be the local end of any client's connection
+    (the searches a mirror's death must not fail are such clients)."""
+    ephemeral = _ephemeral_ports()
+    candidates = [port for port in range(10_000, 65_536 - span)
+                  if port not in ephemeral and port + span - 1 not in ephemeral]
+    chooser = random.Random()
+    for _ in range(200):
+        port = chooser.choice(candidates)
+        if all(_port_free(port + i) for i in range(span)):
+            return port
+    raise ClusterSetupError(f"no {span} neighbouring free ports on 127.0.0.1")
 
 
 def port_pair() -> tuple[int, int]:
     """Two neighbouring free ports: a shard's API port and, one above, its SphinxQL port
     (the convention writers use to find a shard from the coordinator's agent list)."""
-    for _ in range(100):
-        port = free_port()
-        if port < 65535 and _port_free(port + 1):
-            return port, port + 1
-    raise ClusterSetupError("no two neighbouring free ports on 127.0.0.1")
+    port = free_port(span=2)
+    return port, port + 1
 
 
 def _searchd_section(folder: Path, daemon: Daemon) -> str:
