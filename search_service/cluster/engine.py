@@ -25,7 +25,7 @@ from search_service.cluster.sphinxql import (AGENT_FAILURE, Backend, ClusterUnav
                                              Connections, quote_match)
 from search_service.cluster.suggest import correct, first_questions
 from search_service.cluster.writer import stored_fields
-from search_service.search import asks, query, rerank
+from search_service.search import query, rerank
 from search_service.search.intent import issuer_matches
 from search_service.search.news import news_types
 from search_service.search.query import ParsedQuery, build_plan, parse_query, related_plan
@@ -585,32 +585,19 @@ class ClusterEngine:
         return [(n, scores.get(n, (0.0, False))[0]) for n in sorted(rows, key=key)]
 
     def _second_look(self, scores: dict, question: ParsedQuery) -> dict:
-        """The embedded engine's second look at a long question (search.rerank): the best
-        documents' scores grow as the question's words sit closer in their text, and shrink
-        when their heading opens with another kind of answer than the one asked for."""
-        asked = asks.asked_kinds([f for _, f in question.terms])
-        penalty = query.KIND_PENALTY if asked else 0.0
-        if not (query.PROXIMITY_DOCS or penalty):
-            return scores
+        """The embedded engine's second look at a long question (:func:`rerank.look_again`):
+        proximity and the kind of answer asked for, over the stored fields of the best."""
         numbers = list(scores)
         values = np.array([scores[n][0] for n in numbers], dtype=np.float64)
         matched = np.ones(len(numbers), dtype=bool)
-        stored = self._stored([numbers[i] for i in rerank.top_documents(
-            values, matched, max(query.PROXIMITY_DOCS, query.KIND_DOCS if penalty else 0))])
+        best = rerank.top_documents(values, matched, max(query.PROXIMITY_DOCS, query.KIND_DOCS))
+        stored = self._stored([numbers[i] for i in best])   # one round trip for both looks
 
         class Rows:         # what the second look reads of a collection: stored fields
             def stored(self, i):
                 return stored.get(numbers[i], {})
 
-        if query.PROXIMITY_DOCS:
-            docs, factors = rerank.proximity_factors(
-                Rows(), values, matched, query.content_syllables(question),
-                docs=query.PROXIMITY_DOCS, window=query.PROXIMITY_WINDOW,
-                weight=query.PROXIMITY_WEIGHT)
-            values[docs] *= factors
-        if penalty:
-            docs = rerank.top_documents(values, matched, query.KIND_DOCS)
-            values[docs] *= rerank.kind_factors(Rows(), docs, asked, penalty)
+        values = rerank.look_again(Rows(), values, matched, question)
         return {n: (float(values[i]), scores[n][1]) for i, n in enumerate(numbers)}
 
     def _stored(self, numbers: list[int]) -> dict[int, dict]:

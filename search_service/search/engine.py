@@ -18,7 +18,7 @@ import numpy as np
 
 from search_service import config
 from search_service.errors import QueryTooLong
-from search_service.search import asks, highlight, query, rerank
+from search_service.search import highlight, query, rerank
 from search_service.search.complete import complete
 from search_service.text.numbers import canonical, type_abbreviation
 from search_service.search.intent import issuer_matches
@@ -447,18 +447,7 @@ def _second_look(col: Collection, scope, parsed: ParsedQuery, scores: np.ndarray
         if extra:
             more, _ = col.score(Plan(extra), scope)
             scores = np.where(matched, scores + more, scores)
-    if query.PROXIMITY_DOCS:
-        docs, factors = rerank.proximity_factors(
-            col, scores, matched, query.content_syllables(parsed), docs=query.PROXIMITY_DOCS,
-            window=query.PROXIMITY_WINDOW, weight=query.PROXIMITY_WEIGHT)
-        scores = scores.copy()
-        scores[docs] *= factors
-    asked = asks.asked_kinds([f for _, f in parsed.terms])
-    if query.KIND_PENALTY and asked:
-        docs = rerank.top_documents(scores, matched, query.KIND_DOCS)
-        scores = scores.copy()
-        scores[docs] *= rerank.kind_factors(col, docs, asked, query.KIND_PENALTY)
-    return scores
+    return rerank.look_again(col, scores, matched, parsed)
 
 
 def _preferences(col: Collection, parsed: ParsedQuery) -> list[tuple[np.ndarray, float]]:

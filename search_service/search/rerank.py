@@ -20,7 +20,7 @@ from collections import Counter
 
 import numpy as np
 
-from search_service.search import asks
+from search_service.search import asks, query
 from search_service.search.highlight import fold_text
 from search_service.search.ranking import Clause
 
@@ -41,6 +41,23 @@ def folded_words(text: str) -> list[str]:
 def document_words(col, docnum: int) -> list[str]:
     fields = col.stored(docnum)
     return folded_words((fields.get("title") or "") + " \n " + (fields.get("body") or ""))
+
+
+def look_again(col, scores: np.ndarray, matched: np.ndarray, question) -> np.ndarray:
+    """A long question's (parsed) scores after proximity and the kind of answer asked for,
+    each on its best documents (the constants of :mod:`search_service.search.query`); ``col``
+    needs only ``stored(docnum)``. Only documents ``matched`` are reordered."""
+    scores = scores.copy()
+    if query.PROXIMITY_DOCS:
+        docs, factors = proximity_factors(
+            col, scores, matched, query.content_syllables(question), docs=query.PROXIMITY_DOCS,
+            window=query.PROXIMITY_WINDOW, weight=query.PROXIMITY_WEIGHT)
+        scores[docs] *= factors
+    asked = asks.asked_kinds([f for _, f in question.terms])
+    if query.KIND_PENALTY and asked:
+        docs = top_documents(scores, matched, query.KIND_DOCS)
+        scores[docs] *= kind_factors(col, docs, asked, query.KIND_PENALTY)
+    return scores
 
 
 def kind_factors(col, docs: np.ndarray, asked: frozenset[str], penalty: float) -> np.ndarray:
