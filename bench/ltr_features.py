@@ -21,6 +21,7 @@ import numpy as np
 from search_service.search import asks, query
 from search_service.search.ranking import B, DEFAULT_B, K1, Plan
 from search_service.search.rerank import _smallest_gap, folded_words
+from search_service.text.fold import fold_token
 
 LAYERS = {"body_f": "folded", "title_f": "folded", "body": "exact", "title": "exact",
           "body_bi": "pair", "title_bi": "pair", "body_w": "word", "title_w": "word"}
@@ -124,7 +125,9 @@ def text_features(col, parsed, docs: np.ndarray, window: float = 4.0) -> np.ndar
         title = folded_words(fields.get("title") or "")
         body = folded_words(fields.get("body") or "")
         own = {w for w in title if w.isalpha() and w not in query.STOP_WORDS}
-        head = asks.heading(title, body)
+        kind_head = asks.heading(asks.words(fields.get("title") or ""),
+                                 asks.words((fields.get("body") or "")[:200]))
+        head = [fold_token(w) for w in kind_head]      # for the share the question names
         positions: dict[str, list[int]] = {}
         for i, word in enumerate(title + body):
             if word in wanted:
@@ -139,7 +142,7 @@ def text_features(col, parsed, docs: np.ndarray, window: float = 4.0) -> np.ndar
                   sum(math.exp(-(g - 1) / window) for g in gaps) / len(pairs) if pairs else 0.0,
                   sum(g == 1 for g in gaps) / len(pairs) if pairs else 0.0,
                   math.log1p(first), math.log1p(len(title)), math.log1p(len(body)),
-                  *intent_features(intents, head), _precision(head, asked))
+                  *intent_features(intents, kind_head), _precision(head, asked))
     return out
 
 

@@ -13,32 +13,50 @@ changes is measured in bench/README.md. Every word here is folded (no diacritics
 
 from __future__ import annotations
 
-# kind: (what a question asking for it says, what a heading of that kind opens with)
+import re
+
+from search_service.text.normalize import normalize_text
+
+# kind: (what a question asking for it says, folded: questions are often typed without
+# diacritics; what a heading of that kind opens with, with them: a document keeps its
+# diacritics, and they tell "Mức …" (an amount) from "Mục …" (a section, an aim))
 KINDS = {
     "criteria": ("yeu cau|tieu chuan|tieu chi|dieu kien|dap ung",
-                 "tieu chuan|tieu chi|dieu kien|yeu cau"),
-    "dossier": ("ho so|giay to|tai lieu", "ho so|giay to|thanh phan"),
+                 "tiêu chuẩn|tiêu chí|điều kiện|yêu cầu"),
+    "dossier": ("ho so|giay to|tai lieu", "hồ sơ|giấy tờ|thành phần"),
     "sanction": ("xu phat|bi phat|phat tien|muc phat|xu ly|ky luat|vi pham",
-                 "xu phat|xu ly|vi pham|ky luat|muc phat"),
+                 "xử phạt|xử lý|xử lí|vi phạm|kỷ luật|kỉ luật|mức phạt"),
     "authority": ("ai|co quan nao|don vi nao|tham quyen|trach nhiem",
-                  "tham quyen|trach nhiem|nhiem vu"),
+                  "thẩm quyền|trách nhiệm|nhiệm vụ"),
     "time": ("bao lau|thoi han|thoi gian|khi nao|luc nao|thoi diem",
-             "thoi han|thoi gian|thoi diem"),
-    "procedure": ("thu tuc|trinh tu|cach thuc|quy trinh", "thu tuc|trinh tu|cach thuc|quy trinh"),
-    "rights": ("co quyen|duoc quyen|quyen loi|quyen han", "quyen"),
-    "duties": ("nghia vu", "nghia vu|trach nhiem"),
-    "scope": ("doi tuong|nhung ai|truong hop nao|pham vi", "doi tuong|truong hop|pham vi"),
-    "form": ("hinh thuc", "hinh thuc"),
-    "amount": ("bao nhieu|muc|ty le", "muc|ty le"),
-    "content": ("noi dung", "noi dung"),
-    "principle": ("nguyen tac", "nguyen tac"),
-    "cost": ("kinh phi|chi phi|le phi", "kinh phi|chi phi|le phi"),
+             "thời hạn|thời gian|thời điểm"),
+    "procedure": ("thu tuc|trinh tu|cach thuc|quy trinh", "thủ tục|trình tự|cách thức|quy trình"),
+    "rights": ("co quyen|duoc quyen|quyen loi|quyen han", "quyền"),
+    "duties": ("nghia vu", "nghĩa vụ|trách nhiệm"),
+    "scope": ("doi tuong|nhung ai|truong hop nao|pham vi", "đối tượng|trường hợp|phạm vi"),
+    "form": ("hinh thuc", "hình thức"),
+    "amount": ("bao nhieu|muc|ty le", "mức|tỷ lệ|tỉ lệ"),
+    "content": ("noi dung", "nội dung"),
+    "principle": ("nguyen tac", "nguyên tắc"),
+    "cost": ("kinh phi|chi phi|le phi", "kinh phí|chi phí|lệ phí"),
 }
 HEADING_WORDS = 12      # of a text without a title, read as its heading
+_WORDS = re.compile(r"[^\W_]+")
 
 
 def _phrases(spec: str) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(phrase.split()) for phrase in spec.split("|"))
+    return tuple(tuple(words(phrase)) for phrase in spec.split("|"))
+
+
+def words(text: str) -> list[str]:
+    """Lowercase syllables of ``text`` with their diacritics, in one tone-mark style.
+
+    >>> words("Điều 5. Thời hạn xử lý hồ sơ")
+    ['điều', '5', 'thời', 'hạn', 'xử', 'lý', 'hồ', 'sơ']
+    >>> words("Huỷ bỏ") == words("Hủy bỏ")
+    True
+    """
+    return _WORDS.findall(normalize_text(text).lower())
 
 
 _ASKED = {kind: _phrases(cues) for kind, (cues, _) in KINDS.items()}
@@ -71,16 +89,16 @@ def asked_kinds(words: list[str]) -> frozenset[str]:
 
 
 def heading(title: list[str], body: list[str]) -> list[str]:
-    """A document's heading: its title after "Điều N." if it has one, else its title, else
-    the first words of its text.
+    """A document's heading (:func:`words` of its title and text): its title after "Điều N."
+    if it has one, else its title, else the first words of its text.
 
-    >>> heading("luat x dieu 20 tieu chuan trong tai vien".split(), [])
-    ['tieu', 'chuan', 'trong', 'tai', 'vien']
-    >>> heading([], "thu tuc cap giay phep gom cac buoc sau".split())[:3]
-    ['thu', 'tuc', 'cap']
+    >>> heading(words("Luật X – Điều 20. Tiêu chuẩn trọng tài viên"), [])
+    ['tiêu', 'chuẩn', 'trọng', 'tài', 'viên']
+    >>> heading([], words("Thủ tục cấp giấy phép gồm các bước sau"))[:3]
+    ['thủ', 'tục', 'cấp']
     """
     for i in range(len(title) - 1):
-        if title[i] == "dieu" and title[i + 1][:1].isdigit():
+        if title[i] == "điều" and title[i + 1][:1].isdigit():
             return title[i + 2:]
     return title or body[:HEADING_WORDS]
 
@@ -88,7 +106,7 @@ def heading(title: list[str], body: list[str]) -> list[str]:
 def names_kind(asked: frozenset[str], head: list[str]) -> bool:
     """Whether ``head`` names, anywhere, one of the kinds of answer ``asked`` for.
 
-    >>> names_kind(frozenset({"criteria"}), "dieu kien cap phep".split())
+    >>> names_kind(frozenset({"criteria"}), words("Điều kiện cấp phép"))
     True
     """
     return any(_holds(head, h) for kind in asked for h in _HEADS[kind])
@@ -98,11 +116,13 @@ def opens_with_another_kind(asked: frozenset[str], head: list[str]) -> bool:
     """Whether ``head`` opens with the name of a kind the question did not ask for, and names
     none it asked for anywhere.
 
-    >>> opens_with_another_kind(frozenset({"criteria"}), "thu tuc cap the".split())
+    >>> opens_with_another_kind(frozenset({"criteria"}), words("Thủ tục cấp thẻ"))
     True
-    >>> opens_with_another_kind(frozenset({"criteria"}), "tieu chuan nhan vien".split())
+    >>> opens_with_another_kind(frozenset({"criteria"}), words("Tiêu chuẩn nhân viên"))
     False
-    >>> opens_with_another_kind(frozenset(), "thu tuc cap the".split())
+    >>> opens_with_another_kind(frozenset({"criteria"}), words("Mục tiêu của chương trình"))
+    False
+    >>> opens_with_another_kind(frozenset(), words("Thủ tục cấp thẻ"))
     False
     """
     if not asked or names_kind(asked, head):

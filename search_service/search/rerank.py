@@ -25,7 +25,7 @@ from search_service.search.highlight import fold_text
 from search_service.search.ranking import Clause
 
 TEXT_CHARS = 6000            # of a document's text, read for feedback and proximity
-HEADING_CHARS = 200          # of a text without a title, read for its heading
+HEADING_CHARS = 200          # of a title, or of a text without one, read for its heading
 _WORDS = re.compile(r"[^\W_]+")
 
 
@@ -68,8 +68,8 @@ def kind_factors(col, docs: np.ndarray, asked: frozenset[str], penalty: float) -
         return factors
     for n, docnum in enumerate(docs):
         fields = col.stored(docnum)
-        head = asks.heading(folded_words(fields.get("title") or ""),
-                            folded_words((fields.get("body") or "")[:HEADING_CHARS]))
+        head = asks.heading(asks.words((fields.get("title") or "")[:HEADING_CHARS]),
+                            asks.words((fields.get("body") or "")[:HEADING_CHARS]))
         if asks.opens_with_another_kind(asked, head):
             factors[n] = 1.0 - penalty
     return factors
