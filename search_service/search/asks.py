@@ -84,8 +84,9 @@ def asked_kinds(words: list[str]) -> frozenset[str]:
     >>> sorted(asked_kinds("giay phep xay dung".split()))
     []
     """
+    text = " " + " ".join(words) + " "
     return frozenset(kind for kind, cues in _ASKED.items()
-                     if any(_holds(words, cue) for cue in cues))
+                     if any(" " + " ".join(cue) + " " in text for cue in cues))
 
 
 def heading(title: list[str], body: list[str]) -> list[str]:
