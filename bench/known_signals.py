@@ -34,7 +34,6 @@ def main(argv=None) -> int:
     parser.add_argument("--details", type=Path, help="write the failures (rank > 1) here")
     args = parser.parse_args(argv)
     common.configure_logging(False)
-    from search_service.search import query, ranking
 
     paths = common.require_files(args.corpus, [LEGAL, BKAI, DANTRI])
     docs = common.load_documents(paths)
@@ -51,9 +50,7 @@ def main(argv=None) -> int:
     def run(params: dict) -> dict:
         saved = {}
         for name, value in params.items():
-            module = query if hasattr(query, name) else ranking
-            if not hasattr(module, name):
-                raise common.BenchError(f"no ranking constant {name}")
+            module = relevance.constant_module(name)
             saved[name] = (module, getattr(module, name))
             setattr(module, name, type(getattr(module, name))(value))
         engine.snapshot().lexicon.results.clear()

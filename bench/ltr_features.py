@@ -125,8 +125,7 @@ def text_features(col, parsed, docs: np.ndarray, window: float = 4.0) -> np.ndar
         title = folded_words(fields.get("title") or "")
         body = folded_words(fields.get("body") or "")
         own = {w for w in title if w.isalpha() and w not in query.STOP_WORDS}
-        kind_head = asks.heading(asks.words(fields.get("title") or ""),
-                                 asks.words((fields.get("body") or "")[:200]))
+        kind_head = asks.heading_of(fields)
         head = [fold_token(w) for w in kind_head]      # for the share the question names
         positions: dict[str, list[int]] = {}
         for i, word in enumerate(title + body):

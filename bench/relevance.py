@@ -73,18 +73,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def apply_params(pairs: list[str]) -> dict:
-    """Set ranking constants (``NAME=VALUE``) in search_service.search.query or .ranking; returns
-    what was set. A name neither module has is an error, not a silent no-op."""
+def constant_module(name: str):
+    """The module of ranking constant ``name``: search_service.search.query or .ranking. A name
+    neither has is an error, not a silent no-op."""
     from search_service.search import query, ranking
 
+    module = next((m for m in (query, ranking) if hasattr(m, name)), None)
+    if module is None:
+        raise BenchError(f"no ranking constant {name!r} in search_service.search.query or "
+                         "search_service.search.ranking")
+    return module
+
+
+def apply_params(pairs: list[str]) -> dict:
+    """Set ranking constants (``NAME=VALUE``) in search_service.search.query or .ranking; returns
+    what was set."""
     applied = {}
     for pair in pairs:
         name, _, raw = pair.partition("=")
-        module = next((m for m in (query, ranking) if hasattr(m, name)), None)
-        if module is None or not raw:
-            raise BenchError(f"--param {pair}: no ranking constant {name!r} in "
-                             "search_service.search.query or search_service.search.ranking")
+        if not raw:
+            raise BenchError(f"--param {pair}: a value is missing")
+        module = constant_module(name)
         old = getattr(module, name)
         value = type(old)(float(raw)) if isinstance(old, (int, float)) else raw
         setattr(module, name, value)

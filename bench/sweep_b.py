@@ -16,6 +16,7 @@ import sys
 import time
 
 import common
+import relevance
 import tuning
 
 EXAMPLE = """\
@@ -37,15 +38,12 @@ def main(argv=None) -> int:
     parser.add_argument("--base", metavar="B[,V]",
                         help="the configuration compared with (default: the current one)")
     cli = parser.parse_args(argv)
-    from search_service.search import query, ranking
+    from search_service.search import ranking
 
     fields = [f.strip() for f in cli.fields.split(",") if f.strip()]
     name, _, raw = (cli.grid or "").partition("=")
-    module = query if hasattr(query, name) else ranking
-    if name and not hasattr(module, name):
-        raise common.BenchError(f"--grid: no ranking constant {name}")
     current = (ranking.B.get(fields[0], ranking.DEFAULT_B),
-               getattr(module, name) if name else None)
+               getattr(relevance.constant_module(name), name) if name else None)
     b_values = sorted({float(v) for v in cli.values.split(",")} | {current[0]})
     grid_values = sorted({float(v) for v in raw.split(",")} | {current[1]}) if name else [None]
     base = current
@@ -61,10 +59,7 @@ def main(argv=None) -> int:
         for b, value in itertools.product(b_values, grid_values):
             started = time.perf_counter()
             ranking.B.update({f: b for f in fields})
-            # The engine keeps whole results per generation (keyed by the request alone):
-            # without this, every value after the first would be answered from the first's.
-            runner.engine.snapshot().lexicon.results.clear()
-            try:
+            try:                # (the runner drops the results the engine keeps per request)
                 results[(b, value)] = runner.run({name: value} if name else {})
             finally:
                 ranking.B.clear()

@@ -80,11 +80,9 @@ class Runner:
 
     def run(self, params: dict) -> dict:
         """``{(set, variant): (qids, reciprocal ranks)}`` under ``params``."""
-        from search_service.search import query, ranking
-
         saved = {}
         for name, value in params.items():
-            module = query if hasattr(query, name) else ranking
+            module = relevance.constant_module(name)
             saved[name] = (module, getattr(module, name))
             setattr(module, name, type(getattr(module, name))(value))
         # The engine keeps whole results per generation, keyed by the request alone: without
@@ -122,34 +120,32 @@ def cross_validate(results: dict, base) -> dict:
         out[f"{fit}→{test}"] = {"chosen": best, "held_out": set_score(results[best], test),
                                 "base": set_score(results[base], test)}
     for name in TUNED_SETS:
-        held, base_held, chosen = [], [], []
-        for k in range(FOLDS):
-            train = lambda q, k=k: fold_of(q) != k     # noqa: E731
-            test = lambda q, k=k: fold_of(q) == k      # noqa: E731
-            best = max(values, key=lambda v: (set_score(results[v], name, train), v == base))
-            chosen.append(best)
-            held.append(set_score(results[best], name, test))
-            base_held.append(set_score(results[base], name, test))
-        out[f"{name} 5-fold"] = {"chosen": chosen, "held_out": float(np.mean(held)),
-                                 "base": float(np.mean(base_held))}
+        out[f"{name} 5-fold"] = _held_out_folds(results, base, (name,))[name]
     # One value for both kinds of question, as shipped: fitted on four folds of both sets
     # together, measured on the fifth fold of each.
-    held = {name: [] for name in TUNED_SETS}
-    base_held = {name: [] for name in TUNED_SETS}
+    for name, figures in _held_out_folds(results, base, TUNED_SETS).items():
+        out[f"both 5-fold: {name}"] = figures
+    return out
+
+
+def _held_out_folds(results: dict, base, sets) -> dict:
+    """Per set of ``sets``: the value best on four folds of ``sets`` together, measured on the
+    fifth, averaged over the folds (``{set: {chosen, held_out, base}}``)."""
+    values = list(results)
+    held = {name: [] for name in sets}
+    base_held = {name: [] for name in sets}
     chosen = []
     for k in range(FOLDS):
         train = lambda q, k=k: fold_of(q) != k     # noqa: E731
         test = lambda q, k=k: fold_of(q) == k      # noqa: E731
         best = max(values, key=lambda v: (sum(set_score(results[v], name, train)
-                                              for name in TUNED_SETS), v == base))
+                                              for name in sets), v == base))
         chosen.append(best)
-        for name in TUNED_SETS:
+        for name in sets:
             held[name].append(set_score(results[best], name, test))
             base_held[name].append(set_score(results[base], name, test))
-    for name in TUNED_SETS:
-        out[f"both 5-fold: {name}"] = {"chosen": chosen, "held_out": float(np.mean(held[name])),
-                                       "base": float(np.mean(base_held[name]))}
-    return out
+    return {name: {"chosen": chosen, "held_out": float(np.mean(held[name])),
+                   "base": float(np.mean(base_held[name]))} for name in sets}
 
 
 def describe(runs: dict) -> str:
@@ -171,9 +167,7 @@ def main(argv=None) -> int:
               f"({time.perf_counter() - started:.0f}s)", flush=True)
     for spec in args.sweep:
         name, _, raw = spec.partition("=")
-        from search_service.search import query, ranking
-        module = query if hasattr(query, name) else ranking
-        current = getattr(module, name)
+        current = getattr(relevance.constant_module(name), name)
         values = sorted({type(current)(float(v)) for v in raw.split(",")} | {current})
         results = {}
         for value in values:

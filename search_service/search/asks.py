@@ -41,6 +41,7 @@ KINDS = {
     "cost": ("kinh phi|chi phi|le phi", "kinh phí|chi phí|lệ phí"),
 }
 HEADING_WORDS = 12      # of a text without a title, read as its heading
+HEADING_CHARS = 200     # of a title, or of a text without one, read for the heading
 _WORDS = re.compile(r"[^\W_]+")
 
 
@@ -59,7 +60,9 @@ def words(text: str) -> list[str]:
     return _WORDS.findall(normalize_text(text).lower())
 
 
-_ASKED = {kind: _phrases(cues) for kind, (cues, _) in KINDS.items()}
+# " yeu cau ": a cue as it stands among a question's syllables joined by spaces
+_ASKED = {kind: tuple(f" {' '.join(cue)} " for cue in _phrases(cues))
+          for kind, (cues, _) in KINDS.items()}
 _HEADS = {kind: _phrases(heads) for kind, (_, heads) in KINDS.items()}
 
 
@@ -84,9 +87,8 @@ def asked_kinds(words: list[str]) -> frozenset[str]:
     >>> sorted(asked_kinds("giay phep xay dung".split()))
     []
     """
-    text = " " + " ".join(words) + " "
-    return frozenset(kind for kind, cues in _ASKED.items()
-                     if any(" " + " ".join(cue) + " " in text for cue in cues))
+    text = f" {' '.join(words)} "
+    return frozenset(kind for kind, cues in _ASKED.items() if any(cue in text for cue in cues))
 
 
 def heading(title: list[str], body: list[str]) -> list[str]:
@@ -102,6 +104,16 @@ def heading(title: list[str], body: list[str]) -> list[str]:
         if title[i] == "điều" and title[i + 1][:1].isdigit():
             return title[i + 2:]
     return title or body[:HEADING_WORDS]
+
+
+def heading_of(fields: dict) -> list[str]:
+    """:func:`heading` of a document's stored fields (its text read only without a title).
+
+    >>> heading_of({"title": "", "body": "Thời hạn giải quyết hồ sơ là 5 ngày"})[:2]
+    ['thời', 'hạn']
+    """
+    title = words((fields.get("title") or "")[:HEADING_CHARS])
+    return heading(title, [] if title else words((fields.get("body") or "")[:HEADING_CHARS]))
 
 
 def names_kind(asked: frozenset[str], head: list[str]) -> bool:

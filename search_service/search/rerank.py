@@ -25,7 +25,6 @@ from search_service.search.highlight import fold_text
 from search_service.search.ranking import Clause
 
 TEXT_CHARS = 6000            # of a document's text, read for feedback and proximity
-HEADING_CHARS = 200          # of a title, or of a text without one, read for its heading
 _WORDS = re.compile(r"[^\W_]+")
 
 
@@ -64,13 +63,8 @@ def kind_factors(col, docs: np.ndarray, asked: frozenset[str], penalty: float) -
     """For each of ``docs``, ``1 - penalty`` if its heading opens with another kind of answer
     than those ``asked`` (:func:`asks.opens_with_another_kind`), else 1."""
     factors = np.ones(len(docs))
-    if not asked:
-        return factors
     for n, docnum in enumerate(docs):
-        fields = col.stored(docnum)
-        head = asks.heading(asks.words((fields.get("title") or "")[:HEADING_CHARS]),
-                            asks.words((fields.get("body") or "")[:HEADING_CHARS]))
-        if asks.opens_with_another_kind(asked, head):
+        if asks.opens_with_another_kind(asked, asks.heading_of(col.stored(docnum))):
             factors[n] = 1.0 - penalty
     return factors
 
